@@ -1,0 +1,341 @@
+package sesame
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxCookieSize is the largest Set-Cookie value browsers are sure to keep.
+const maxCookieSize = 4096
+
+// parse reads the session cookie from the request, once.
+func (s *Session) parse() (string, bool) {
+	v, ok := readCookie(s.req.Header, s.m.cfg.Name)
+	if !s.parsed {
+		s.parsed = true
+		s.cookie = ok
+		if ok && s.m.store != nil && validToken(v) {
+			s.cid = s.m.hash.id(v)
+		}
+	}
+	return v, ok
+}
+
+// readCookie returns the value of the first cookie called name in the
+// Cookie headers of h. Unlike http.Request.Cookie it parses only what it
+// needs and allocates nothing.
+func readCookie(h http.Header, name string) (string, bool) {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// load loads the session, once, and returns the load error, if any. An
+// unknown, expired or unreadable cookie gives a new, empty session.
+func (s *Session) load() error {
+	if s.loaded {
+		return s.err
+	}
+	s.loaded = true
+	raw, ok := s.parse()
+	ctx := s.req.Context()
+	now := time.Now()
+	var rec *Record
+	var err error
+	switch {
+	case s.m.sealer != nil && ok && raw != "":
+		var sealed Sealed
+		sealed, err = s.m.sealer.Open(ctx, s.m.cfg.Name, raw)
+		if err == nil {
+			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
+		} else if errors.Is(err, ErrNotFound) {
+			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
+		}
+	case s.cid != "":
+		rec, err = s.m.store.Load(ctx, s.cid)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		s.err = &StoreError{Op: "load", Err: err}
+	case rec != nil && s.m.live(rec, now):
+		s.base = rec
+	}
+	if s.base == nil && s.m.sealer != nil {
+		s.cid = ""
+	}
+	return s.err
+}
+
+// commit saves the session and sets its cookie in h. It runs once, before
+// the response starts.
+func (s *Session) commit(h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if !s.loaded && !s.dirty() {
+		return nil // untouched: no store access at all
+	}
+	h.Add("Vary", "Cookie")
+	if s.err != nil {
+		return s.err
+	}
+	ctx := context.WithoutCancel(s.req.Context())
+	now := time.Now()
+	if s.m.sealer != nil {
+		return s.commitSealed(ctx, h, now)
+	}
+	return s.commitStored(ctx, h, now)
+}
+
+func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time) error {
+	st := s.m.store
+	s.parse()
+	if s.destroyed {
+		if s.cid != "" {
+			if err := st.Delete(ctx, s.cid); err != nil {
+				return &StoreError{Op: "delete", Err: err}
+			}
+		}
+		s.base, s.cid = nil, ""
+		return s.create(ctx, h, now)
+	}
+	if !s.loaded && s.cid != "" {
+		// A blind write: apply the delta without reading the record. If
+		// there is no live record, the token is not adopted.
+		if s.m.delta != nil && s.renewID == "" {
+			err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
+			if !errors.Is(err, ErrNotFound) {
+				return wrapStore("apply", err)
+			}
+			s.cid = ""
+			return s.create(ctx, h, now)
+		}
+		if err := s.load(); err != nil {
+			return err
+		}
+	}
+	if s.base == nil {
+		return s.create(ctx, h, now)
+	}
+	rec := s.merged(now)
+	if empty(rec) {
+		if err := st.Delete(ctx, s.cid); err != nil {
+			return &StoreError{Op: "delete", Err: err}
+		}
+		s.expireCookie(h)
+		return nil
+	}
+	if s.renewID != "" {
+		rec.Created, rec.LastSeen = now, now
+		s.setTimes(rec, now)
+		if err := st.Save(ctx, s.renewID, rec); err != nil {
+			return &StoreError{Op: "save", Err: err}
+		}
+		if err := st.Delete(ctx, s.cid); err != nil {
+			return &StoreError{Op: "delete", Err: err}
+		}
+		return s.setCookie(h, s.renewTok, rec, now)
+	}
+	touch := s.touchDue(now)
+	if !s.dirty() && !touch {
+		return nil
+	}
+	var err error
+	if s.m.delta != nil {
+		err = s.m.delta.Apply(ctx, s.cid, s.delta(now))
+		if errors.Is(err, ErrNotFound) {
+			// Destroyed or revoked while this request ran: it stays dead.
+			s.m.log.DebugContext(ctx, "sesame: session ended during the request; changes dropped")
+			s.expireCookie(h)
+			return nil
+		}
+	} else {
+		rec.LastSeen = now
+		rec.Expires = s.expiry(rec.Deadline, now)
+		err = st.Save(ctx, s.cid, rec)
+	}
+	if err != nil {
+		return wrapStore("apply", err)
+	}
+	if rec.Persist && (!s.m.cfg.FixedExpiry || s.persist != nil) {
+		rec.Expires = s.expiry(rec.Deadline, now)
+		return s.setCookie(h, "", rec, now) // rolling expiry: refresh Max-Age
+	}
+	return nil
+}
+
+// create stores the pending changes as a new session with a new token. It
+// stores nothing for a session without values or user.
+func (s *Session) create(ctx context.Context, h http.Header, now time.Time) error {
+	rec := s.merged(now)
+	if empty(rec) {
+		if s.cookie {
+			s.expireCookie(h)
+		}
+		return nil
+	}
+	tok, id := s.renewTok, s.renewID
+	if tok == "" {
+		tok = newToken()
+		id = s.m.hash.id(tok)
+	}
+	rec.Created, rec.LastSeen = now, now
+	s.setTimes(rec, now)
+	if err := s.m.store.Save(ctx, id, rec); err != nil {
+		return &StoreError{Op: "save", Err: err}
+	}
+	return s.setCookie(h, tok, rec, now)
+}
+
+func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
+	if err := s.load(); err != nil {
+		return err
+	}
+	if s.destroyed {
+		s.base = nil
+	}
+	rec := s.merged(now)
+	if empty(rec) {
+		if s.cookie {
+			s.expireCookie(h)
+		}
+		return nil
+	}
+	id := s.cid
+	switch {
+	case s.base == nil || s.renewID != "":
+		id = s.renewID
+		if id == "" {
+			id = s.m.hash.id(newToken())
+		}
+		rec.Created = now
+		s.setTimes(rec, now)
+	case s.dirty() || s.stale || s.touchDue(now):
+		rec.Expires = s.expiry(rec.Deadline, now)
+	default:
+		return nil
+	}
+	rec.LastSeen = now
+	v, err := s.m.sealer.Seal(ctx, s.m.cfg.Name, Sealed{ID: id, Record: rec})
+	if err != nil {
+		return wrapStore("seal", err)
+	}
+	return s.setCookie(h, v, rec, now)
+}
+
+// merged returns the record as this request leaves it, in a new Record.
+func (s *Session) merged(now time.Time) *Record {
+	rec := &Record{Persist: s.m.cfg.Persist}
+	if s.base != nil && !s.destroyed {
+		*rec = *s.base
+	}
+	rec.Values = s.values()
+	if s.user != nil {
+		rec.User = *s.user
+	}
+	if s.persist != nil {
+		rec.Persist = *s.persist
+	}
+	return rec
+}
+
+func empty(rec *Record) bool { return len(rec.Values) == 0 && rec.User == "" }
+
+// setTimes sets a new session's deadline and expiry.
+func (s *Session) setTimes(rec *Record, now time.Time) {
+	rec.Deadline = now.Add(s.m.cfg.Lifetime)
+	rec.Expires = s.expiry(rec.Deadline, now)
+}
+
+// expiry returns the expiry of a session seen at now with the given
+// deadline.
+func (s *Session) expiry(deadline, now time.Time) time.Time {
+	if idle := s.m.idleExpiry(now); !idle.IsZero() && idle.Before(deadline) {
+		return idle
+	}
+	return deadline
+}
+
+// touchDue reports whether a loaded session is due an idle-timeout touch.
+func (s *Session) touchDue(now time.Time) bool {
+	return s.m.cfg.IdleTimeout > 0 && s.base != nil && now.Sub(s.base.LastSeen) >= s.m.cfg.TouchInterval
+}
+
+// delta returns the pending changes as a Delta.
+func (s *Session) delta(now time.Time) *Delta {
+	d := &Delta{Clear: s.clear, User: s.user, Persist: s.persist, LastSeen: now}
+	d.Expires = s.m.idleExpiry(now)
+	if d.Expires.IsZero() {
+		d.Expires = now.Add(s.m.cfg.Lifetime) // capped by the record's deadline
+	}
+	for k, c := range s.changes {
+		if c.del {
+			d.Delete = append(d.Delete, k)
+			continue
+		}
+		if d.Set == nil {
+			d.Set = make(map[string]any, len(s.changes))
+		}
+		d.Set[k] = c.v
+	}
+	return d
+}
+
+// setCookie sets the session cookie. An empty value keeps the request's.
+func (s *Session) setCookie(h http.Header, value string, rec *Record, now time.Time) error {
+	if value == "" {
+		value, _ = s.parse()
+	}
+	c := s.m.cookie
+	c.Value = value
+	if rec.Persist {
+		until := rec.Expires
+		if s.m.cfg.FixedExpiry {
+			until = rec.Deadline
+		}
+		c.MaxAge = max(1, int(until.Sub(now).Seconds()))
+		c.Expires = until
+	}
+	line := c.String()
+	if len(line) > maxCookieSize {
+		return &CookieTooLargeError{Name: c.Name, Size: len(line), Limit: maxCookieSize}
+	}
+	h.Add("Set-Cookie", line)
+	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+	return nil
+}
+
+// expireCookie tells the browser to delete the session cookie.
+func (s *Session) expireCookie(h http.Header) {
+	c := s.m.cookie
+	c.MaxAge = -1
+	c.Expires = time.Unix(1, 0)
+	h.Add("Set-Cookie", c.String())
+	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+func wrapStore(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &StoreError{Op: op, Err: err}
+}

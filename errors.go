@@ -1,0 +1,64 @@
+package sesame
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotFound reports that a store holds no live record for an ID, or
+	// that a Sealer could not open a cookie value.
+	ErrNotFound = errors.New("sesame: session not found")
+	// ErrNotSupported reports that a store lacks an optional capability.
+	ErrNotSupported = errors.New("sesame: not supported")
+	// ErrCommitted reports a change made after the session was committed,
+	// that is after the response started. The change is not saved.
+	ErrCommitted = errors.New("sesame: session already committed")
+	// ErrNoSession reports that no session is in the context: the request
+	// did not pass through [Manager.Handler].
+	ErrNoSession = errors.New("sesame: no session in context")
+	// ErrNoKey reports that the session holds no value for a key.
+	ErrNoKey = errors.New("sesame: no such key")
+	// ErrNotOwner reports an attempt to revoke a session that does not
+	// belong to the given user.
+	ErrNotOwner = errors.New("sesame: session does not belong to user")
+)
+
+// TypeError reports a value whose type is not the one asked for.
+type TypeError struct {
+	Key  string
+	Want string // the type asked for
+	Got  string // the stored value's type, or "json" with the decode error
+	Err  error  // the decode error, if any
+}
+
+func (e *TypeError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("sesame: value %q is not a %s: %v", e.Key, e.Want, e.Err)
+	}
+	return fmt.Sprintf("sesame: value %q is a %s, not a %s", e.Key, e.Got, e.Want)
+}
+
+func (e *TypeError) Unwrap() error { return e.Err }
+
+// CookieTooLargeError reports a Set-Cookie line over the 4096-byte limit
+// that browsers enforce. The cookie is not sent.
+type CookieTooLargeError struct {
+	Name  string
+	Size  int
+	Limit int
+}
+
+func (e *CookieTooLargeError) Error() string {
+	return fmt.Sprintf("sesame: cookie %q too large: %d > %d bytes", e.Name, e.Size, e.Limit)
+}
+
+// StoreError wraps a failure of the store, with the operation that failed.
+type StoreError struct {
+	Op  string // "load", "save", "apply", "delete", "seal", "open", ...
+	Err error
+}
+
+func (e *StoreError) Error() string { return "sesame: store " + e.Op + ": " + e.Err.Error() }
+
+func (e *StoreError) Unwrap() error { return e.Err }

@@ -1,0 +1,146 @@
+package sesame
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+)
+
+// contextKey is the type of context keys of this package.
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "sesame context key " + k.name }
+
+var sessionKey = &contextKey{"session"}
+
+// errReplaced is returned by writes after the ErrorHandler has answered.
+var errReplaced = errors.New("sesame: response replaced by the ErrorHandler after a session error")
+
+// Handler returns middleware that gives each request a lazily loaded
+// session, available through [FromContext], and commits it before the first
+// byte of the response.
+//
+// The commit happens on the first WriteHeader with a status of 200 or more,
+// or on Write, Flush, ReadFrom or Hijack, or when next returns, whichever
+// comes first. If the store fails before then, the ErrorHandler writes the
+// response and later writes by next are dropped. The caller's request is
+// never modified.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	if next == nil {
+		panic("sesame: Handler(nil)")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// One allocation holds the writer, the session and the context.
+		rq := &request{}
+		rq.s.m, rq.s.req = m, r
+		rq.ctx = sessionContext{Context: r.Context(), s: &rq.s}
+		r = r.WithContext(&rq.ctx)
+		rq.w = writer{ResponseWriter: w, s: &rq.s, r: r}
+		next.ServeHTTP(&rq.w, r)
+		rq.w.commit()
+	})
+}
+
+type request struct {
+	w   writer
+	s   Session
+	ctx sessionContext
+}
+
+// sessionContext carries the session without a separate context.WithValue.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if key == any(sessionKey) {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// writer commits the session before the response starts. It implements
+// Flush, Hijack and ReadFrom itself, since they start the response, and
+// Unwrap for everything else http.ResponseController offers.
+type writer struct {
+	http.ResponseWriter
+	s         *Session
+	r         *http.Request
+	committed bool
+	failed    bool // the ErrorHandler has answered
+	status    bool // a final status has been written
+}
+
+// commit commits the session once, and reports whether the response may
+// go on. On failure it has the ErrorHandler answer instead.
+func (w *writer) commit() bool {
+	if !w.committed {
+		w.committed = true
+		if err := w.s.commit(w.ResponseWriter.Header()); err != nil {
+			w.failed = true
+			w.s.m.handleError(w.ResponseWriter, w.r, err)
+		}
+	}
+	return !w.failed
+}
+
+func (w *writer) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if !w.failed && !w.status {
+			w.ResponseWriter.WriteHeader(code) // informational: no commit
+		}
+		return
+	}
+	if w.status || !w.commit() {
+		return
+	}
+	w.status = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if !w.commit() {
+		return 0, errReplaced
+	}
+	w.status = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if !w.commit() {
+		return 0, errReplaced
+	}
+	w.status = true
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Flush implements http.Flusher.
+func (w *writer) Flush() { _ = w.FlushError() }
+
+// FlushError commits the session and flushes, as http.ResponseController
+// expects.
+func (w *writer) FlushError() error {
+	w.commit()
+	w.status = true
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session and hijacks the connection. The Set-Cookie
+// header cannot be sent on a hijacked connection unless the caller writes
+// it from w.Header().
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit() {
+		return nil, nil, errReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,198 @@
+package sesame
+
+import (
+	"context"
+	"time"
+)
+
+// Record is the state a store keeps for one session.
+//
+// Values holds the session's key/value pairs. A value is either the Go value
+// that was Put (stores that keep values in memory return it unchanged) or a
+// json.RawMessage holding its JSON encoding (stores that serialise). [Get]
+// decodes a json.RawMessage into the type the caller asks for, so a value
+// keeps its type through any store. Use [EncodeValues] to serialise Values.
+//
+// A Record returned by a store is owned by the caller, but the manager never
+// modifies one: stores may return a shared, immutable Record.
+type Record struct {
+	// Values are the session's key/value pairs. It may be nil when empty.
+	Values map[string]any
+	// User is the user the session belongs to ("" if none). Stores that
+	// implement UserStore index sessions by it.
+	User string
+	// Created is when the session was created or last renewed.
+	Created time.Time
+	// LastSeen is the last recorded activity. It is updated on every write
+	// and, when an idle timeout is set, by throttled touches.
+	LastSeen time.Time
+	// Deadline is the absolute end of the session: Created plus the
+	// lifetime. No touch or write moves it.
+	Deadline time.Time
+	// Expires is when the session expires: the earlier of Deadline and
+	// LastSeen plus the idle timeout. Stores must not return a record at or
+	// after Expires, and should drop it then (a TTL); the manager checks it
+	// again on every load.
+	Expires time.Time
+	// Persist reports whether the session's cookie is persistent
+	// ("remember me") rather than a session-only cookie.
+	Persist bool
+}
+
+// Delta is a change to an existing record: the keys a request set or deleted,
+// plus the new metadata. It is applied in this order: Clear, Delete, Set.
+//
+// A Delta with no key changes is a touch: it only moves LastSeen and Expires.
+type Delta struct {
+	// Clear removes every value before Delete and Set are applied.
+	Clear bool
+	// Delete lists keys to remove.
+	Delete []string
+	// Set holds values to add or replace.
+	Set map[string]any
+	// User, if non-nil, is the record's new user.
+	User *string
+	// Persist, if non-nil, is the record's new Persist flag.
+	Persist *bool
+	// LastSeen replaces the record's LastSeen. It is always set.
+	LastSeen time.Time
+	// Expires is the new idle expiry. The store sets the record's Expires
+	// to the earlier of this and the record's Deadline, so a delta applied
+	// without reading the record never extends a session past its
+	// absolute lifetime.
+	Expires time.Time
+}
+
+// ApplyTo applies d to rec in place, as a DeltaStore must. rec.Values must be
+// a map the caller owns (or nil).
+func (d *Delta) ApplyTo(rec *Record) {
+	if d.Clear {
+		clear(rec.Values)
+	}
+	for _, k := range d.Delete {
+		delete(rec.Values, k)
+	}
+	if len(d.Set) > 0 && rec.Values == nil {
+		rec.Values = make(map[string]any, len(d.Set))
+	}
+	for k, v := range d.Set {
+		rec.Values[k] = v
+	}
+	if d.User != nil {
+		rec.User = *d.User
+	}
+	if d.Persist != nil {
+		rec.Persist = *d.Persist
+	}
+	rec.LastSeen = d.LastSeen
+	rec.Expires = d.Expires
+	if !rec.Deadline.IsZero() && rec.Deadline.Before(rec.Expires) {
+		rec.Expires = rec.Deadline
+	}
+}
+
+// Info describes a session without its values. It is what UserStore lists.
+type Info struct {
+	// ID is the session ID: a hash of the token, safe to show to the user
+	// and useless as a credential.
+	ID       string
+	User     string
+	Created  time.Time
+	LastSeen time.Time
+	Expires  time.Time
+}
+
+// Store keeps session records on the server, keyed by session ID.
+//
+// The ID a store sees is a hash of the token sent in the cookie (see
+// [Config.Secret]); a store never sees the token itself, so a leaked
+// database or dump holds no usable credential.
+//
+// A store must honour ctx cancellation. All methods may be called
+// concurrently.
+//
+// Optional capabilities are separate interfaces, discovered by type
+// assertion: [DeltaStore], [UserStore] and [Purger]. A store that implements
+// only Store works: commits save the whole record, so two concurrent requests
+// that change one session resolve last-writer-wins, and a write racing a
+// Destroy may bring the session back. Implement DeltaStore to avoid both.
+type Store interface {
+	// Load returns the record stored under id. It returns an error wrapping
+	// ErrNotFound if there is none or it has expired, and any other error
+	// only when the store failed.
+	Load(ctx context.Context, id string) (*Record, error)
+	// Save creates or replaces the record stored under id. It must not keep
+	// rec or its Values map after it returns.
+	Save(ctx context.Context, id string, rec *Record) error
+	// Delete removes the record stored under id. Deleting a record that
+	// does not exist is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// DeltaStore is a Store that applies partial updates atomically, so that
+// concurrent requests changing different keys of one session all survive.
+type DeltaStore interface {
+	Store
+	// Apply applies d to the record stored under id, atomically. If no
+	// live record exists it changes nothing and returns an error wrapping
+	// ErrNotFound: a commit never brings a destroyed session back.
+	Apply(ctx context.Context, id string, d *Delta) error
+}
+
+// UserStore is a Store that indexes sessions by [Record.User], so a user's
+// sessions can be listed and revoked at a cost proportional to that user's
+// sessions, never to the size of the store.
+type UserStore interface {
+	Store
+	// Sessions lists the live sessions of user, in no particular order.
+	// An unknown user has no sessions and is not an error.
+	Sessions(ctx context.Context, user string) ([]Info, error)
+	// DeleteUser deletes every session of user except the one with ID
+	// keep (none if keep is ""). It returns how many it deleted.
+	DeleteUser(ctx context.Context, user, keep string) (int, error)
+}
+
+// Purger is a store that can remove its expired records on demand.
+type Purger interface {
+	// Purge deletes expired records and returns how many it deleted.
+	Purge(ctx context.Context) (int, error)
+}
+
+// Sealer is a client-side store: the cookie value is the sealed session
+// itself, and nothing is kept on the server.
+//
+// Open must treat its input as hostile. Any value it cannot authenticate
+// (tampered, truncated, sealed for another cookie name, expired or revoked)
+// gives an error wrapping ErrNotFound. Any other error means a server-side
+// dependency failed. Both methods may be called concurrently.
+type Sealer interface {
+	// Seal returns the cookie value for the session with the given ID.
+	Seal(ctx context.Context, name string, s Sealed) (string, error)
+	// Open authenticates and decodes a cookie value.
+	Open(ctx context.Context, name, value string) (Sealed, error)
+}
+
+// Sealed is a session as a Sealer sees it.
+type Sealed struct {
+	// ID is the session's ID, kept inside the sealed value.
+	ID string
+	// Record is the session's state.
+	Record *Record
+	// Stale, set by Open, asks for the value to be sealed again on this
+	// response; for example because it was sealed with an old key.
+	Stale bool
+}
+
+// RevocationStore keeps, per user, a revocation mark for sessions that have
+// no server-side record (a Sealer's). A session of the user created (or
+// renewed) before the mark's time is revoked, except the session whose ID
+// is the mark's keep. Package cookiestore consults it on every open of a
+// session that has a user, which costs one store read per such request.
+type RevocationStore interface {
+	// RevokeBefore records that user's sessions created before t are
+	// revoked, except the one with ID keep (none if keep is ""). It
+	// replaces any earlier mark of user.
+	RevokeBefore(ctx context.Context, user string, t time.Time, keep string) error
+	// RevokedBefore returns user's mark: a zero time if there is none.
+	RevokedBefore(ctx context.Context, user string) (t time.Time, keep string, err error)
+}

@@ -1,0 +1,65 @@
+package sesame
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"hash"
+	"sync"
+)
+
+// tokenLen is the length of a token: 32 random bytes in unpadded base64url.
+const tokenLen = 43
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// newToken returns a new token: 256 bits from crypto/rand, base64url-encoded.
+func newToken() string {
+	var b [32]byte
+	rand.Read(b[:]) // never returns an error; it crashes the program instead
+	return b64.EncodeToString(b[:])
+}
+
+// validToken reports whether s has the exact shape of a token: 43 characters
+// of base64url that decode, canonically, to 32 bytes.
+func validToken(s string) bool {
+	if len(s) != tokenLen {
+		return false
+	}
+	var src [tokenLen]byte
+	var dst [33]byte
+	copy(src[:], s)
+	n, err := b64.Decode(dst[:], src[:])
+	return err == nil && n == 32
+}
+
+// hasher turns tokens into session IDs: SHA-256, or HMAC-SHA-256 keyed with
+// Config.Secret.
+type hasher struct {
+	pool sync.Pool // of hash.Hash; nil New without a secret
+}
+
+func newHasher(secret []byte) *hasher {
+	h := &hasher{}
+	if len(secret) > 0 {
+		key := append([]byte(nil), secret...)
+		h.pool.New = func() any { return hmac.New(sha256.New, key) }
+	}
+	return h
+}
+
+// id returns the session ID for a token.
+func (h *hasher) id(token string) string {
+	var sum [32]byte
+	if h.pool.New == nil {
+		sum = sha256.Sum256([]byte(token))
+	} else {
+		mac := h.pool.Get().(hash.Hash)
+		mac.Reset()
+		mac.Write([]byte(token))
+		mac.Sum(sum[:0])
+		h.pool.Put(mac)
+	}
+	return b64.EncodeToString(sum[:])
+}
