@@ -334,7 +334,9 @@ func (s *Session) Created() time.Time { return s.meta(func(r *Record) time.Time 
 
 // LastSeen returns the session's last recorded activity; zero for a new
 // session. It is updated at most once per Config.TouchInterval.
-func (s *Session) LastSeen() time.Time { return s.meta(func(r *Record) time.Time { return r.LastSeen }) }
+func (s *Session) LastSeen() time.Time {
+	return s.meta(func(r *Record) time.Time { return r.LastSeen })
+}
 
 // Expires returns when the session will expire if unused; zero for a new
 // session.
