@@ -120,8 +120,10 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 	}
 	if !s.loaded && s.cid != "" {
 		// A blind write: apply the delta without reading the record. If
-		// there is no live record, the token is not adopted.
-		if s.m.delta != nil && s.renewID == "" {
+		// there is no live record, the token is not adopted. A delta that
+		// removes values might empty the session, which must then be
+		// deleted, so it reads first.
+		if s.m.delta != nil && s.renewID == "" && s.additive() {
 			err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
 			if !errors.Is(err, ErrNotFound) {
 				return wrapStore("apply", err)
@@ -181,6 +183,20 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 		return s.setCookie(h, "", rec, now) // rolling expiry: refresh Max-Age
 	}
 	return nil
+}
+
+// additive reports whether the pending changes only add: they cannot leave
+// the session empty.
+func (s *Session) additive() bool {
+	if s.clear || (s.user != nil && *s.user == "") {
+		return false
+	}
+	for _, c := range s.changes {
+		if c.del {
+			return false
+		}
+	}
+	return true
 }
 
 // create stores the pending changes as a new session with a new token. It

@@ -80,6 +80,24 @@ func Lookup[T any](s *Session, key string) (T, error) {
 	return convert[T](key, v)
 }
 
+// Decode converts a stored value, as found in [Record.Values], to T, as
+// [Lookup] does: a Go value of type T is returned as is, and a
+// json.RawMessage is decoded into T.
+func Decode[T any](v any) (T, error) { return convert[T]("", v) }
+
+// MarshalValue returns the JSON encoding of a session value, for stores
+// that serialise: a json.RawMessage is returned as is.
+func MarshalValue(v any) (json.RawMessage, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("sesame: value of type %T: %w", v, err)
+	}
+	return b, nil
+}
+
 // Pop returns the value of key, like Get, and deletes it from the session:
 // a flash message. The key is deleted even if the type is wrong.
 func Pop[T any](s *Session, key string) (T, bool) {

@@ -1,0 +1,371 @@
+package sesametest
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+// httpTests run requests through a Manager on the store, as an app would.
+var httpTests = []test{
+	{"NewSessionGetsASecureCookie", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		resp := NewClient(t, m).Put("k", "v")
+		checkCookie(t, resp, m.Name())
+		if strings.Contains(SetCookie(resp, m.Name()), "Max-Age") {
+			t.Error("a session-only cookie has Max-Age")
+		}
+	}},
+	{"UntouchedRequestSetsNoCookie", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		resp := c.Do(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) })
+		if h := resp.Header.Values("Set-Cookie"); len(h) > 0 {
+			t.Errorf("untouched request set %q", h)
+		}
+		if h := resp.Header.Values("Vary"); len(h) > 0 {
+			t.Errorf("untouched request set Vary %q", h)
+		}
+	}},
+	{"ReadOnlyRequestSetsNoCookie", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		resp := c.Session(func(s *sesame.Session) {
+			if v, _ := sesame.Get[string](s, "k"); v != "v" {
+				t.Errorf("k = %q, want v", v)
+			}
+		})
+		if h := resp.Header.Values("Set-Cookie"); len(h) > 0 {
+			t.Errorf("read-only request before a touch is due set %q", h)
+		}
+	}},
+	{"ValuesKeepTheirTypes", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Session(func(s *sesame.Session) {
+			for k, v := range typedValues {
+				s.Put(k, v)
+			}
+		})
+		c.Session(func(s *sesame.Session) { checkTypedValues(t, s) })
+		// A change to another key must not disturb the stored types.
+		c.Put("other", 1)
+		c.Session(func(s *sesame.Session) { checkTypedValues(t, s) })
+	}},
+	{"UpdatesPersistAcrossRequests", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		for range 3 {
+			c.Session(func(s *sesame.Session) {
+				n, _ := sesame.Get[int](s, "n")
+				s.Put("n", n+1)
+			})
+		}
+		c.Session(func(s *sesame.Session) {
+			if n, _ := sesame.Get[int](s, "n"); n != 3 {
+				t.Errorf("n = %d after 3 increments", n)
+			}
+		})
+	}},
+	{"PopReturnsAndDeletes", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Session(func(s *sesame.Session) { s.Put("flash", "saved"); s.Put("keep", 1) })
+		c.Session(func(s *sesame.Session) {
+			if v, ok := sesame.Pop[string](s, "flash"); !ok || v != "saved" {
+				t.Errorf("Pop = %q, %v", v, ok)
+			}
+		})
+		if c.Has("flash") {
+			t.Error("the popped key is still there")
+		}
+	}},
+	{"EmptiedSessionDeletesItsCookie", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		old := c.Cookie
+		resp := c.Session(func(s *sesame.Session) { s.Delete("k") })
+		checkDeleted(t, resp, m.Name())
+		if b.store != nil {
+			replay := &Client{T: t, M: m, Cookie: old}
+			if replay.Has("k") {
+				t.Error("the emptied session's record still answers")
+			}
+		}
+	}},
+	{"DestroyEndsTheSession", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Login("alice")
+		c.Put("k", "v")
+		old := c.Cookie
+		resp := c.Session(func(s *sesame.Session) { s.Destroy() })
+		checkDeleted(t, resp, m.Name())
+		needStore(t, b, "the old cookie stays valid until it expires unless a RevocationStore revokes the user's sessions")
+		replay := &Client{T: t, M: m, Cookie: old}
+		replay.Session(func(s *sesame.Session) {
+			if s.Has("k") || s.User() != "" {
+				t.Error("a destroyed session came back on replay")
+			}
+		})
+	}},
+	{"RenewIssuesANewTokenAndKeepsData", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("cart", "3 apples")
+		old := c.Cookie
+		c.Login("alice")
+		if c.Cookie == "" || c.Cookie == old {
+			t.Fatal("Renew did not send a new cookie")
+		}
+		c.Session(func(s *sesame.Session) {
+			if v, _ := sesame.Get[string](s, "cart"); v != "3 apples" || s.User() != "alice" {
+				t.Errorf("after Renew: cart %q, user %q", v, s.User())
+			}
+		})
+		needStore(t, b, "the old cookie stays valid until it expires")
+		replay := &Client{T: t, M: m, Cookie: old}
+		if replay.Has("cart") {
+			t.Error("the token from before Renew still works")
+		}
+	}},
+	{"UnknownTokenIsNotAdopted", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		planted := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // a well-formed token
+		c := &Client{T: t, M: m, Cookie: planted}
+		c.Put("k", "v")
+		if c.Cookie == planted || c.Cookie == "" {
+			t.Errorf("cookie after Put = %q: the planted token was adopted", c.Cookie)
+		}
+		if !c.Has("k") {
+			t.Error("the new session lost its value")
+		}
+	}},
+	{"TamperedCookieGivesAnEmptySession", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		good := c.Cookie
+		for i := range len(good) {
+			for _, flip := range []byte{0x01, 0x20} {
+				bad := []byte(good)
+				bad[i] ^= flip
+				if string(bad) == good {
+					continue
+				}
+				tc := &Client{T: t, M: m, Cookie: string(bad)}
+				resp := tc.Do(func(w http.ResponseWriter, r *http.Request) {
+					if sesame.FromContext(r.Context()).Has("k") {
+						t.Errorf("byte %d ^ %#x: the tampered cookie was accepted", i, flip)
+					}
+				})
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("byte %d ^ %#x: status %d, want 200 and an empty session", i, flip, resp.StatusCode)
+				}
+			}
+		}
+		for _, garbage := range []string{"", "x", strings.Repeat("A", 5000), "%%%", good[:len(good)/2], good + "A"} {
+			tc := &Client{T: t, M: m, Cookie: garbage}
+			if tc.Has("k") {
+				t.Errorf("cookie %.20q... was accepted", garbage)
+			}
+		}
+	}},
+	{"AbsoluteLifetimeIsEnforced", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{Lifetime: time.Second, IdleTimeout: -1})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		old := c.Cookie
+		for range 3 { // activity does not extend an absolute lifetime
+			time.Sleep(300 * time.Millisecond)
+			if !c.Has("k") {
+				t.Fatal("the session ended before its lifetime")
+			}
+		}
+		time.Sleep(time.Second - 900*time.Millisecond + 150*time.Millisecond)
+		replay := &Client{T: t, M: m, Cookie: old}
+		if replay.Has("k") {
+			t.Error("a token replayed after the absolute lifetime still works")
+		}
+	}},
+	{"IdleTimeoutIsEnforced", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{IdleTimeout: 500 * time.Millisecond, TouchInterval: -1})
+		c := NewClient(t, m)
+		c.Put("k", "v")
+		for range 4 { // activity keeps it alive past the idle timeout
+			time.Sleep(200 * time.Millisecond)
+			if !c.Has("k") {
+				t.Fatal("an active session timed out")
+			}
+		}
+		old := c.Cookie
+		time.Sleep(650 * time.Millisecond)
+		replay := &Client{T: t, M: m, Cookie: old}
+		if replay.Has("k") {
+			t.Error("a token replayed after the idle timeout still works")
+		}
+	}},
+	{"RememberMeMakesTheCookiePersistent", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		resp := c.Session(func(s *sesame.Session) { s.Put("k", 1); s.RememberMe(true) })
+		line := SetCookie(resp, m.Name())
+		if !strings.Contains(line, "Max-Age=") || !strings.Contains(line, "Expires=") {
+			t.Errorf("remembered session's cookie %q lacks Max-Age/Expires", line)
+		}
+		resp = c.Session(func(s *sesame.Session) { s.RememberMe(false) })
+		if line := SetCookie(resp, m.Name()); strings.Contains(line, "Max-Age") {
+			t.Errorf("session-only cookie %q has Max-Age", line)
+		}
+	}},
+	{"ParallelRequestsKeepEveryKey", func(t *testing.T, b backend) {
+		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
+		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("base", 0)
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Go(func() {
+				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				cc.Do(func(w http.ResponseWriter, r *http.Request) {
+					s := sesame.FromContext(r.Context())
+					s.Has("base") // a read-modify-write, not a blind write
+					s.Put(key(i), i)
+				})
+			})
+		}
+		wg.Wait()
+		c.Session(func(s *sesame.Session) {
+			if n := len(s.Keys()); n != 33 {
+				t.Errorf("%d keys after 32 parallel requests, want 33: %v", n, s.Keys())
+			}
+		})
+	}},
+	{"DestroyRacingATouchStaysDestroyed", func(t *testing.T, b backend) {
+		needStore(t, b, "a client-side session has no server record to resurrect")
+		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store may resurrect)")
+		for _, write := range []bool{false, true} {
+			t.Run(fmt.Sprintf("write=%v", write), func(t *testing.T) {
+				m := manager(t, b, sesame.Config{TouchInterval: -1}) // every read is due a touch
+				c := NewClient(t, m)
+				c.Put("k", "v")
+				loaded, release := make(chan struct{}), make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					slow := &Client{T: t, M: m, Cookie: c.Cookie}
+					slow.Do(func(w http.ResponseWriter, r *http.Request) {
+						s := sesame.FromContext(r.Context())
+						s.Has("k")
+						close(loaded)
+						<-release
+						if write {
+							s.Put("late", true)
+						}
+					})
+				}()
+				<-loaded
+				killer := &Client{T: t, M: m, Cookie: c.Cookie}
+				killer.Session(func(s *sesame.Session) { s.Destroy() })
+				close(release)
+				<-done
+				if c.Has("k") || c.Has("late") {
+					t.Error("the destroyed session came back")
+				}
+			})
+		}
+	}},
+	{"TokensAreNeverStored", func(t *testing.T, b backend) {
+		needStore(t, b, "the cookie is the session; there is no token at rest")
+		d := needs[Dumper](t, b, "sesametest.Dumper")
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Login("alice")
+		c.Put("marker", "marker-7f3a")
+		raw, err := d.Dump(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), "marker-7f3a") {
+			t.Fatal("Dump does not show the stored values, so it proves nothing")
+		}
+		if strings.Contains(string(raw), c.Cookie) {
+			t.Error("the token is stored in clear")
+		}
+	}},
+	{"UsersSessionsCanBeListedAndRevoked", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		alice := []*Client{NewClient(t, m), NewClient(t, m), NewClient(t, m)}
+		var aliceIDs []string
+		for _, c := range alice {
+			aliceIDs = append(aliceIDs, c.Login("alice"))
+		}
+		bob := NewClient(t, m)
+		bobID := bob.Login("bob")
+		list, err := m.Sessions(t.Context(), "alice")
+		if errors.Is(err, sesame.ErrNotSupported) {
+			t.Logf("listing: %v", err)
+		} else {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ids(list), slices.Sorted(slices.Values(aliceIDs)); !slices.Equal(got, want) {
+				t.Errorf("Sessions(alice) = %v, want %v", got, want)
+			}
+			if err := m.Revoke(t.Context(), "alice", bobID); !errors.Is(err, sesame.ErrNotOwner) {
+				t.Errorf("alice revoking bob's session: %v, want ErrNotOwner", err)
+			}
+			if err := m.Revoke(t.Context(), "alice", aliceIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+			if userOf(alice[0]) != "" {
+				t.Error("a revoked session still works")
+			}
+		}
+		n, err := m.RevokeAll(t.Context(), "alice", aliceIDs[1])
+		if errors.Is(err, sesame.ErrNotSupported) {
+			t.Skipf("not applicable: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Error("RevokeAll reported no session revoked")
+		}
+		if userOf(alice[1]) != "alice" {
+			t.Error("RevokeAll ended the session it was told to keep")
+		}
+		if userOf(alice[2]) != "" {
+			t.Error("RevokeAll left a session alive")
+		}
+		if userOf(bob) != "bob" {
+			t.Error("RevokeAll of alice ended bob's session")
+		}
+	}},
+}
+
+func userOf(c *Client) string {
+	var u string
+	c.Session(func(s *sesame.Session) { u = s.User() })
+	return u
+}
+
+// checkDeleted checks that resp deletes the session cookie.
+func checkDeleted(t *testing.T, resp *http.Response, name string) {
+	t.Helper()
+	line := SetCookie(resp, name)
+	if !strings.Contains(line, "Max-Age=0") || !strings.Contains(line, "Expires=Thu, 01 Jan 1970") {
+		t.Errorf("Set-Cookie %q does not delete the cookie (Max-Age=0 and an Expires in the past)", line)
+	}
+}

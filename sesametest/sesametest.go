@@ -1,0 +1,456 @@
+// Package sesametest is a conformance suite for session stores. A store's
+// own test is then a few lines:
+//
+//	func TestConformance(t *testing.T) {
+//		sesametest.Run(t, func(t *testing.T) sesame.Store {
+//			st := mystore.New(...)
+//			t.Cleanup(func() { st.Close() })
+//			return st
+//		})
+//	}
+//
+// Each behaviour is a named subtest that gets a new, empty store. Optional
+// capabilities (DeltaStore, UserStore, Purger) are tested when the store
+// implements them; where a behaviour cannot apply, the subtest says which
+// capability is missing and skips. Client-side stores run [RunSealer].
+package sesametest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+// Dumper is implemented by a store (usually a test wrapper of one) that can
+// return its raw stored contents. The suite then checks that no token is
+// ever kept at rest.
+type Dumper interface {
+	Dump(ctx context.Context) ([]byte, error)
+}
+
+// backend is what a subtest runs against: a server store or a sealer.
+type backend struct {
+	store  sesame.Store
+	sealer sesame.Sealer
+}
+
+func (b backend) config(c sesame.Config) sesame.Config {
+	c.Store, c.Sealer = b.store, b.sealer
+	return c
+}
+
+// impl returns the backend as an any, for capability checks.
+func (b backend) impl() any {
+	if b.store != nil {
+		return b.store
+	}
+	return b.sealer
+}
+
+type test struct {
+	name string
+	run  func(t *testing.T, b backend)
+}
+
+// Run runs the suite against the stores newStore returns.
+func Run(t *testing.T, newStore func(t *testing.T) sesame.Store) {
+	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, append(storeTests, httpTests...))
+}
+
+// RunSealer runs the suite against the client-side stores newSealer
+// returns.
+func RunSealer(t *testing.T, newSealer func(t *testing.T) sesame.Sealer) {
+	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, httpTests)
+}
+
+func run(t *testing.T, newBackend func(t *testing.T) backend, tests []test) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newBackend(t)) })
+	}
+}
+
+// needs returns the backend as a T, or skips t naming the capability.
+func needs[T any](t *testing.T, b backend, capability string) T {
+	t.Helper()
+	v, ok := b.impl().(T)
+	if !ok {
+		t.Skipf("not applicable: %T does not implement %s", b.impl(), capability)
+	}
+	return v
+}
+
+func needStore(t *testing.T, b backend, why string) {
+	t.Helper()
+	if b.store == nil {
+		t.Skipf("not applicable to a client-side Sealer: %s", why)
+	}
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+// record returns a live record holding vals.
+func record(user string, vals map[string]any) *sesame.Record {
+	now := time.Now()
+	return &sesame.Record{
+		Values: vals, User: user, Created: now, LastSeen: now,
+		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute),
+	}
+}
+
+func mustNotFound(t *testing.T, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, sesame.ErrNotFound) {
+		t.Fatalf("%s: got %v, want an error wrapping sesame.ErrNotFound", what, err)
+	}
+}
+
+// storeTests exercise the Store interfaces directly.
+var storeTests = []test{
+	{"LoadOfUnknownIDIsNotFound", func(t *testing.T, b backend) {
+		_, err := b.store.Load(ctx(t), "unknown-id")
+		mustNotFound(t, err, "Load(unknown)")
+	}},
+	{"SaveThenLoadReturnsTheRecord", func(t *testing.T, b backend) {
+		in := record("alice", map[string]any{"n": int64(7), "s": "x"})
+		in.Persist = true
+		if err := b.store.Save(ctx(t), "id1", in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := b.store.Load(ctx(t), "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.User != "alice" || !out.Persist || len(out.Values) != 2 {
+			t.Errorf("loaded %+v, want user alice, persist, 2 values", out)
+		}
+		for name, pair := range map[string][2]time.Time{
+			"Created": {in.Created, out.Created}, "LastSeen": {in.LastSeen, out.LastSeen},
+			"Deadline": {in.Deadline, out.Deadline}, "Expires": {in.Expires, out.Expires},
+		} {
+			if d := pair[0].Sub(pair[1]).Abs(); d > time.Millisecond {
+				t.Errorf("%s: saved %v, loaded %v", name, pair[0], pair[1])
+			}
+		}
+	}},
+	{"SaveReplacesTheRecord", func(t *testing.T, b backend) {
+		b.store.Save(ctx(t), "id1", record("", map[string]any{"a": 1}))
+		if err := b.store.Save(ctx(t), "id1", record("", map[string]any{"b": 2})); err != nil {
+			t.Fatal(err)
+		}
+		out, err := b.store.Load(ctx(t), "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := out.Values["a"]; ok || len(out.Values) != 1 {
+			t.Errorf("values after replace: %v, want only b", out.Values)
+		}
+	}},
+	{"DeleteRemovesAndToleratesMissing", func(t *testing.T, b backend) {
+		b.store.Save(ctx(t), "id1", record("", map[string]any{"a": 1}))
+		if err := b.store.Delete(ctx(t), "id1"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := b.store.Load(ctx(t), "id1")
+		mustNotFound(t, err, "Load after Delete")
+		if err := b.store.Delete(ctx(t), "id1"); err != nil {
+			t.Errorf("Delete of a missing record: %v, want nil", err)
+		}
+	}},
+	{"ExpiredRecordIsNotFound", func(t *testing.T, b backend) {
+		rec := record("", map[string]any{"a": 1})
+		rec.Expires = time.Now().Add(150 * time.Millisecond)
+		if err := b.store.Save(ctx(t), "id1", rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.Load(ctx(t), "id1"); err != nil {
+			t.Fatalf("Load before expiry: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		_, err := b.store.Load(ctx(t), "id1")
+		mustNotFound(t, err, "Load after expiry")
+	}},
+	{"CancelledContextIsHonoured", func(t *testing.T, b backend) {
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := b.store.Load(c, "id1"); err == nil || errors.Is(err, sesame.ErrNotFound) {
+			t.Errorf("Load with a cancelled context: %v, want a context error", err)
+		}
+		if err := b.store.Save(c, "id1", record("", map[string]any{"a": 1})); err == nil {
+			t.Error("Save with a cancelled context succeeded")
+		}
+		if _, err := b.store.Load(ctx(t), "id1"); !errors.Is(err, sesame.ErrNotFound) {
+			t.Errorf("a Save with a cancelled context stored the record (Load: %v)", err)
+		}
+	}},
+	{"ApplyToMissingRecordCreatesNothing", func(t *testing.T, b backend) {
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		now := time.Now()
+		err := ds.Apply(ctx(t), "id1", &sesame.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
+		mustNotFound(t, err, "Apply(missing)")
+		_, err = ds.Load(ctx(t), "id1")
+		mustNotFound(t, err, "Load after Apply(missing)")
+	}},
+	{"ApplyMergesChangesAndKeepsDeadline", func(t *testing.T, b backend) {
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		rec := record("alice", map[string]any{"keep": "k", "drop": "d", "over": 1})
+		ds.Save(ctx(t), "id1", rec)
+		bob := "bob"
+		now := time.Now()
+		err := ds.Apply(ctx(t), "id1", &sesame.Delta{
+			Delete: []string{"drop"}, Set: map[string]any{"over": 2, "new": "n"},
+			User: &bob, LastSeen: now, Expires: now.Add(48 * time.Hour),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := ds.Load(ctx(t), "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Sorted(mapKeys(out.Values)); !slices.Equal(got, []string{"keep", "new", "over"}) {
+			t.Errorf("keys after Apply: %v", got)
+		}
+		if v, _ := sesame.Decode[int](out.Values["over"]); v != 2 {
+			t.Errorf("over = %v, want 2", out.Values["over"])
+		}
+		if out.User != "bob" {
+			t.Errorf("user = %q, want bob", out.User)
+		}
+		if d := out.Expires.Sub(rec.Deadline).Abs(); d > time.Millisecond {
+			t.Errorf("Expires = %v, want it capped at the deadline %v", out.Expires, rec.Deadline)
+		}
+		err = ds.Apply(ctx(t), "id1", &sesame.Delta{Clear: true, Set: map[string]any{"only": true}, LastSeen: now, Expires: now.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ = ds.Load(ctx(t), "id1")
+		if got := slices.Sorted(mapKeys(out.Values)); !slices.Equal(got, []string{"only"}) {
+			t.Errorf("keys after Clear+Set: %v", got)
+		}
+	}},
+	{"ParallelDeltasAllSurvive", func(t *testing.T, b backend) {
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds.Save(ctx(t), "id1", record("", map[string]any{"base": 0}))
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Go(func() {
+				now := time.Now()
+				if err := ds.Apply(ctx(t), "id1", &sesame.Delta{Set: map[string]any{key(i): i}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		out, err := ds.Load(ctx(t), "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Values) != 33 {
+			t.Errorf("%d values after 32 parallel deltas, want 33: %v", len(out.Values), slices.Sorted(mapKeys(out.Values)))
+		}
+	}},
+	{"ApplyAfterDeleteDoesNotResurrect", func(t *testing.T, b backend) {
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds.Save(ctx(t), "id1", record("alice", map[string]any{"a": 1}))
+		ds.Delete(ctx(t), "id1")
+		now := time.Now()
+		err := ds.Apply(ctx(t), "id1", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
+		mustNotFound(t, err, "touch after Delete")
+		_, err = ds.Load(ctx(t), "id1")
+		mustNotFound(t, err, "Load after the touch")
+	}},
+	{"UserIndexListsAndDeletes", func(t *testing.T, b backend) {
+		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		for _, id := range []string{"a1", "a2", "a3"} {
+			us.Save(ctx(t), id, record("alice", map[string]any{"x": id}))
+		}
+		us.Save(ctx(t), "b1", record("bob", nil))
+		expired := record("alice", nil)
+		expired.Expires = time.Now().Add(-time.Second)
+		us.Save(ctx(t), "a0", expired)
+		list, err := us.Sessions(ctx(t), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(list); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+			t.Errorf("Sessions(alice) = %v, want [a1 a2 a3]", got)
+		}
+		if list, _ := us.Sessions(ctx(t), "nobody"); len(list) != 0 {
+			t.Errorf("Sessions(nobody) = %v, want none", list)
+		}
+		n, err := us.DeleteUser(ctx(t), "alice", "a2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 2 {
+			t.Errorf("DeleteUser deleted %d, want at least 2", n)
+		}
+		for _, id := range []string{"a1", "a3"} {
+			_, err := us.Load(ctx(t), id)
+			mustNotFound(t, err, "Load of a revoked session")
+		}
+		for _, id := range []string{"a2", "b1"} {
+			if _, err := us.Load(ctx(t), id); err != nil {
+				t.Errorf("Load(%s) after DeleteUser(alice, keep a2): %v", id, err)
+			}
+		}
+		if list, _ := us.Sessions(ctx(t), "alice"); !slices.Equal(ids(list), []string{"a2"}) {
+			t.Errorf("Sessions(alice) after DeleteUser = %v, want [a2]", ids(list))
+		}
+	}},
+	{"UserChangeMovesTheIndexEntry", func(t *testing.T, b backend) {
+		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		us.Save(ctx(t), "id1", record("alice", nil))
+		us.Save(ctx(t), "id1", record("bob", nil))
+		if list, _ := us.Sessions(ctx(t), "alice"); len(list) != 0 {
+			t.Errorf("Sessions(alice) = %v after the session moved to bob", ids(list))
+		}
+		if list, _ := us.Sessions(ctx(t), "bob"); !slices.Equal(ids(list), []string{"id1"}) {
+			t.Errorf("Sessions(bob) = %v, want [id1]", ids(list))
+		}
+		us.Delete(ctx(t), "id1")
+		if list, _ := us.Sessions(ctx(t), "bob"); len(list) != 0 {
+			t.Errorf("Sessions(bob) = %v after Delete, want none", ids(list))
+		}
+	}},
+	{"PurgeRemovesExpiredRecords", func(t *testing.T, b backend) {
+		p := needs[sesame.Purger](t, b, "sesame.Purger")
+		live, dead := record("", map[string]any{"a": 1}), record("", map[string]any{"a": 1})
+		dead.Expires = time.Now().Add(-time.Second)
+		b.store.Save(ctx(t), "live", live)
+		b.store.Save(ctx(t), "dead", dead)
+		n, err := p.Purge(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("Purge removed %d, want 1", n)
+		}
+		if _, err := b.store.Load(ctx(t), "live"); err != nil {
+			t.Errorf("a live record was purged: %v", err)
+		}
+	}},
+}
+
+func key(i int) string { return "k" + string(rune('A'+i/26)) + string(rune('a'+i%26)) }
+
+func ids(list []sesame.Info) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.ID
+	}
+	slices.Sort(out)
+	return out
+}
+
+func mapKeys(m map[string]any) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// manager returns a Manager on b with cfg's settings (cookies over plain
+// HTTP, since the test client does not use TLS).
+func manager(t *testing.T, b backend, cfg sesame.Config) *sesame.Manager {
+	cfg = b.config(cfg)
+	cfg.Insecure = true
+	return sesame.New(cfg)
+}
+
+// checkCookie checks the attributes a new session's cookie must carry.
+func checkCookie(t *testing.T, resp *http.Response, name string) {
+	t.Helper()
+	line := SetCookie(resp, name)
+	if line == "" {
+		t.Fatal("no Set-Cookie for a new session")
+	}
+	for _, attr := range []string{"Path=/", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(line, attr) {
+			t.Errorf("Set-Cookie %q lacks %s", line, attr)
+		}
+	}
+	if !strings.Contains(resp.Header.Get("Cache-Control"), `no-cache="Set-Cookie"`) {
+		t.Errorf(`Cache-Control %q lacks no-cache="Set-Cookie"`, resp.Header.Get("Cache-Control"))
+	}
+	if !slices.Contains(resp.Header.Values("Vary"), "Cookie") {
+		t.Errorf("Vary %q lacks Cookie", resp.Header.Values("Vary"))
+	}
+}
+
+// typedValues are Put and read back with their own types.
+var typedValues = map[string]any{
+	"int64":  int64(1<<62 + 1),
+	"int":    42,
+	"string": "héllo <b>",
+	"bool":   true,
+	"float":  2.5,
+	"time":   time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC),
+	"slice":  []string{"a", "b"},
+	"map":    map[string]int{"x": 1},
+	"struct": Cart{Items: []string{"apple"}, Total: 1999},
+}
+
+// Cart is a user-defined type stored in sessions by the suite.
+type Cart struct {
+	Items []string
+	Total int64
+}
+
+func checkTypedValues(t *testing.T, s *sesame.Session) {
+	t.Helper()
+	check := func(name string, got any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		want := typedValues[name]
+		if wt, ok := want.(time.Time); ok {
+			if gt := got.(time.Time); !gt.Equal(wt) {
+				t.Errorf("%s = %v, want %v", name, gt, wt)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	v1, err := sesame.Lookup[int64](s, "int64")
+	check("int64", v1, err)
+	v2, err := sesame.Lookup[int](s, "int")
+	check("int", v2, err)
+	v3, err := sesame.Lookup[string](s, "string")
+	check("string", v3, err)
+	v4, err := sesame.Lookup[bool](s, "bool")
+	check("bool", v4, err)
+	v5, err := sesame.Lookup[float64](s, "float")
+	check("float", v5, err)
+	v6, err := sesame.Lookup[time.Time](s, "time")
+	check("time", v6, err)
+	v7, err := sesame.Lookup[[]string](s, "slice")
+	check("slice", v7, err)
+	v8, err := sesame.Lookup[map[string]int](s, "map")
+	check("map", v8, err)
+	v9, err := sesame.Lookup[Cart](s, "struct")
+	check("struct", v9, err)
+
+	var te *sesame.TypeError
+	if _, err := sesame.Lookup[int](s, "string"); !errors.As(err, &te) {
+		t.Errorf("Lookup[int] of a string: %v, want a *sesame.TypeError", err)
+	}
+	if _, err := sesame.Lookup[int](s, "missing"); !errors.Is(err, sesame.ErrNoKey) {
+		t.Errorf("Lookup of a missing key: %v, want sesame.ErrNoKey", err)
+	}
+}
