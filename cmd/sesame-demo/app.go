@@ -1,0 +1,195 @@
+package main
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+//go:embed index.html
+var indexHTML []byte
+
+// maxBody bounds every request body the API reads.
+const maxBody = 64 << 10
+
+// newApp returns the demo's routes behind the session middleware.
+func newApp(m *sesame.Manager) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(indexHTML)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("POST /api/login", login)
+	mux.HandleFunc("GET /api/me", me)
+	mux.HandleFunc("POST /api/counter", counter)
+	mux.HandleFunc("PUT /api/values/{key}", putValue)
+	mux.HandleFunc("GET /api/values/{key}", getValue)
+	mux.HandleFunc("GET /api/sessions", sessions(m))
+	mux.HandleFunc("POST /api/sessions/revoke", revoke(m))
+	mux.HandleFunc("POST /api/logout", logout)
+	return m.Handler(mux)
+}
+
+func login(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		User string `json:"user"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.User == "" || len(in.User) > 64 {
+		writeError(w, http.StatusBadRequest, "user must be 1 to 64 bytes")
+		return
+	}
+	s := sesame.FromContext(r.Context())
+	s.Renew() // against session fixation: a new ID at every login
+	s.SetUser(in.User)
+	writeJSON(w, http.StatusOK, map[string]string{"user": in.User})
+}
+
+func me(w http.ResponseWriter, r *http.Request) {
+	s := sesame.FromContext(r.Context())
+	if s.User() == "" {
+		writeError(w, http.StatusUnauthorized, "not logged in")
+		return
+	}
+	n, _ := sesame.Get[int](s, "counter")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": s.User(), "counter": n,
+		"created": s.Created(), "last_seen": s.LastSeen(), "expires": s.Expires(),
+	})
+}
+
+func counter(w http.ResponseWriter, r *http.Request) {
+	s := sesame.FromContext(r.Context())
+	n, _ := sesame.Get[int](s, "counter")
+	n++
+	if err := s.Put("counter", n); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"counter": n})
+}
+
+func putValue(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Value == nil {
+		writeError(w, http.StatusBadRequest, `body must be {"value": any JSON}`)
+		return
+	}
+	sesame.FromContext(r.Context()).Put("v:"+r.PathValue("key"), in.Value)
+	writeJSON(w, http.StatusOK, map[string]json.RawMessage{"value": in.Value})
+}
+
+func getValue(w http.ResponseWriter, r *http.Request) {
+	v, ok := sesame.Get[json.RawMessage](sesame.FromContext(r.Context()), "v:"+r.PathValue("key"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such value")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]json.RawMessage{"value": v})
+}
+
+type device struct {
+	ID       string    `json:"id"`
+	Created  time.Time `json:"created"`
+	LastSeen time.Time `json:"last_seen"`
+	Current  bool      `json:"current"`
+}
+
+func sessions(m *sesame.Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		if s.User() == "" {
+			writeError(w, http.StatusUnauthorized, "not logged in")
+			return
+		}
+		list, err := m.Sessions(r.Context(), s.User())
+		if errors.Is(err, sesame.ErrNotSupported) {
+			// A cookie-only session has no server-side list: show this one.
+			list, err = []sesame.Info{{ID: s.ID(), Created: s.Created(), LastSeen: s.LastSeen()}}, nil
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "listing sessions failed")
+			return
+		}
+		out := make([]device, 0, len(list))
+		for _, info := range list {
+			out = append(out, device{ID: info.ID, Created: info.Created, LastSeen: info.LastSeen, Current: info.ID == s.ID()})
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func revoke(m *sesame.Manager) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ID  string `json:"id"`
+			All bool   `json:"all"`
+		}
+		if !decode(w, r, &in) {
+			return
+		}
+		s := sesame.FromContext(r.Context())
+		user := s.User()
+		if user == "" {
+			writeError(w, http.StatusUnauthorized, "not logged in")
+			return
+		}
+		var err error
+		n := 1
+		switch {
+		case in.All:
+			n, err = m.RevokeAll(r.Context(), user, s.ID())
+		case in.ID != "":
+			err = m.Revoke(r.Context(), user, in.ID)
+		default:
+			writeError(w, http.StatusBadRequest, `body must be {"id":"..."} or {"all":true}`)
+			return
+		}
+		switch {
+		case errors.Is(err, sesame.ErrNotOwner):
+			writeError(w, http.StatusNotFound, "no such session")
+		case errors.Is(err, sesame.ErrNotSupported):
+			writeError(w, http.StatusNotImplemented, "this store cannot revoke sessions")
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, "revoking failed")
+		default:
+			writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+		}
+	}
+}
+
+func logout(w http.ResponseWriter, r *http.Request) {
+	sesame.FromContext(r.Context()).Destroy()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
