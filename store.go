@@ -184,15 +184,37 @@ type Sealed struct {
 }
 
 // RevocationStore keeps, per user, a revocation mark for sessions that have
-// no server-side record (a Sealer's). A session of the user created (or
-// renewed) before the mark's time is revoked, except the session whose ID
-// is the mark's keep. Package cookiestore consults it on every open of a
-// session that has a user, which costs one store read per such request.
+// no server-side record (a Sealer's), so that "log out all my devices" works
+// for cookie-only sessions too. Package cookiestore consults it on every open
+// of a session that has a user: one store read per such request.
+//
+// Both methods may be called concurrently.
 type RevocationStore interface {
-	// RevokeBefore records that user's sessions created before t are
-	// revoked, except the one with ID keep (none if keep is ""). It
-	// replaces any earlier mark of user.
-	RevokeBefore(ctx context.Context, user string, t time.Time, keep string) error
-	// RevokedBefore returns user's mark: a zero time if there is none.
-	RevokedBefore(ctx context.Context, user string) (t time.Time, keep string, err error)
+	// SetRevocation records r as user's mark, replacing any earlier one.
+	// The store may drop it after r.Expires.
+	SetRevocation(ctx context.Context, user string, r Revocation) error
+	// Revocation returns user's mark: the zero Revocation, and no error,
+	// if there is none or it has expired.
+	Revocation(ctx context.Context, user string) (Revocation, error)
+}
+
+// Revocation is a per-user revocation mark: every session of the user
+// created (or renewed) before Before is revoked, except the one whose ID
+// is Keep.
+type Revocation struct {
+	// Before is the revocation time. Stores keep at least millisecond
+	// precision, so callers round it up to the next millisecond.
+	Before time.Time
+	// Keep is the ID of the session that stays valid ("" for none): the
+	// one that asked to log out everywhere else.
+	Keep string
+	// Expires is when the mark becomes useless, because every session it
+	// revokes has ended: Before plus the session lifetime.
+	Expires time.Time
+}
+
+// Revokes reports whether r revokes the session with the given ID and
+// creation time.
+func (r Revocation) Revokes(id string, created time.Time) bool {
+	return !r.Before.IsZero() && created.Before(r.Before) && id != r.Keep
 }

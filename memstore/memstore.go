@@ -5,8 +5,9 @@
 // costs no decoding. Do not modify a value after putting it in a session.
 //
 // The store implements every optional interface of sesame: delta commits
-// are applied atomically under a lock, sessions are indexed by user, and a
-// janitor goroutine purges expired sessions until Close.
+// are applied atomically under a lock, sessions are indexed by user,
+// revocation marks are kept for cookie-only sessions, and a janitor
+// goroutine purges expired sessions and marks until Close.
 package memstore
 
 import (
@@ -28,6 +29,7 @@ type Store struct {
 	mu    sync.RWMutex
 	recs  map[string]*sesame.Record // never modified once stored
 	users map[string]map[string]struct{}
+	marks map[string]sesame.Revocation // by user
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -46,6 +48,7 @@ func NewWithCleanupInterval(cleanupInterval time.Duration) *Store {
 	s := &Store{
 		recs:  make(map[string]*sesame.Record),
 		users: make(map[string]map[string]struct{}),
+		marks: make(map[string]sesame.Revocation),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -222,7 +225,37 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	for user, r := range s.marks {
+		if !now.Before(r.Expires) {
+			delete(s.marks, user)
+		}
+	}
 	return n, nil
+}
+
+// SetRevocation implements sesame.RevocationStore.
+func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.marks[user] = r
+	s.mu.Unlock()
+	return nil
+}
+
+// Revocation implements sesame.RevocationStore.
+func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+	if err := ctx.Err(); err != nil {
+		return sesame.Revocation{}, err
+	}
+	s.mu.RLock()
+	r, ok := s.marks[user]
+	s.mu.RUnlock()
+	if !ok || !time.Now().Before(r.Expires) {
+		return sesame.Revocation{}, nil
+	}
+	return r, nil
 }
 
 // Len returns the number of records held, expired ones included.

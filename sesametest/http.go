@@ -104,9 +104,10 @@ var httpTests = []test{
 		}
 	}},
 	{"DestroyEndsTheSession", func(t *testing.T, b backend) {
+		u := unique()
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
-		c.Login("alice")
+		c.Login(u("alice"))
 		c.Put("k", "v")
 		old := c.Cookie
 		resp := c.Session(func(s *sesame.Session) { s.Destroy() })
@@ -120,16 +121,17 @@ var httpTests = []test{
 		})
 	}},
 	{"RenewIssuesANewTokenAndKeepsData", func(t *testing.T, b backend) {
+		u := unique()
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
 		c.Put("cart", "3 apples")
 		old := c.Cookie
-		c.Login("alice")
+		c.Login(u("alice"))
 		if c.Cookie == "" || c.Cookie == old {
 			t.Fatal("Renew did not send a new cookie")
 		}
 		c.Session(func(s *sesame.Session) {
-			if v, _ := sesame.Get[string](s, "cart"); v != "3 apples" || s.User() != "alice" {
+			if v, _ := sesame.Get[string](s, "cart"); v != "3 apples" || s.User() != u("alice") {
 				t.Errorf("after Renew: cart %q, user %q", v, s.User())
 			}
 		})
@@ -286,12 +288,45 @@ var httpTests = []test{
 			})
 		}
 	}},
+	{"RevokedSessionStaysRevokedAfterALateWrite", func(t *testing.T, b backend) {
+		u := unique()
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Login(u("alice"))
+		loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			slow := &Client{T: t, M: m, Cookie: c.Cookie}
+			slow.Do(func(w http.ResponseWriter, r *http.Request) {
+				s := sesame.FromContext(r.Context())
+				s.Has("k")
+				close(loaded)
+				<-release
+				s.Put("late", true)
+			})
+			c.Cookie = slow.Cookie // the browser keeps whatever the late response sent
+		}()
+		<-loaded
+		_, err := m.RevokeAll(t.Context(), u("alice"), "")
+		close(release)
+		<-done
+		if errors.Is(err, sesame.ErrNotSupported) {
+			t.Skipf("not applicable: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if userOf(c) != "" || c.Has("late") {
+			t.Error("a write that raced RevokeAll brought the session back")
+		}
+	}},
 	{"TokensAreNeverStored", func(t *testing.T, b backend) {
+		u := unique()
 		needStore(t, b, "the cookie is the session; there is no token at rest")
 		d := needs[Dumper](t, b, "sesametest.Dumper")
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
-		c.Login("alice")
+		c.Login(u("alice"))
 		c.Put("marker", "marker-7f3a")
 		raw, err := d.Dump(t.Context())
 		if err != nil {
@@ -305,15 +340,16 @@ var httpTests = []test{
 		}
 	}},
 	{"UsersSessionsCanBeListedAndRevoked", func(t *testing.T, b backend) {
+		u := unique()
 		m := manager(t, b, sesame.Config{})
 		alice := []*Client{NewClient(t, m), NewClient(t, m), NewClient(t, m)}
 		var aliceIDs []string
 		for _, c := range alice {
-			aliceIDs = append(aliceIDs, c.Login("alice"))
+			aliceIDs = append(aliceIDs, c.Login(u("alice")))
 		}
 		bob := NewClient(t, m)
-		bobID := bob.Login("bob")
-		list, err := m.Sessions(t.Context(), "alice")
+		bobID := bob.Login(u("bob"))
+		list, err := m.Sessions(t.Context(), u("alice"))
 		if errors.Is(err, sesame.ErrNotSupported) {
 			t.Logf("listing: %v", err)
 		} else {
@@ -323,17 +359,17 @@ var httpTests = []test{
 			if got, want := ids(list), slices.Sorted(slices.Values(aliceIDs)); !slices.Equal(got, want) {
 				t.Errorf("Sessions(alice) = %v, want %v", got, want)
 			}
-			if err := m.Revoke(t.Context(), "alice", bobID); !errors.Is(err, sesame.ErrNotOwner) {
+			if err := m.Revoke(t.Context(), u("alice"), bobID); !errors.Is(err, sesame.ErrNotOwner) {
 				t.Errorf("alice revoking bob's session: %v, want ErrNotOwner", err)
 			}
-			if err := m.Revoke(t.Context(), "alice", aliceIDs[0]); err != nil {
+			if err := m.Revoke(t.Context(), u("alice"), aliceIDs[0]); err != nil {
 				t.Fatal(err)
 			}
 			if userOf(alice[0]) != "" {
 				t.Error("a revoked session still works")
 			}
 		}
-		n, err := m.RevokeAll(t.Context(), "alice", aliceIDs[1])
+		n, err := m.RevokeAll(t.Context(), u("alice"), aliceIDs[1])
 		if errors.Is(err, sesame.ErrNotSupported) {
 			t.Skipf("not applicable: %v", err)
 		}
@@ -343,13 +379,13 @@ var httpTests = []test{
 		if n == 0 {
 			t.Error("RevokeAll reported no session revoked")
 		}
-		if userOf(alice[1]) != "alice" {
+		if userOf(alice[1]) != u("alice") {
 			t.Error("RevokeAll ended the session it was told to keep")
 		}
 		if userOf(alice[2]) != "" {
 			t.Error("RevokeAll left a session alive")
 		}
-		if userOf(bob) != "bob" {
+		if userOf(bob) != u("bob") {
 			t.Error("RevokeAll of alice ended bob's session")
 		}
 	}},

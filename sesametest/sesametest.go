@@ -17,6 +17,8 @@ package sesametest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"reflect"
@@ -115,20 +117,22 @@ func mustNotFound(t *testing.T, err error, what string) {
 // storeTests exercise the Store interfaces directly.
 var storeTests = []test{
 	{"LoadOfUnknownIDIsNotFound", func(t *testing.T, b backend) {
-		_, err := b.store.Load(ctx(t), "unknown-id")
+		u := unique()
+		_, err := b.store.Load(ctx(t), u("unknown-id"))
 		mustNotFound(t, err, "Load(unknown)")
 	}},
 	{"SaveThenLoadReturnsTheRecord", func(t *testing.T, b backend) {
-		in := record("alice", map[string]any{"n": int64(7), "s": "x"})
+		u := unique()
+		in := record(u("alice"), map[string]any{"n": int64(7), "s": "x"})
 		in.Persist = true
-		if err := b.store.Save(ctx(t), "id1", in); err != nil {
+		if err := b.store.Save(ctx(t), u("id1"), in); err != nil {
 			t.Fatal(err)
 		}
-		out, err := b.store.Load(ctx(t), "id1")
+		out, err := b.store.Load(ctx(t), u("id1"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.User != "alice" || !out.Persist || len(out.Values) != 2 {
+		if out.User != u("alice") || !out.Persist || len(out.Values) != 2 {
 			t.Errorf("loaded %+v, want user alice, persist, 2 values", out)
 		}
 		for name, pair := range map[string][2]time.Time{
@@ -141,11 +145,12 @@ var storeTests = []test{
 		}
 	}},
 	{"SaveReplacesTheRecord", func(t *testing.T, b backend) {
-		b.store.Save(ctx(t), "id1", record("", map[string]any{"a": 1}))
-		if err := b.store.Save(ctx(t), "id1", record("", map[string]any{"b": 2})); err != nil {
+		u := unique()
+		b.store.Save(ctx(t), u("id1"), record("", map[string]any{"a": 1}))
+		if err := b.store.Save(ctx(t), u("id1"), record("", map[string]any{"b": 2})); err != nil {
 			t.Fatal(err)
 		}
-		out, err := b.store.Load(ctx(t), "id1")
+		out, err := b.store.Load(ctx(t), u("id1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,64 +159,114 @@ var storeTests = []test{
 		}
 	}},
 	{"DeleteRemovesAndToleratesMissing", func(t *testing.T, b backend) {
-		b.store.Save(ctx(t), "id1", record("", map[string]any{"a": 1}))
-		if err := b.store.Delete(ctx(t), "id1"); err != nil {
+		u := unique()
+		b.store.Save(ctx(t), u("id1"), record("", map[string]any{"a": 1}))
+		if err := b.store.Delete(ctx(t), u("id1")); err != nil {
 			t.Fatal(err)
 		}
-		_, err := b.store.Load(ctx(t), "id1")
+		_, err := b.store.Load(ctx(t), u("id1"))
 		mustNotFound(t, err, "Load after Delete")
-		if err := b.store.Delete(ctx(t), "id1"); err != nil {
+		if err := b.store.Delete(ctx(t), u("id1")); err != nil {
 			t.Errorf("Delete of a missing record: %v, want nil", err)
 		}
 	}},
 	{"ExpiredRecordIsNotFound", func(t *testing.T, b backend) {
+		u := unique()
 		rec := record("", map[string]any{"a": 1})
 		rec.Expires = time.Now().Add(150 * time.Millisecond)
-		if err := b.store.Save(ctx(t), "id1", rec); err != nil {
+		if err := b.store.Save(ctx(t), u("id1"), rec); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.store.Load(ctx(t), "id1"); err != nil {
+		if _, err := b.store.Load(ctx(t), u("id1")); err != nil {
 			t.Fatalf("Load before expiry: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
-		_, err := b.store.Load(ctx(t), "id1")
+		_, err := b.store.Load(ctx(t), u("id1"))
 		mustNotFound(t, err, "Load after expiry")
 	}},
 	{"CancelledContextIsHonoured", func(t *testing.T, b backend) {
+		u := unique()
 		c, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := b.store.Load(c, "id1"); err == nil || errors.Is(err, sesame.ErrNotFound) {
+		if _, err := b.store.Load(c, u("id1")); err == nil || errors.Is(err, sesame.ErrNotFound) {
 			t.Errorf("Load with a cancelled context: %v, want a context error", err)
 		}
-		if err := b.store.Save(c, "id1", record("", map[string]any{"a": 1})); err == nil {
+		if err := b.store.Save(c, u("id1"), record("", map[string]any{"a": 1})); err == nil {
 			t.Error("Save with a cancelled context succeeded")
 		}
-		if _, err := b.store.Load(ctx(t), "id1"); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := b.store.Load(ctx(t), u("id1")); !errors.Is(err, sesame.ErrNotFound) {
 			t.Errorf("a Save with a cancelled context stored the record (Load: %v)", err)
+		}
+		b.store.Save(ctx(t), u("id2"), record(u("alice"), map[string]any{"a": 1}))
+		if err := b.store.Delete(c, u("id2")); err == nil {
+			t.Error("Delete with a cancelled context succeeded")
+		}
+		if ds, ok := b.store.(sesame.DeltaStore); ok {
+			now := time.Now()
+			err := ds.Apply(c, u("id2"), &sesame.Delta{Set: map[string]any{"b": 2}, LastSeen: now, Expires: now.Add(time.Hour)})
+			if err == nil || errors.Is(err, sesame.ErrNotFound) {
+				t.Errorf("Apply with a cancelled context: %v, want a context error", err)
+			}
+		}
+		if us, ok := b.store.(sesame.UserStore); ok {
+			if _, err := us.Sessions(c, u("alice")); err == nil {
+				t.Error("Sessions with a cancelled context succeeded")
+			}
+			if _, err := us.DeleteUser(c, u("alice"), ""); err == nil {
+				t.Error("DeleteUser with a cancelled context succeeded")
+			}
+		}
+		if p, ok := b.store.(sesame.Purger); ok {
+			if _, err := p.Purge(c); err == nil {
+				t.Error("Purge with a cancelled context succeeded")
+			}
+		}
+		rec, err := b.store.Load(ctx(t), u("id2"))
+		if err != nil || len(rec.Values) != 1 {
+			t.Errorf("after cancelled calls the record is %+v, %v; want it unchanged", rec, err)
+		}
+	}},
+	{"ApplyAfterRevokeDoesNotResurrect", func(t *testing.T, b backend) {
+		u := unique()
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		ds.Save(ctx(t), u("id1"), record(u("alice"), map[string]any{"a": 1}))
+		if _, err := us.DeleteUser(ctx(t), u("alice"), ""); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		err := ds.Apply(ctx(t), u("id1"), &sesame.Delta{Set: map[string]any{"late": true}, LastSeen: now, Expires: now.Add(time.Hour)})
+		mustNotFound(t, err, "Apply after DeleteUser")
+		_, err = ds.Load(ctx(t), u("id1"))
+		mustNotFound(t, err, "Load after the late Apply")
+		if list, _ := us.Sessions(ctx(t), u("alice")); len(list) != 0 {
+			t.Errorf("Sessions(alice) = %v after revoke and a late Apply, want none", ids(list))
 		}
 	}},
 	{"ApplyToMissingRecordCreatesNothing", func(t *testing.T, b backend) {
+		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
 		now := time.Now()
-		err := ds.Apply(ctx(t), "id1", &sesame.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
+		err := ds.Apply(ctx(t), u("id1"), &sesame.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
 		mustNotFound(t, err, "Apply(missing)")
-		_, err = ds.Load(ctx(t), "id1")
+		_, err = ds.Load(ctx(t), u("id1"))
 		mustNotFound(t, err, "Load after Apply(missing)")
 	}},
 	{"ApplyMergesChangesAndKeepsDeadline", func(t *testing.T, b backend) {
+		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		rec := record("alice", map[string]any{"keep": "k", "drop": "d", "over": 1})
-		ds.Save(ctx(t), "id1", rec)
-		bob := "bob"
+		rec := record(u("alice"), map[string]any{"keep": "k", "drop": "d", "over": 1})
+		ds.Save(ctx(t), u("id1"), rec)
+		bob := u("bob")
 		now := time.Now()
-		err := ds.Apply(ctx(t), "id1", &sesame.Delta{
+		err := ds.Apply(ctx(t), u("id1"), &sesame.Delta{
 			Delete: []string{"drop"}, Set: map[string]any{"over": 2, "new": "n"},
 			User: &bob, LastSeen: now, Expires: now.Add(48 * time.Hour),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := ds.Load(ctx(t), "id1")
+		out, err := ds.Load(ctx(t), u("id1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,35 +276,36 @@ var storeTests = []test{
 		if v, _ := sesame.Decode[int](out.Values["over"]); v != 2 {
 			t.Errorf("over = %v, want 2", out.Values["over"])
 		}
-		if out.User != "bob" {
+		if out.User != u("bob") {
 			t.Errorf("user = %q, want bob", out.User)
 		}
 		if d := out.Expires.Sub(rec.Deadline).Abs(); d > time.Millisecond {
 			t.Errorf("Expires = %v, want it capped at the deadline %v", out.Expires, rec.Deadline)
 		}
-		err = ds.Apply(ctx(t), "id1", &sesame.Delta{Clear: true, Set: map[string]any{"only": true}, LastSeen: now, Expires: now.Add(time.Minute)})
+		err = ds.Apply(ctx(t), u("id1"), &sesame.Delta{Clear: true, Set: map[string]any{"only": true}, LastSeen: now, Expires: now.Add(time.Minute)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, _ = ds.Load(ctx(t), "id1")
+		out, _ = ds.Load(ctx(t), u("id1"))
 		if got := slices.Sorted(mapKeys(out.Values)); !slices.Equal(got, []string{"only"}) {
 			t.Errorf("keys after Clear+Set: %v", got)
 		}
 	}},
 	{"ParallelDeltasAllSurvive", func(t *testing.T, b backend) {
+		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		ds.Save(ctx(t), "id1", record("", map[string]any{"base": 0}))
+		ds.Save(ctx(t), u("id1"), record("", map[string]any{"base": 0}))
 		var wg sync.WaitGroup
 		for i := range 32 {
 			wg.Go(func() {
 				now := time.Now()
-				if err := ds.Apply(ctx(t), "id1", &sesame.Delta{Set: map[string]any{key(i): i}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+				if err := ds.Apply(ctx(t), u("id1"), &sesame.Delta{Set: map[string]any{key(i): i}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 					t.Error(err)
 				}
 			})
 		}
 		wg.Wait()
-		out, err := ds.Load(ctx(t), "id1")
+		out, err := ds.Load(ctx(t), u("id1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,75 +314,111 @@ var storeTests = []test{
 		}
 	}},
 	{"ApplyAfterDeleteDoesNotResurrect", func(t *testing.T, b backend) {
+		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		ds.Save(ctx(t), "id1", record("alice", map[string]any{"a": 1}))
-		ds.Delete(ctx(t), "id1")
+		ds.Save(ctx(t), u("id1"), record(u("alice"), map[string]any{"a": 1}))
+		ds.Delete(ctx(t), u("id1"))
 		now := time.Now()
-		err := ds.Apply(ctx(t), "id1", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
+		err := ds.Apply(ctx(t), u("id1"), &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
 		mustNotFound(t, err, "touch after Delete")
-		_, err = ds.Load(ctx(t), "id1")
+		_, err = ds.Load(ctx(t), u("id1"))
 		mustNotFound(t, err, "Load after the touch")
 	}},
 	{"UserIndexListsAndDeletes", func(t *testing.T, b backend) {
+		u := unique()
 		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
-		for _, id := range []string{"a1", "a2", "a3"} {
-			us.Save(ctx(t), id, record("alice", map[string]any{"x": id}))
+		for _, id := range []string{u("a1"), u("a2"), u("a3")} {
+			us.Save(ctx(t), id, record(u("alice"), map[string]any{"x": id}))
 		}
-		us.Save(ctx(t), "b1", record("bob", nil))
-		expired := record("alice", nil)
+		us.Save(ctx(t), u("b1"), record(u("bob"), nil))
+		expired := record(u("alice"), nil)
 		expired.Expires = time.Now().Add(-time.Second)
-		us.Save(ctx(t), "a0", expired)
-		list, err := us.Sessions(ctx(t), "alice")
+		us.Save(ctx(t), u("a0"), expired)
+		list, err := us.Sessions(ctx(t), u("alice"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ids(list); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+		if got := ids(list); !slices.Equal(got, []string{u("a1"), u("a2"), u("a3")}) {
 			t.Errorf("Sessions(alice) = %v, want [a1 a2 a3]", got)
 		}
-		if list, _ := us.Sessions(ctx(t), "nobody"); len(list) != 0 {
+		if list, _ := us.Sessions(ctx(t), u("nobody")); len(list) != 0 {
 			t.Errorf("Sessions(nobody) = %v, want none", list)
 		}
-		n, err := us.DeleteUser(ctx(t), "alice", "a2")
+		n, err := us.DeleteUser(ctx(t), u("alice"), u("a2"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n < 2 {
 			t.Errorf("DeleteUser deleted %d, want at least 2", n)
 		}
-		for _, id := range []string{"a1", "a3"} {
+		for _, id := range []string{u("a1"), u("a3")} {
 			_, err := us.Load(ctx(t), id)
 			mustNotFound(t, err, "Load of a revoked session")
 		}
-		for _, id := range []string{"a2", "b1"} {
+		for _, id := range []string{u("a2"), u("b1")} {
 			if _, err := us.Load(ctx(t), id); err != nil {
 				t.Errorf("Load(%s) after DeleteUser(alice, keep a2): %v", id, err)
 			}
 		}
-		if list, _ := us.Sessions(ctx(t), "alice"); !slices.Equal(ids(list), []string{"a2"}) {
+		if list, _ := us.Sessions(ctx(t), u("alice")); !slices.Equal(ids(list), []string{u("a2")}) {
 			t.Errorf("Sessions(alice) after DeleteUser = %v, want [a2]", ids(list))
 		}
 	}},
 	{"UserChangeMovesTheIndexEntry", func(t *testing.T, b backend) {
+		u := unique()
 		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
-		us.Save(ctx(t), "id1", record("alice", nil))
-		us.Save(ctx(t), "id1", record("bob", nil))
-		if list, _ := us.Sessions(ctx(t), "alice"); len(list) != 0 {
+		us.Save(ctx(t), u("id1"), record(u("alice"), nil))
+		us.Save(ctx(t), u("id1"), record(u("bob"), nil))
+		if list, _ := us.Sessions(ctx(t), u("alice")); len(list) != 0 {
 			t.Errorf("Sessions(alice) = %v after the session moved to bob", ids(list))
 		}
-		if list, _ := us.Sessions(ctx(t), "bob"); !slices.Equal(ids(list), []string{"id1"}) {
+		if list, _ := us.Sessions(ctx(t), u("bob")); !slices.Equal(ids(list), []string{u("id1")}) {
 			t.Errorf("Sessions(bob) = %v, want [id1]", ids(list))
 		}
-		us.Delete(ctx(t), "id1")
-		if list, _ := us.Sessions(ctx(t), "bob"); len(list) != 0 {
+		us.Delete(ctx(t), u("id1"))
+		if list, _ := us.Sessions(ctx(t), u("bob")); len(list) != 0 {
 			t.Errorf("Sessions(bob) = %v after Delete, want none", ids(list))
 		}
 	}},
+	{"RevocationMarksRoundTrip", func(t *testing.T, b backend) {
+		u := unique()
+		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		r, err := rs.Revocation(ctx(t), u("alice"))
+		if err != nil || !r.Before.IsZero() {
+			t.Fatalf("Revocation of a user without a mark = %+v, %v; want zero, nil", r, err)
+		}
+		now := time.Now().Truncate(time.Millisecond)
+		for _, want := range []sesame.Revocation{
+			{Before: now, Keep: u("keep"), Expires: now.Add(time.Hour)},
+			{Before: now.Add(time.Second), Expires: now.Add(time.Hour)}, // replaces the first
+		} {
+			if err := rs.SetRevocation(ctx(t), u("alice"), want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := rs.Revocation(ctx(t), u("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Before.Equal(want.Before) || got.Keep != want.Keep {
+				t.Errorf("Revocation = {%v %q}, want {%v %q}", got.Before, got.Keep, want.Before, want.Keep)
+			}
+		}
+		if r, _ := rs.Revocation(ctx(t), u("bob")); !r.Before.IsZero() {
+			t.Errorf("bob has alice's mark: %+v", r)
+		}
+		rs.SetRevocation(ctx(t), u("carol"), sesame.Revocation{Before: now, Expires: time.Now().Add(150 * time.Millisecond)})
+		time.Sleep(200 * time.Millisecond)
+		if r, err := rs.Revocation(ctx(t), u("carol")); err != nil || !r.Before.IsZero() {
+			t.Errorf("an expired mark is still returned: %+v, %v", r, err)
+		}
+	}},
 	{"PurgeRemovesExpiredRecords", func(t *testing.T, b backend) {
+		u := unique()
 		p := needs[sesame.Purger](t, b, "sesame.Purger")
 		live, dead := record("", map[string]any{"a": 1}), record("", map[string]any{"a": 1})
 		dead.Expires = time.Now().Add(-time.Second)
-		b.store.Save(ctx(t), "live", live)
-		b.store.Save(ctx(t), "dead", dead)
+		b.store.Save(ctx(t), u("live"), live)
+		b.store.Save(ctx(t), u("dead"), dead)
 		n, err := p.Purge(ctx(t))
 		if err != nil {
 			t.Fatal(err)
@@ -334,7 +426,7 @@ var storeTests = []test{
 		if n != 1 {
 			t.Errorf("Purge removed %d, want 1", n)
 		}
-		if _, err := b.store.Load(ctx(t), "live"); err != nil {
+		if _, err := b.store.Load(ctx(t), u("live")); err != nil {
 			t.Errorf("a live record was purged: %v", err)
 		}
 	}},
@@ -453,4 +545,13 @@ func checkTypedValues(t *testing.T, s *sesame.Session) {
 	if _, err := sesame.Lookup[int](s, "missing"); !errors.Is(err, sesame.ErrNoKey) {
 		t.Errorf("Lookup of a missing key: %v, want sesame.ErrNoKey", err)
 	}
+}
+
+// unique returns a function that makes a name unique to one test, so tests
+// sharing a server (or a table) never see each other's IDs or users.
+func unique() func(string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	p := hex.EncodeToString(b[:]) + "-"
+	return func(name string) string { return p + name }
 }

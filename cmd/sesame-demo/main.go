@@ -53,7 +53,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	fs := flag.NewFlagSet("sesame-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&o.store, "store", defaultStore, "session store: "+storeNames)
+	fs.StringVar(&o.store, "store", defaultStore, "session store: "+storeNames())
 	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (needs HTTPS; the library's default is true)")
 	fs.DurationVar(&o.idle, "idle", sesame.DefaultIdleTimeout, "idle timeout (negative: none)")
 	fs.DurationVar(&o.lifetime, "lifetime", sesame.DefaultLifetime, "absolute session lifetime")

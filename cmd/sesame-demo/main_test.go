@@ -80,8 +80,8 @@ type whoami struct {
 }
 
 func TestDemoAPI(t *testing.T) {
-	for _, store := range demoStores(t) {
-		t.Run(store, func(t *testing.T) { testDemoAPI(t, startDemo(t, storeArgs(t, store)...)) })
+	for _, store := range demoStores() {
+		t.Run(store, func(t *testing.T) { testDemoAPI(t, startDemo(t, testStores[store](t)...)) })
 	}
 }
 
