@@ -1,0 +1,73 @@
+// Package sesame is HTTP session management for net/http: one middleware, a
+// typed session API, and stores from an encrypted cookie up to Redis Cluster
+// and PostgreSQL.
+//
+// # Getting started
+//
+// Create a [Manager] once, with a store, and wrap your handler:
+//
+//	store := memstore.New()
+//	defer store.Close()
+//	sessions := sesame.New(sesame.Config{Store: store})
+//	http.ListenAndServe(addr, sessions.Handler(mux))
+//
+// In a handler, get the request's [Session] from its context:
+//
+//	s := sesame.FromContext(r.Context())
+//	n, _ := sesame.Get[int](s, "visits")
+//	s.Put("visits", n+1)
+//
+// # Typed values
+//
+// [Get] returns a value converted to the type you ask for, and whether the key
+// exists with that type; [Lookup] tells a missing key ([ErrNoKey]) from a
+// value of another type (*[TypeError]). A value keeps its type through every
+// store: an int64 comes back as an int64 and a time.Time as a time.Time, never
+// as a float64 or a string. Stores that serialise use encoding/json, so a
+// value must encode to JSON; the in-memory store keeps the Go value itself.
+//
+// # Login, logout and fixation
+//
+// At login, call [Session.Renew] before [Session.SetUser]: the session gets a
+// new token, the old one stops working and the data is kept. At logout, call
+// [Session.Destroy]: the record is deleted and the cookie removed.
+//
+//	s.Renew()
+//	s.SetUser(userID)
+//
+// [Manager.Sessions] lists a user's sessions ("your devices"), and
+// [Manager.Revoke] and [Manager.RevokeAll] end one or all of them, from inside
+// or outside a request.
+//
+// # When the session is saved
+//
+// Sessions load lazily: a request that never touches its session costs no
+// store access and sets no cookie. Changes are committed before the first byte
+// of the response: on the first WriteHeader with a status of 200 or more, on
+// Write, Flush, ReadFrom or Hijack, or when the handler returns. A change made
+// after that returns [ErrCommitted]; it is never silently lost. If the store
+// fails before the response starts, [Config.ErrorHandler] writes the response
+// (a plain 500 by default).
+//
+// Only what changed is written. With a [DeltaStore], the manager sends just
+// the keys a request set or deleted, so two concurrent requests of one visitor
+// that change different keys both survive, and a request racing a logout
+// never brings the session back.
+//
+// # Security
+//
+// Tokens are 256 bits from crypto/rand. Stores see only a SHA-256 hash of the
+// token (HMAC-SHA-256 with [Config.Secret]), so a leaked database holds no
+// usable credential. An unknown or expired token is never adopted: a new one
+// is issued. Cookies are HttpOnly, Secure and SameSite=Lax by default, the
+// absolute lifetime and idle timeout are enforced on the server, and no token
+// is ever logged.
+//
+// # Stores
+//
+// A [Store] keeps records on the server; optional capabilities ([DeltaStore],
+// [UserStore], [Purger], [RevocationStore]) are discovered by type assertion,
+// and a missing one gives an error wrapping [ErrNotSupported], never a panic.
+// A [Sealer] keeps the whole session in the cookie. Package sesametest is the
+// conformance suite every store passes.
+package sesame

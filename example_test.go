@@ -1,0 +1,157 @@
+package sesame_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/memstore"
+)
+
+// get sends a GET request through h with the given cookie and returns the
+// response.
+func get(h http.Handler, path, cookie string) *http.Response {
+	req := httptest.NewRequest("GET", path, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+// sessionCookie returns the response's session cookie as a Cookie header.
+func sessionCookie(resp *http.Response) string {
+	for _, c := range resp.Cookies() {
+		if c.Name == sesame.DefaultName {
+			return c.Name + "=" + c.Value
+		}
+	}
+	return ""
+}
+
+func Example() {
+	store := memstore.New()
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		n, _ := sesame.Get[int](s, "visits")
+		s.Put("visits", n+1)
+		fmt.Fprintf(w, "visit %d", n+1)
+	})
+	app := sessions.Handler(mux)
+
+	cookie := ""
+	for range 3 {
+		resp := get(app, "/", cookie)
+		if c := sessionCookie(resp); c != "" {
+			cookie = c
+		}
+		var body [16]byte
+		n, _ := resp.Body.Read(body[:])
+		fmt.Println(string(body[:n]))
+	}
+	// Output:
+	// visit 1
+	// visit 2
+	// visit 3
+}
+
+// Renew on login gives the session a new token and keeps its data; the old
+// token stops working, which defeats session fixation.
+func ExampleSession_Renew() {
+	store := memstore.New()
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/cart":
+			s.Put("cart", []string{"apple"})
+		case "/login":
+			s.Renew()
+			s.SetUser("alice")
+		case "/me":
+			cart, _ := sesame.Get[[]string](s, "cart")
+			fmt.Printf("user %q, cart %v\n", s.User(), cart)
+		}
+	}))
+
+	before := sessionCookie(get(app, "/cart", ""))
+	after := sessionCookie(get(app, "/login", before))
+	fmt.Println("new token:", after != before)
+	get(app, "/me", after)
+	get(app, "/me", before)
+	// Output:
+	// new token: true
+	// user "alice", cart [apple]
+	// user "", cart []
+}
+
+// Lookup tells a missing key from a value of another type; Get folds both
+// into its boolean.
+func ExampleLookup() {
+	store := memstore.New()
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		s.Put("since", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+
+		since, err := sesame.Lookup[time.Time](s, "since")
+		fmt.Println(since.Format(time.DateOnly), err)
+
+		_, err = sesame.Lookup[int](s, "since")
+		var te *sesame.TypeError
+		fmt.Println(errors.As(err, &te))
+
+		_, err = sesame.Lookup[int](s, "missing")
+		fmt.Println(errors.Is(err, sesame.ErrNoKey))
+	}))
+	get(app, "/", "")
+	// Output:
+	// 2026-01-02 <nil>
+	// true
+	// true
+}
+
+// RevokeAll logs a user out everywhere except the current session, for
+// example after a password change.
+func ExampleManager_RevokeAll() {
+	store := memstore.New()
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	login := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		s.Renew()
+		s.SetUser("alice")
+	}))
+	phone := sessionCookie(get(login, "/", ""))
+	laptop := sessionCookie(get(login, "/", ""))
+
+	var current, user string
+	whoami := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		current, user = s.ID(), s.User()
+	}))
+	get(whoami, "/", laptop)
+
+	list, _ := sessions.Sessions(context.Background(), "alice")
+	fmt.Println("sessions before:", len(list))
+	n, _ := sessions.RevokeAll(context.Background(), "alice", current)
+	list, _ = sessions.Sessions(context.Background(), "alice")
+	fmt.Println("revoked:", n, "left:", len(list), "kept laptop:", list[0].ID == current)
+	get(whoami, "/", phone)
+	fmt.Printf("phone user: %q\n", user)
+	// Output:
+	// sessions before: 2
+	// revoked: 1 left: 1 kept laptop: true
+	// phone user: ""
+}
