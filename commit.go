@@ -98,8 +98,13 @@ func (s *Session) commit(h http.Header) error {
 	if s.err != nil {
 		return s.err
 	}
-	ctx := context.WithoutCancel(s.req.Context())
 	now := time.Now()
+	if s.loaded && !s.dirty() && !s.stale && !s.touchDue(now) && (s.base != nil || !s.cookie) {
+		return nil // read-only, no touch due, and no dead cookie to delete
+	}
+	// The commit completes even if the client has gone: a half-applied
+	// logout or renewal would be worse than the wasted work.
+	ctx := context.WithoutCancel(s.req.Context())
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}

@@ -395,3 +395,12 @@ func TestCookieAttributesFollowConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadCookieIsDeletedOnRead(t *testing.T) {
+	m := newManager(t, newCounting(t), sesame.Config{})
+	c := &sesametest.Client{T: t, M: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+	resp := c.Session(func(s *sesame.Session) { s.Has("k") })
+	if line := sesametest.SetCookie(resp, m.Name()); !strings.Contains(line, "Max-Age=0") {
+		t.Errorf("a read with an unknown token set %q, want the cookie deleted", line)
+	}
+}

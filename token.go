@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"hash"
+	"io"
 	"sync"
 )
 
@@ -53,13 +54,21 @@ func newHasher(secret []byte) *hasher {
 func (h *hasher) id(token string) string {
 	var sum [32]byte
 	if h.pool.New == nil {
-		sum = sha256.Sum256([]byte(token))
+		var buf [tokenLen]byte
+		if len(token) == tokenLen { // always, but for a caller's odd input
+			copy(buf[:], token)
+			sum = sha256.Sum256(buf[:])
+		} else {
+			sum = sha256.Sum256([]byte(token))
+		}
 	} else {
 		mac := h.pool.Get().(hash.Hash)
 		mac.Reset()
-		mac.Write([]byte(token))
+		io.WriteString(mac, token)
 		mac.Sum(sum[:0])
 		h.pool.Put(mac)
 	}
-	return b64.EncodeToString(sum[:])
+	var out [tokenLen]byte
+	b64.Encode(out[:], sum[:])
+	return string(out[:])
 }
