@@ -14,7 +14,7 @@ import (
 )
 
 // defaultStore is the store the demo uses without -store.
-const defaultStore = "memory"
+const defaultStore = "sqlite"
 
 // storeOptions are the flags that configure the stores.
 type storeOptions struct {

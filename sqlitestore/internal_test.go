@@ -1,0 +1,74 @@
+package sqlitestore
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQueriesUseTheirIndexes checks with EXPLAIN QUERY PLAN that listing
+// and revoking a user's sessions search the user index, and that a purge
+// searches the expiry index: none of them scans the table.
+func TestQueriesUseTheirIndexes(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"), Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tt := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"Sessions", sessionsQuery, "sesame_sessions_user", []any{"alice", 0}},
+		{"DeleteUser", deleteUserQuery, "sesame_sessions_user", []any{"alice", ""}},
+		{"Purge", purgeQuery, "sesame_sessions_expires", []any{0, purgeBatch}},
+	} {
+		rows, err := st.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		all := strings.Join(plan, "; ")
+		t.Logf("%s: %s", tt.name, all)
+		if !strings.Contains(all, "USING INDEX "+tt.index) || strings.Contains(all, "SCAN sesame_sessions") {
+			t.Errorf("%s: plan %q, want a search using %s and no table scan", tt.name, all, tt.index)
+		}
+	}
+}
+
+// TestEveryConnectionHasThePragmas checks that WAL, the busy timeout and
+// synchronous=NORMAL are set on every connection of an opened pool, not
+// only on the first.
+func TestEveryConnectionHasThePragmas(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "pragmas.db"), Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 3 { // hold 3 connections at once, so they are distinct
+		conn, err := st.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var mode string
+		var busy, sync int
+		for q, dst := range map[string]any{"journal_mode": &mode, "busy_timeout": &busy, "synchronous": &sync} {
+			if err := conn.QueryRowContext(t.Context(), "PRAGMA "+q).Scan(dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if mode != "wal" || busy != 5000 || sync != 1 {
+			t.Errorf("connection %d: journal_mode=%s busy_timeout=%d synchronous=%d; want wal, 5000, 1 (NORMAL)", i, mode, busy, sync)
+		}
+	}
+}
