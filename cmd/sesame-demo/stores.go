@@ -25,7 +25,7 @@ type storeOptions struct {
 
 func (o *storeOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.sqlite, "sqlite", "sesame-demo.db", "SQLite database file (-store sqlite, and revocations for -store cookie)")
-	fs.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL (-store redis)")
+	fs.StringVar(&o.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL (?prefix=KEYPREFIX allowed), or host:port,... seeds of a Redis Cluster (-store redis)")
 	fs.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL DSN (-store postgres)")
 }
 

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/redisstore"
+)
+
+func init() { stores["redis"] = openRedis }
+
+// openRedis opens -store redis on the -redis flag (see redisClient). It
+// loads the store's scripts at start-up, which also checks that Redis
+// answers.
+func openRedis(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Writer) (func(), error) {
+	rdb, prefix, err := redisClient(o.redis)
+	if err != nil {
+		return nil, err
+	}
+	st := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
+	if err := st.LoadScripts(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("-redis %s: %w", redactURL(o.redis), err)
+	}
+	cfg.Store = st
+	return func() { rdb.Close() }, nil
+}
+
+// redisClient returns the client that -redis describes, and the key prefix
+// ("" for the store's default). The flag is either a URL, as redis.ParseURL
+// reads it (redis://[user:password@]host:port/db?options), or a
+// comma-separated list of host:port seeds of a Redis Cluster. A URL may
+// carry one more query parameter, prefix, the key prefix, which is not
+// passed to go-redis.
+func redisClient(flag string) (redis.UniversalClient, string, error) {
+	if !strings.Contains(flag, "://") {
+		addrs := strings.Split(flag, ",")
+		for _, a := range addrs {
+			if !strings.Contains(a, ":") {
+				return nil, "", fmt.Errorf("-redis %q: want a URL or a comma-separated list of host:port", flag)
+			}
+		}
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), "", nil
+	}
+	u, err := url.Parse(flag)
+	if err != nil {
+		return nil, "", fmt.Errorf("-redis: %w", err)
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	opt, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, "", fmt.Errorf("-redis %s: %w", redactURL(flag), err)
+	}
+	return redis.NewClient(opt), prefix, nil
+}
+
+// redactURL returns s with any password hidden, for error messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}

@@ -1,0 +1,272 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/sesametest"
+)
+
+// roundTrips is a go-redis hook that counts round trips: each command and
+// each pipeline sent is one. go-redis sets up each new connection (HELLO,
+// CLIENT SETINFO...) through the hooks too; that is not counted, since when
+// the pool opens a connection is up to go-redis, not to the store, which
+// never sends these commands itself.
+type roundTrips struct{ n atomic.Int64 }
+
+func setup(cmds ...redis.Cmder) bool {
+	for _, c := range cmds {
+		if n := c.Name(); n != "hello" && n != "client" {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !setup(cmd) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !setup(cmds...) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// during returns how many round trips f costs.
+func (c *roundTrips) during(f func()) int64 {
+	before := c.n.Load()
+	f()
+	return c.n.Load() - before
+}
+
+// TestRoundTrips counts the round trips of requests through a Manager's
+// middleware, and of revoking all of a user's sessions. On a Cluster the
+// hook sees a pipeline once, as on a standalone server, though its parts go
+// to their nodes in parallel; the counts are asserted on both.
+func TestRoundTrips(t *testing.T) {
+	// Each gets a client of its own, for the hook.
+	t.Run("standalone", func(t *testing.T) { testRoundTrips(t, redis.NewClient(standalone(t).Options())) })
+	t.Run("cluster", func(t *testing.T) { testRoundTrips(t, redis.NewClusterClient(cluster(t).Options())) })
+}
+
+func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
+	t.Cleanup(func() { rdb.Close() })
+	rt := &roundTrips{}
+	rdb.AddHook(rt)
+	st := testStore(t, rdb)
+	if err := st.LoadScripts(t.Context()); err != nil { // no NOSCRIPT fallback below
+		t.Fatal(err)
+	}
+	m := sesame.New(sesame.Config{Store: st, Insecure: true})
+	touchy := sesame.New(sesame.Config{Store: st, Insecure: true, TouchInterval: -1})
+
+	c := sesametest.NewClient(t, m)
+	c.Put("n", 1)
+	tc := &sesametest.Client{T: t, M: touchy, Cookie: c.Cookie}
+	fresh := sesametest.NewClient(t, m)
+
+	for _, tt := range []struct {
+		name string
+		want int64
+		f    func()
+	}{
+		{"untouched request", 0, func() {
+			c.Do(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) })
+		}},
+		{"read of an existing session", 1, func() {
+			c.Session(func(s *sesame.Session) { mustGet(t, s, "n") })
+		}},
+		{"new session", 1, func() { fresh.Put("k", "v") }},
+		{"blind write (Put only)", 1, func() { c.Put("other", true) }},
+		{"read-modify-write (Get then Put)", 2, func() {
+			c.Session(func(s *sesame.Session) { s.Put("n", mustGet(t, s, "n")+1) })
+		}},
+		{"read due an idle touch (TouchInterval -1)", 2, func() {
+			tc.Session(func(s *sesame.Session) { mustGet(t, s, "n") })
+		}},
+	} {
+		got := rt.during(tt.f)
+		t.Logf("%-45s %d round trip(s)", tt.name, got)
+		if got != tt.want {
+			t.Errorf("%s: %d round trips, want %d", tt.name, got, tt.want)
+		}
+	}
+	if c.Cookie == "" || fresh.Cookie == "" || tc.Cookie != c.Cookie {
+		t.Fatal("the clients lost their sessions")
+	}
+
+	// Listing and revoking all of a user's k sessions cost the same for
+	// k = 2 and k = 20, and whatever the other sessions in the store.
+	for _, k := range []int{2, 20} {
+		user := fmt.Sprintf("user-%d", k)
+		for range k {
+			sesametest.NewClient(t, m).Login(user)
+			sesametest.NewClient(t, m).Login("bystander") // more sessions in the store
+		}
+		var list []sesame.Info
+		var err error
+		got := rt.during(func() { list, err = m.Sessions(t.Context(), user) })
+		if err != nil || len(list) != k {
+			t.Fatalf("Sessions(%s) = %d sessions, %v; want %d", user, len(list), err, k)
+		}
+		t.Logf("%-45s %d round trip(s)", fmt.Sprintf("Sessions listing %d sessions", k), got)
+		if got != 2 {
+			t.Errorf("listing %d sessions: %d round trips, want 2", k, got)
+		}
+		var n int
+		got = rt.during(func() { n, err = m.RevokeAll(t.Context(), user, "") })
+		if err != nil || n != k {
+			t.Fatalf("RevokeAll(%s) = %d, %v; want %d", user, n, err, k)
+		}
+		t.Logf("%-45s %d round trip(s)", fmt.Sprintf("RevokeAll of %d sessions", k), got)
+		if got != 2 {
+			t.Errorf("revoking %d sessions: %d round trips, want 2", k, got)
+		}
+	}
+	list, err := st.Sessions(t.Context(), "bystander")
+	if err != nil || len(list) != 22 {
+		t.Errorf("bystander has %d sessions (%v), want 22 untouched", len(list), err)
+	}
+}
+
+func mustGet(t *testing.T, s *sesame.Session, key string) int {
+	t.Helper()
+	v, err := sesame.Lookup[int](s, key)
+	if err != nil {
+		t.Errorf("Lookup(%q): %v", key, err)
+	}
+	return v
+}
+
+// TestUserIndexStaysConsistent checks the index against expiry, user
+// changes and stale entries, on the keys themselves.
+func TestUserIndexStaysConsistent(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) { testIndex(t, standalone(t)) })
+	t.Run("cluster", func(t *testing.T) { testIndex(t, cluster(t)) })
+}
+
+func testIndex(t *testing.T, rdb redis.UniversalClient) {
+	st := testStore(t, rdb)
+	ctx := t.Context()
+	now := time.Now()
+	rec := func(user string, expires, deadline time.Duration) *sesame.Record {
+		return &sesame.Record{User: user, Values: map[string]any{"x": 1}, Created: now, LastSeen: now,
+			Expires: now.Add(expires), Deadline: now.Add(deadline)}
+	}
+	expireTime := func(key string) time.Time {
+		t.Helper()
+		d, err := rdb.PExpireTime(ctx, key).Result()
+		if err != nil || d < 0 {
+			t.Fatalf("PEXPIRETIME %s = %v, %v", key, d, err)
+		}
+		return time.UnixMilli(d.Milliseconds())
+	}
+	near := func(what string, got, want time.Time) {
+		t.Helper()
+		if d := got.Sub(want).Abs(); d > time.Millisecond {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	card := func(user string) int64 { return rdb.ZCard(ctx, st.userKey(user)).Val() }
+
+	// The hash expires at Expires, the index with its latest deadline.
+	st.Save(ctx, "long", rec("alice", time.Hour, 2*time.Hour))
+	st.Save(ctx, "short", rec("alice", 150*time.Millisecond, 150*time.Millisecond))
+	st.Save(ctx, "idle", rec("alice", 150*time.Millisecond, time.Hour))
+	near("session expiry", expireTime(st.sessionKey("long")), now.Add(time.Hour))
+	near("index expiry", expireTime(st.userKey("alice")), now.Add(2*time.Hour))
+
+	// Apply caps the expiry at the deadline.
+	if err := st.Apply(ctx, "long", &sesame.Delta{LastSeen: now, Expires: now.Add(5 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	near("session expiry after Apply", expireTime(st.sessionKey("long")), now.Add(2*time.Hour))
+
+	// Past its deadline a member is pruned; past its idle expiry it is
+	// skipped and removed by the next listing.
+	time.Sleep(200 * time.Millisecond)
+	if n := card("alice"); n != 3 {
+		t.Fatalf("alice's index holds %d members, want 3 before any listing", n)
+	}
+	list, err := st.Sessions(ctx, "alice")
+	if err != nil || len(list) != 1 || list[0].ID != "long" {
+		t.Fatalf("Sessions(alice) = %+v, %v; want only long", list, err)
+	}
+	if n := card("alice"); n != 1 {
+		t.Errorf("alice's index holds %d members after listing, want 1", n)
+	}
+
+	// A delta that changes the user moves the entry, scored by the deadline.
+	bob := "bob"
+	if err := st.Apply(ctx, "long", &sesame.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := card("alice"); n != 0 {
+		t.Errorf("alice's index holds %d members after the session moved to bob", n)
+	}
+	score, err := rdb.ZScore(ctx, st.userKey("bob"), "long").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near("bob's index score", time.UnixMilli(int64(score)), now.Add(2*time.Hour))
+
+	// A stale entry never lets a user revoke another user's session.
+	rdb.ZAdd(ctx, st.userKey("alice"), redis.Z{Score: float64(now.Add(time.Hour).UnixMilli()), Member: "long"})
+	if n, err := st.DeleteUser(ctx, "alice", ""); err != nil || n != 0 {
+		t.Errorf("DeleteUser(alice) = %d, %v; want 0 (the session is bob's)", n, err)
+	}
+	if _, err := st.Load(ctx, "long"); err != nil {
+		t.Errorf("bob's session after DeleteUser(alice): %v", err)
+	}
+	if n := card("alice"); n != 0 {
+		t.Errorf("alice's index holds %d members after DeleteUser, want 0", n)
+	}
+
+	// Delete removes the entry; an empty index is gone.
+	st.Delete(ctx, "long")
+	if n := rdb.Exists(ctx, st.userKey("bob")).Val(); n != 0 {
+		t.Error("bob's index outlives his only session")
+	}
+
+	// A delta that sets the user of a missing session indexes nothing.
+	err = st.Apply(ctx, "gone", &sesame.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)})
+	if err == nil || card("bob") != 0 {
+		t.Errorf("Apply(gone, user bob) = %v, bob's index holds %d; want not found and none", err, card("bob"))
+	}
+
+	// A session is never left with a user whose index misses it: make
+	// mallory's index unwritable (a string where the sorted set goes).
+	rdb.Set(ctx, st.userKey("mallory"), "not a sorted set", time.Minute)
+	if err := st.Save(ctx, "m1", rec("mallory", time.Hour, time.Hour)); err == nil {
+		t.Error("Save with an unwritable index succeeded")
+	}
+	if _, err := st.Load(ctx, "m1"); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("a session saved without its index entry is kept (Load: %v)", err)
+	}
+	st.Save(ctx, "c1", rec("carol", time.Hour, time.Hour))
+	mallory := "mallory"
+	if err := st.Apply(ctx, "c1", &sesame.Delta{User: &mallory, Set: map[string]any{"y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err == nil {
+		t.Error("Apply moving a session to an unwritable index succeeded")
+	}
+	if got, err := st.Load(ctx, "c1"); err != nil || got.User != "carol" || got.Values["y"] != nil {
+		t.Errorf("after the failed move the session is %+v, %v; want carol's, unchanged", got, err)
+	}
+}
