@@ -226,7 +226,8 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 // RevokeAll ends every session of user except the one with ID keep (none
 // if keep is ""), for example on a password change. It returns how many it
 // ended. With a Sealer it needs the sealer to implement UserStore's
-// DeleteUser (see package cookiestore).
+// DeleteUser (see package cookiestore), and the count is -1: the server
+// cannot know how many cookies exist.
 func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error) {
 	type deleter interface {
 		DeleteUser(ctx context.Context, user, keep string) (int, error)

@@ -216,5 +216,5 @@ type Revocation struct {
 // Revokes reports whether r revokes the session with the given ID and
 // creation time.
 func (r Revocation) Revokes(id string, created time.Time) bool {
-	return !r.Before.IsZero() && created.Before(r.Before) && id != r.Keep
+	return !r.Before.IsZero() && created.Before(r.Before) && (r.Keep == "" || id != r.Keep)
 }

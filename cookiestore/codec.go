@@ -1,0 +1,165 @@
+package cookiestore
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+// The payload is the session as sealed or signed, in a compact binary form
+// (all integers are varints from encoding/binary):
+//
+//	flags       1 byte: bit 0 is Record.Persist; the other bits are zero
+//	id          uvarint length, bytes
+//	user        uvarint length, bytes
+//	created     varint Unix milliseconds
+//	last seen   varint Unix milliseconds
+//	deadline    varint Unix milliseconds
+//	expires     varint Unix milliseconds
+//	count       uvarint number of values
+//	values      count × (uvarint length, key bytes, uvarint length, JSON bytes)
+//
+// Times keep millisecond precision. Values are the JSON of
+// sesame.MarshalValue, so each keeps its type through the round trip.
+
+const flagPersist = 1
+
+var errPayload = errors.New("cookiestore: malformed payload")
+
+// appendPayload appends the payload of the session (id, rec) to dst.
+func appendPayload(dst []byte, id string, rec *sesame.Record) ([]byte, error) {
+	var flags byte
+	if rec.Persist {
+		flags |= flagPersist
+	}
+	dst = append(dst, flags)
+	dst = appendString(dst, id)
+	dst = appendString(dst, rec.User)
+	for _, t := range [...]time.Time{rec.Created, rec.LastSeen, rec.Deadline, rec.Expires} {
+		dst = binary.AppendVarint(dst, t.UnixMilli())
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(rec.Values)))
+	for k, v := range rec.Values {
+		raw, err := sesame.MarshalValue(v)
+		if err != nil {
+			return nil, err
+		}
+		dst = appendString(dst, k)
+		dst = binary.AppendUvarint(dst, uint64(len(raw)))
+		dst = append(dst, raw...)
+	}
+	return dst, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// payloadSize estimates the size of the payload of rec, for a buffer
+// that appendPayload rarely has to grow.
+func payloadSize(id string, rec *sesame.Record) int {
+	n := 48 + len(id) + len(rec.User)
+	for k, v := range rec.Values {
+		n += len(k) + 16
+		if raw, ok := v.(json.RawMessage); ok {
+			n += len(raw)
+		}
+	}
+	return n
+}
+
+// decodePayload decodes a payload. The strings it returns share one copy of
+// p, and the values are json.RawMessage slices of p itself: p must not be
+// modified afterwards.
+func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
+	d := decoder{b: p, s: string(p)}
+	flags := d.byte()
+	id = d.string()
+	rec = &sesame.Record{User: d.string(), Persist: flags&flagPersist != 0}
+	rec.Created, rec.LastSeen, rec.Deadline, rec.Expires = d.time(), d.time(), d.time(), d.time()
+	n := d.uvarint()
+	if n > uint64(len(p)-d.off)/2 { // every value takes at least 2 bytes
+		return "", nil, errPayload
+	}
+	if n > 0 {
+		rec.Values = make(map[string]any, n)
+	}
+	for range n {
+		k := d.string()
+		rec.Values[k] = json.RawMessage(d.bytes())
+	}
+	if d.bad || d.off != len(p) || flags&^flagPersist != 0 {
+		return "", nil, errPayload
+	}
+	return id, rec, nil
+}
+
+// decoder reads a payload; any error sets bad and makes every later read
+// return a zero value.
+type decoder struct {
+	b   []byte
+	s   string // a copy of b, to slice strings from without allocating
+	off int
+	bad bool
+}
+
+func (d *decoder) byte() byte {
+	if d.bad || d.off >= len(d.b) {
+		d.bad = true
+		return 0
+	}
+	d.off++
+	return d.b[d.off-1]
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.bad {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	if d.bad {
+		return time.Time{}
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.bad = true
+		return time.Time{}
+	}
+	d.off += n
+	return time.UnixMilli(v)
+}
+
+// span returns the bounds of the next length-prefixed field.
+func (d *decoder) span() (int, int) {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)-d.off) {
+		d.bad = true
+		return 0, 0
+	}
+	start := d.off
+	d.off += int(n)
+	return start, d.off
+}
+
+func (d *decoder) string() string {
+	i, j := d.span()
+	return d.s[i:j]
+}
+
+func (d *decoder) bytes() []byte {
+	i, j := d.span()
+	return d.b[i:j:j]
+}

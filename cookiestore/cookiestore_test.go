@@ -1,0 +1,712 @@
+package cookiestore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/memstore"
+	"github.com/sesame-go/sesame/sesametest"
+)
+
+// modes are the two ways a Store protects a value.
+var modes = []struct {
+	name     string
+	signOnly bool
+}{{"sealed", false}, {"signed", true}}
+
+func newKey(t testing.TB, id string) cookiestore.Key {
+	t.Helper()
+	k, err := cookiestore.GenerateKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newStore returns a Store on keys (a new key if none), with cfg's other
+// settings.
+func newStore(t testing.TB, cfg cookiestore.Config) *cookiestore.Store {
+	t.Helper()
+	if cfg.Keys == nil {
+		cfg.Keys = []cookiestore.Key{newKey(t, "")}
+	}
+	st, err := cookiestore.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// revocations returns a memstore to keep revocation marks in.
+func revocations(t testing.TB) *memstore.Store {
+	ms := memstore.New()
+	t.Cleanup(func() { ms.Close() })
+	return ms
+}
+
+// manager returns a Manager on st that logs at debug level into log (if
+// non-nil). Cookies go over plain HTTP, as the test client does not use TLS.
+func manager(st sesame.Sealer, cfg sesame.Config, log *bytes.Buffer) *sesame.Manager {
+	cfg.Sealer, cfg.Insecure = st, true
+	if log != nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return sesame.New(cfg)
+}
+
+func userOf(c *sesametest.Client) string {
+	var u string
+	c.Session(func(s *sesame.Session) { u = s.User() })
+	return u
+}
+
+// keyID returns the ID of the key that sealed value, from the documented
+// value format: format byte, ID length, ID.
+func keyID(t *testing.T, value string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
+	if err != nil || len(raw) < 2 || len(raw) < 2+int(raw[1]) {
+		t.Fatalf("value %.20q... is not in the documented format (%v)", value, err)
+	}
+	return string(raw[2 : 2+raw[1]])
+}
+
+func mustNotFound(t *testing.T, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, sesame.ErrNotFound) {
+		t.Fatalf("%s: got %v, want an error wrapping sesame.ErrNotFound", what, err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		signOnly   bool
+		revocation bool
+	}{
+		{"sealed", false, true},
+		{"signed", true, true},
+		{"sealed-without-revocation", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sesametest.RunSealer(t, func(t *testing.T) sesame.Sealer {
+				cfg := cookiestore.Config{SignOnly: tc.signOnly}
+				if tc.revocation {
+					cfg.Revocation = revocations(t)
+				}
+				return newStore(t, cfg)
+			})
+		})
+	}
+}
+
+// sealedSession returns a cookie value for a session with a user and
+// values, made through a Manager on st.
+func sealedSession(t *testing.T, m *sesame.Manager) string {
+	t.Helper()
+	c := sesametest.NewClient(t, m)
+	c.Login("alice")
+	c.Put("cart", []string{"apple", "pear"})
+	if c.Cookie == "" {
+		t.Fatal("no cookie")
+	}
+	return c.Cookie
+}
+
+func TestEveryByteFlipGivesAnEmptySession(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
+			var log bytes.Buffer
+			m := manager(st, sesame.Config{}, &log)
+			good := sealedSession(t, m)
+			if _, err := st.Open(t.Context(), m.Name(), good); err != nil {
+				t.Fatalf("the untouched value: %v", err)
+			}
+
+			// Every byte of the decoded value (header, nonce, ciphertext,
+			// tag or MAC), XORed with every non-zero byte.
+			raw, _ := base64.RawURLEncoding.DecodeString(good)
+			opens := 0
+			for i := range raw {
+				for x := 1; x < 256; x++ {
+					bad := bytes.Clone(raw)
+					bad[i] ^= byte(x)
+					_, err := st.Open(t.Context(), m.Name(), base64.RawURLEncoding.EncodeToString(bad))
+					if !errors.Is(err, sesame.ErrNotFound) {
+						t.Fatalf("decoded byte %d ^ %#x: Open = %v, want ErrNotFound", i, x, err)
+					}
+					opens++
+				}
+			}
+			// Every character of the cookie value, replaced by every other
+			// byte value (valid base64url or not).
+			for i := range len(good) {
+				for c := range 256 {
+					if byte(c) == good[i] {
+						continue
+					}
+					bad := []byte(good)
+					bad[i] = byte(c)
+					_, err := st.Open(t.Context(), m.Name(), string(bad))
+					if !errors.Is(err, sesame.ErrNotFound) {
+						t.Fatalf("char %d = %#x: Open = %v, want ErrNotFound", i, c, err)
+					}
+					opens++
+				}
+			}
+			// Truncated, extended and re-encoded values.
+			var others []string
+			for n := range len(good) {
+				others = append(others, good[:n])
+			}
+			others = append(others, good+"A", good+"AAAA", "A"+good, strings.Repeat("A", 5000),
+				base64.URLEncoding.EncodeToString(raw), base64.StdEncoding.EncodeToString(raw),
+				base64.RawStdEncoding.EncodeToString(raw), `"`+good+`"`, good+"=")
+			for _, v := range others {
+				if v == good {
+					continue
+				}
+				_, err := st.Open(t.Context(), m.Name(), v)
+				mustNotFound(t, err, "truncated, extended or re-encoded value")
+				opens++
+			}
+			t.Logf("%d single-byte changes of a %d-byte value (%d characters) and %d other variants: all rejected",
+				len(raw)*255, len(raw), len(good), len(others))
+
+			// Through the middleware: an empty session, a 200 and a debug
+			// line, for a flip at every position.
+			log.Reset()
+			for i := range len(good) {
+				bad := []byte(good)
+				bad[i] ^= 0x01
+				c := &sesametest.Client{T: t, M: m, Cookie: string(bad)}
+				resp := c.Do(func(w http.ResponseWriter, r *http.Request) {
+					s := sesame.FromContext(r.Context())
+					if s.User() != "" || s.Has("cart") || !s.IsNew() {
+						t.Errorf("char %d ^ 1: the tampered cookie gave a session", i)
+					}
+				})
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("char %d ^ 1: status %d, want 200", i, resp.StatusCode)
+				}
+			}
+			if n := strings.Count(log.String(), "session cookie rejected"); n != len(good) {
+				t.Errorf("%d debug lines for %d rejected cookies:\n%s", n, len(good), log.String())
+			}
+			if strings.Contains(log.String(), good[:len(good)/2]) {
+				t.Error("the log holds the cookie value")
+			}
+			first, _, _ := strings.Cut(log.String(), "\n")
+			t.Logf("debug line: %s", first)
+		})
+	}
+}
+
+func TestValueIsBoundToTheCookieName(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
+			rec := &sesame.Record{
+				User: "alice", Values: map[string]any{"k": "v"}, Created: time.Now(), LastSeen: time.Now(),
+				Deadline: time.Now().Add(time.Hour), Expires: time.Now().Add(time.Hour),
+			}
+			for _, pair := range [][2]string{{"A", "B"}, {"session", "session2"}, {"ab", "a"}, {"a", "ab"}, {"__Host-s", "s"}} {
+				v, err := st.Seal(t.Context(), pair[0], sesame.Sealed{ID: "id1", Record: rec})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.Open(t.Context(), pair[0], v); err != nil {
+					t.Fatalf("Open under its own name %q: %v", pair[0], err)
+				}
+				_, err = st.Open(t.Context(), pair[1], v)
+				mustNotFound(t, err, "Open of a value sealed for "+pair[0]+" under "+pair[1])
+			}
+
+			// Through two Managers sharing the store and its keys.
+			a := manager(st, sesame.Config{Name: "A"}, nil)
+			b := manager(st, sesame.Config{Name: "B"}, nil)
+			moved := &sesametest.Client{T: t, M: b, Cookie: sealedSession(t, a)}
+			if u := userOf(moved); u != "" {
+				t.Errorf("cookie A accepted as cookie B: user %q", u)
+			}
+		})
+	}
+}
+
+func TestSignedAndSealedValuesAreNotInterchangeable(t *testing.T) {
+	keys := []cookiestore.Key{newKey(t, "k1")}
+	sealed := newStore(t, cookiestore.Config{Keys: keys})
+	signed := newStore(t, cookiestore.Config{Keys: keys, SignOnly: true})
+	vs := sealedSession(t, manager(sealed, sesame.Config{}, nil))
+	vg := sealedSession(t, manager(signed, sesame.Config{}, nil))
+	_, err := signed.Open(t.Context(), "session", vs)
+	mustNotFound(t, err, "a sealed value opened by a signing store")
+	_, err = sealed.Open(t.Context(), "session", vg)
+	mustNotFound(t, err, "a signed value opened by a sealing store")
+}
+
+func TestReplayAfterTheAbsoluteLifetimeIsRejected(t *testing.T) {
+	const lifetime = 600 * time.Millisecond
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Lifetime: lifetime})
+			m := manager(st, sesame.Config{Lifetime: lifetime, IdleTimeout: -1, Persist: true}, nil)
+			c := sesametest.NewClient(t, m)
+			c.Put("k", 0)
+			first := c.Cookie
+			start := time.Now()
+			for i := 1; time.Since(start) < lifetime/2; i++ { // an active session
+				c.Put("k", i)
+				time.Sleep(50 * time.Millisecond)
+			}
+			if replay := (&sesametest.Client{T: t, M: m, Cookie: first}); !replay.Has("k") {
+				t.Fatal("the first cookie was rejected within the lifetime")
+			}
+			time.Sleep(time.Until(start.Add(lifetime + 50*time.Millisecond)))
+			// The client ignores Max-Age: it sends both cookies again.
+			for name, v := range map[string]string{"first": first, "latest": c.Cookie} {
+				if replay := (&sesametest.Client{T: t, M: m, Cookie: v}); replay.Has("k") {
+					t.Errorf("the %s cookie, replayed after the absolute lifetime, still works", name)
+				}
+				_, err := st.Open(t.Context(), m.Name(), v)
+				mustNotFound(t, err, "Open of the "+name+" cookie after the lifetime")
+			}
+		})
+	}
+}
+
+func TestReplayAfterTheIdleTimeoutIsRejected(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
+			m := manager(st, sesame.Config{IdleTimeout: idle, TouchInterval: -1, Persist: true}, nil)
+			c := sesametest.NewClient(t, m)
+			c.Put("k", "v")
+			old := c.Cookie
+			time.Sleep(idle / 2)
+			if replay := (&sesametest.Client{T: t, M: m, Cookie: old}); !replay.Has("k") {
+				t.Fatal("the cookie was rejected before the idle timeout")
+			}
+			time.Sleep(idle/2 + 100*time.Millisecond)
+			if replay := (&sesametest.Client{T: t, M: m, Cookie: old}); replay.Has("k") {
+				t.Error("a cookie replayed after the idle timeout still works")
+			}
+			// Open itself rejects it from the sealed expiry, whatever the
+			// Manager's settings: a Manager with a long idle timeout (say,
+			// after a configuration change) does not bring it back.
+			_, err := st.Open(t.Context(), m.Name(), old)
+			mustNotFound(t, err, "Open after the sealed expiry")
+			lenient := manager(st, sesame.Config{IdleTimeout: time.Hour}, nil)
+			if replay := (&sesametest.Client{T: t, M: lenient, Cookie: old}); replay.Has("k") {
+				t.Error("a Manager with a longer idle timeout accepted the expired cookie")
+			}
+		})
+	}
+}
+
+func TestOpenRejectsSessionsOlderThanTheLifetime(t *testing.T) {
+	st := newStore(t, cookiestore.Config{Lifetime: time.Hour})
+	now := time.Now()
+	for name, rec := range map[string]*sesame.Record{
+		"expired":       {Created: now.Add(-time.Minute), LastSeen: now.Add(-time.Minute), Deadline: now.Add(time.Minute), Expires: now.Add(-time.Millisecond)},
+		"past deadline": {Created: now.Add(-time.Minute), LastSeen: now, Deadline: now.Add(-time.Millisecond), Expires: now.Add(time.Minute)},
+		"too old":       {Created: now.Add(-2 * time.Hour), LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)},
+	} {
+		rec.Values = map[string]any{"k": 1}
+		v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "id", Record: rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Open(t.Context(), "session", v)
+		mustNotFound(t, err, name)
+	}
+}
+
+func TestRotationKeepsSessionsAndReseals(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			k1, k2 := newKey(t, "k1"), newKey(t, "k2")
+			before := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k1}, SignOnly: mode.signOnly})
+			old := sealedSession(t, manager(before, sesame.Config{}, nil))
+			if id := keyID(t, old); id != "k1" {
+				t.Fatalf("sealed with key %q, want k1", id)
+			}
+
+			// The new key is added first; the old one stays.
+			after := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k2, k1}, SignOnly: mode.signOnly})
+			opened, err := after.Open(t.Context(), "session", old)
+			if err != nil || !opened.Stale {
+				t.Fatalf("Open with the old key: stale %v, %v; want a stale session", opened.Stale, err)
+			}
+			m := manager(after, sesame.Config{}, nil)
+			c := &sesametest.Client{T: t, M: m, Cookie: old}
+			resp := c.Session(func(s *sesame.Session) { // a read-only request
+				cart, _ := sesame.Get[[]string](s, "cart")
+				if s.User() != "alice" || len(cart) != 2 {
+					t.Errorf("after rotation: user %q, cart %v; want alice's session", s.User(), cart)
+				}
+			})
+			if sesametest.SetCookie(resp, m.Name()) == "" || c.Cookie == old {
+				t.Fatal("a value opened with the old key was not re-sealed on that response")
+			}
+			if id := keyID(t, c.Cookie); id != "k2" {
+				t.Errorf("re-sealed with key %q, want k2", id)
+			}
+			if userOf(c) != "alice" {
+				t.Error("the re-sealed cookie does not log in")
+			}
+			// The re-sealed value needs only the new key.
+			only2 := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k2}, SignOnly: mode.signOnly})
+			if s, err := only2.Open(t.Context(), "session", c.Cookie); err != nil || s.Stale || s.Record.User != "alice" {
+				t.Errorf("the re-sealed value under the new key alone: %+v, %v", s, err)
+			}
+		})
+	}
+}
+
+func TestRemovedKeyIsRejected(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			k1, k2 := newKey(t, "k1"), newKey(t, "k2")
+			old := sealedSession(t, manager(newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k1}, SignOnly: mode.signOnly}), sesame.Config{}, nil))
+			st := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k2}, SignOnly: mode.signOnly})
+			_, err := st.Open(t.Context(), "session", old)
+			mustNotFound(t, err, "Open of a value sealed with a removed key")
+			c := &sesametest.Client{T: t, M: manager(st, sesame.Config{}, nil), Cookie: old}
+			if u := userOf(c); u != "" {
+				t.Errorf("a cookie sealed with a removed key logs in as %q", u)
+			}
+			// A key with the old ID but another secret does not open it either.
+			impostor := newKey(t, "k1")
+			st = newStore(t, cookiestore.Config{Keys: []cookiestore.Key{impostor}, SignOnly: mode.signOnly})
+			_, err = st.Open(t.Context(), "session", old)
+			mustNotFound(t, err, "Open with another key of the same ID")
+		})
+	}
+}
+
+func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
+			var got []error
+			m := sesame.New(sesame.Config{Sealer: st, Insecure: true, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				got = append(got, err)
+				http.Error(w, "session too large", http.StatusInternalServerError)
+			}})
+			big := strings.Repeat("0123456789abcdef", 5000/16)
+			for _, existing := range []bool{false, true} {
+				got = nil
+				c := sesametest.NewClient(t, m)
+				if existing {
+					c.Login("alice")
+				}
+				before := c.Cookie
+				resp := c.Do(func(w http.ResponseWriter, r *http.Request) {
+					sesame.FromContext(r.Context()).Put("big", big)
+					w.Write([]byte("handler body"))
+				})
+				if len(got) != 1 {
+					t.Fatalf("existing=%v: the ErrorHandler ran %d times, want once", existing, len(got))
+				}
+				var tooLarge *sesame.CookieTooLargeError
+				if !errors.As(got[0], &tooLarge) {
+					t.Fatalf("existing=%v: ErrorHandler got %v, want a *sesame.CookieTooLargeError", existing, got[0])
+				}
+				if tooLarge.Name != m.Name() || tooLarge.Limit != 4096 || tooLarge.Size <= 4096 {
+					t.Errorf("existing=%v: error %+v", existing, tooLarge)
+				}
+				if h := resp.Header.Values("Set-Cookie"); len(h) != 0 {
+					t.Errorf("existing=%v: Set-Cookie sent: %.80q", existing, h)
+				}
+				if body := readBody(resp); resp.StatusCode != 500 || strings.Contains(body, "handler body") {
+					t.Errorf("existing=%v: status %d, body %q; want only the ErrorHandler's answer", existing, resp.StatusCode, body)
+				}
+				if c.Cookie != before {
+					t.Errorf("existing=%v: the client's cookie changed", existing)
+				}
+				t.Logf("existing=%v: %v", existing, tooLarge)
+			}
+
+			// A session just under the limit is still sent whole.
+			got = nil
+			c := sesametest.NewClient(t, m)
+			c.Login("alice")
+			c.Session(func(s *sesame.Session) { s.Put("big", big[:2500]); s.RememberMe(true) })
+			if len(got) != 0 || c.Cookie == "" {
+				t.Fatalf("a session with 2500 bytes of values failed: %v", got)
+			}
+			c.Session(func(s *sesame.Session) {
+				if v, _ := sesame.Get[string](s, "big"); v != big[:2500] {
+					t.Error("the 2500-byte value did not come back whole")
+				}
+			})
+		})
+	}
+}
+
+func readBody(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestValuesComeBackAsRawJSONWithTheirTypes(t *testing.T) {
+	st := newStore(t, cookiestore.Config{})
+	now := time.Now()
+	when := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	rec := &sesame.Record{
+		User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute),
+		Values: map[string]any{"id": int64(1<<62 + 1), "when": when, "raw": json.RawMessage(`{"a":[1,2]}`), "nil": nil},
+	}
+	v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "the-id", Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := st.Open(t.Context(), "session", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ID != "the-id" || out.Stale || out.Record.User != "alice" || !out.Record.Persist {
+		t.Errorf("opened %+v", out)
+	}
+	for name, pair := range map[string][2]time.Time{
+		"Created": {rec.Created, out.Record.Created}, "LastSeen": {rec.LastSeen, out.Record.LastSeen},
+		"Deadline": {rec.Deadline, out.Record.Deadline}, "Expires": {rec.Expires, out.Record.Expires},
+	} {
+		if d := pair[0].Sub(pair[1]); d < 0 || d >= time.Millisecond {
+			t.Errorf("%s: sealed %v, opened %v; want it within a millisecond, never later", name, pair[0], pair[1])
+		}
+	}
+	for k, v := range out.Record.Values {
+		if _, ok := v.(json.RawMessage); !ok {
+			t.Errorf("value %q is a %T, want json.RawMessage", k, v)
+		}
+	}
+	if id, err := sesame.Decode[int64](out.Record.Values["id"]); err != nil || id != 1<<62+1 {
+		t.Errorf("id = %v, %v", id, err)
+	}
+	if w, err := sesame.Decode[time.Time](out.Record.Values["when"]); err != nil || !w.Equal(when) {
+		t.Errorf("when = %v, %v", w, err)
+	}
+	if raw := out.Record.Values["raw"].(json.RawMessage); string(raw) != `{"a":[1,2]}` {
+		t.Errorf("raw = %s", raw)
+	}
+	if p, err := sesame.Decode[*int](out.Record.Values["nil"]); err != nil || p != nil {
+		t.Errorf("nil = %v, %v", p, err)
+	}
+}
+
+func TestSealRejectsWhatItCannotSeal(t *testing.T) {
+	st := newStore(t, cookiestore.Config{})
+	now := time.Now()
+	rec := func(vals map[string]any) *sesame.Record {
+		return &sesame.Record{Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: vals}
+	}
+	for name, in := range map[string]sesame.Sealed{
+		"a value that is not JSON": {ID: "id", Record: rec(map[string]any{"f": func() {}})},
+		"no ID":                    {Record: rec(map[string]any{"k": 1})},
+		"no Record":                {ID: "id"},
+	} {
+		if v, err := st.Seal(t.Context(), "session", in); err == nil {
+			t.Errorf("Seal of %s succeeded: %.20q", name, v)
+		}
+	}
+}
+
+func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			marks := revocations(t)
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: marks})
+			m := manager(st, sesame.Config{}, nil)
+			alice := []*sesametest.Client{sesametest.NewClient(t, m), sesametest.NewClient(t, m), sesametest.NewClient(t, m)}
+			var ids []string
+			for _, c := range alice {
+				ids = append(ids, c.Login("alice"))
+			}
+			bob := sesametest.NewClient(t, m)
+			bob.Login("bob")
+			stolen := alice[2].Cookie // a copy kept by an attacker
+
+			start := time.Now()
+			n, err := m.RevokeAll(t.Context(), "alice", ids[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != -1 {
+				t.Errorf("RevokeAll returned %d, want -1 (unknown)", n)
+			}
+			for i, want := range []string{"", "alice", ""} {
+				if got := userOf(alice[i]); got != want {
+					t.Errorf("alice's device %d: user %q, want %q", i, got, want)
+				}
+			}
+			if userOf(bob) != "bob" {
+				t.Error("revoking alice ended bob's session")
+			}
+			if c := (&sesametest.Client{T: t, M: m, Cookie: stolen}); userOf(c) != "" {
+				t.Error("a copy of a revoked cookie still works")
+			}
+
+			// The mark: Before rounded up to the next millisecond, kept for
+			// the lifetime.
+			r, err := marks.Revocation(t.Context(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Before.After(start) || r.Before.Sub(start) > 50*time.Millisecond || r.Before.Truncate(time.Millisecond) != r.Before {
+				t.Errorf("mark Before %v: want the next millisecond after %v", r.Before, start)
+			}
+			if r.Keep != ids[1] || !r.Expires.Equal(r.Before.Add(sesame.DefaultLifetime)) {
+				t.Errorf("mark %+v: want Keep %s and Expires Before+%v", r, ids[1], sesame.DefaultLifetime)
+			}
+
+			// Logging in again after the revocation works.
+			again := sesametest.NewClient(t, m)
+			again.Login("alice")
+			if userOf(again) != "alice" {
+				t.Error("a login right after RevokeAll was revoked")
+			}
+		})
+	}
+}
+
+func TestRenewRightAfterRevokeAllSurvives(t *testing.T) {
+	// A password change: revoke every other session, then renew this one,
+	// in the same request, within the same millisecond.
+	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
+	m := manager(st, sesame.Config{}, nil)
+	for i := range 20 {
+		c := sesametest.NewClient(t, m)
+		c.Login("alice")
+		c.Session(func(s *sesame.Session) {
+			if _, err := m.RevokeAll(t.Context(), "alice", s.ID()); err != nil {
+				t.Fatal(err)
+			}
+			s.Renew()
+		})
+		if userOf(c) != "alice" {
+			t.Fatalf("round %d: the session renewed after RevokeAll was revoked", i)
+		}
+	}
+}
+
+// countingMarks counts the reads of a real RevocationStore.
+type countingMarks struct {
+	*memstore.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingMarks) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Store.Revocation(ctx, user)
+}
+
+func (c *countingMarks) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.reads
+	c.reads = 0
+	return n
+}
+
+func TestRevocationCostsOneReadPerLoadOfASessionWithAUser(t *testing.T) {
+	marks := &countingMarks{Store: revocations(t)}
+	m := manager(newStore(t, cookiestore.Config{Revocation: marks}), sesame.Config{}, nil)
+	anon, user := sesametest.NewClient(t, m), sesametest.NewClient(t, m)
+	anon.Put("k", 1)
+	user.Login("alice")
+	marks.count()
+	for _, tc := range []struct {
+		name string
+		c    *sesametest.Client
+		h    func(w http.ResponseWriter, r *http.Request)
+		want int
+	}{
+		{"untouched", user, func(w http.ResponseWriter, r *http.Request) {}, 0},
+		{"session without a user", anon, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Has("k") }, 0},
+		{"session with a user", user, func(w http.ResponseWriter, r *http.Request) {
+			s := sesame.FromContext(r.Context())
+			s.Has("k")
+			s.User()
+			s.Put("k", 2)
+		}, 1},
+	} {
+		tc.c.Do(tc.h)
+		if n := marks.count(); n != tc.want {
+			t.Errorf("%s: %d revocation reads, want %d", tc.name, n, tc.want)
+		}
+	}
+}
+
+func TestRevocationStoreFailureIsAServerError(t *testing.T) {
+	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
+	var got error
+	m := sesame.New(sesame.Config{Sealer: st, Insecure: true, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}})
+	c := sesametest.NewClient(t, m)
+	c.Login("alice")
+
+	// memstore fails every call with a cancelled context, as a remote
+	// store fails when it cannot answer.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	req.Header.Set("Cookie", m.Name()+"="+c.Cookie)
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sesame.FromContext(r.Context()).User()
+		w.Write([]byte("handler body"))
+	})).ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || errors.Is(got, sesame.ErrNotFound) || !errors.Is(got, context.Canceled) {
+		t.Errorf("status %d, ErrorHandler got %v; want the ErrorHandler's answer for a store error", rec.Code, got)
+	}
+	if h := rec.Result().Header.Values("Set-Cookie"); len(h) != 0 {
+		t.Errorf("a failed revocation check set %q", h)
+	}
+	_, err := st.Open(ctx, m.Name(), c.Cookie)
+	if err == nil || errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("Open with a failing RevocationStore: %v, want an error that is not ErrNotFound", err)
+	}
+}
+
+func TestRevokeAllWithoutARevocationStoreIsNotSupported(t *testing.T) {
+	m := manager(newStore(t, cookiestore.Config{}), sesame.Config{}, nil)
+	if _, err := m.RevokeAll(t.Context(), "alice", ""); !errors.Is(err, sesame.ErrNotSupported) {
+		t.Errorf("RevokeAll without Config.Revocation: %v, want ErrNotSupported", err)
+	}
+}
+
+func TestNewRejectsABadRing(t *testing.T) {
+	k := newKey(t, "a")
+	for name, keys := range map[string][]cookiestore.Key{
+		"empty":        nil,
+		"short secret": {{ID: "a", Secret: make([]byte, 16)}},
+		"bad ID":       {{ID: "a b", Secret: k.Secret}},
+		"duplicate ID": {k, {ID: "a", Secret: make([]byte, 32)}},
+	} {
+		if _, err := cookiestore.New(cookiestore.Config{Keys: keys}); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
