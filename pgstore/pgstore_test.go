@@ -1,0 +1,491 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/testenv"
+	"github.com/sesame-go/sesame/sesametest"
+)
+
+// testPool connects to the test PostgreSQL, or skips (fails in CI) when it
+// is unreachable. mode, if non-zero, sets the query exec mode.
+func testPool(t testing.TB, mode pgx.QueryExecMode) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testenv.PostgresDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != 0 {
+		cfg.ConnConfig.DefaultQueryExecMode = mode
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		testenv.Unavailable(t, "PostgreSQL", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// uniqueTable returns a new table name and drops its tables when the test
+// ends, so that tests sharing the server never see each other's rows.
+func uniqueTable(t testing.TB, pool *pgxpool.Pool) string {
+	var b [6]byte
+	rand.Read(b[:])
+	name := "sesame_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		table := pgx.Identifier{name}
+		_, err := pool.Exec(context.Background(), fmt.Sprintf("DROP TABLE IF EXISTS %s, %s, %s",
+			table.Sanitize(), suffixed(table, revocationsSuffix).Sanitize(), suffixed(table, schemaSuffix).Sanitize()))
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// newStore returns a Store on a new table of its own.
+func newStore(t testing.TB, pool *pgxpool.Pool, opts Options) *Store {
+	t.Helper()
+	if opts.Table == "" {
+		opts.Table = uniqueTable(t, pool)
+	}
+	st, err := New(context.Background(), pool, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// dumpStore is a Store whose Dump returns its table's rows as text.
+type dumpStore struct{ *Store }
+
+func (d dumpStore) Dump(ctx context.Context) ([]byte, error) {
+	var out strings.Builder
+	for _, table := range []pgx.Identifier{d.table, d.q.revocationsTable} {
+		rows, err := d.pool.Query(ctx, `SELECT r::text FROM `+table.Sanitize()+` r`)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(out.String()), nil
+}
+
+func TestConformance(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		mode pgx.QueryExecMode
+	}{
+		// pgx's default: prepared statements, cached per connection.
+		{"CacheStatement", pgx.QueryExecModeCacheStatement},
+		// The modes to use behind PgBouncer in transaction mode.
+		{"Exec", pgx.QueryExecModeExec},
+		{"SimpleProtocol", pgx.QueryExecModeSimpleProtocol},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			pool := testPool(t, mode.mode)
+			sesametest.Run(t, func(t *testing.T) sesame.Store {
+				return dumpStore{newStore(t, pool, Options{})}
+			})
+		})
+	}
+}
+
+func TestConcurrentNewOnANewTableAllSucceed(t *testing.T) {
+	const instances = 8
+	pool := testPool(t, 0)
+	table := uniqueTable(t, pool)
+	// Each instance has its own pool, as separate app processes would.
+	pools := make([]*pgxpool.Pool, instances)
+	for i := range pools {
+		pools[i] = testPool(t, 0)
+	}
+	start := make(chan struct{})
+	errs := make([]error, instances)
+	stores := make([]*Store, instances)
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = New(t.Context(), pools[i], Options{Table: table})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: New: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	if got := versions(t, pool, table); fmt.Sprint(got) != "[1]" {
+		t.Errorf("schema versions recorded: %v, want [1]", got)
+	}
+	// Every instance works on the one table.
+	for i, st := range stores {
+		id := fmt.Sprintf("id%d", i)
+		if err := st.Save(t.Context(), id, liveRecord("", map[string]any{"i": i})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stores[(i+1)%instances].Load(t.Context(), id); err != nil {
+			t.Errorf("instance %d cannot load what instance %d saved: %v", (i+1)%instances, i, err)
+		}
+	}
+}
+
+func versions(t *testing.T, pool *pgxpool.Pool, table string) []int {
+	t.Helper()
+	rows, _ := pool.Query(t.Context(), `SELECT version FROM `+suffixed(pgx.Identifier{table}, schemaSuffix).Sanitize()+` ORDER BY version`)
+	v, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func liveRecord(user string, vals map[string]any) *sesame.Record {
+	now := time.Now()
+	return &sesame.Record{Values: vals, User: user, Created: now, LastSeen: now,
+		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute)}
+}
+
+func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
+	pool := testPool(t, 0)
+	first := newStore(t, pool, Options{})
+	table := first.table[1]
+	if err := first.Save(t.Context(), "id1", liveRecord("alice", map[string]any{"a": 1})); err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		oid      uint32
+		versions string // version, applied and xmin of each row
+	}
+	read := func() state {
+		var s state
+		err := pool.QueryRow(t.Context(), `SELECT to_regclass($1)::oid, (SELECT string_agg(format('%s@%s/%s', version, applied, xmin), ',') FROM `+
+			first.q.versionTable.Sanitize()+`)`, first.table.Sanitize()).Scan(&s.oid, &s.versions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := read()
+
+	// While another session holds the migration lock, New on the
+	// existing table must still return at once: it takes no lock and
+	// runs no DDL when the schema is current.
+	conn, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, lockKey(first.table)); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, lockKey(first.table))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	second, err := New(ctx, pool, Options{Table: table})
+	if err != nil {
+		t.Fatalf("New on an existing table: %v", err)
+	}
+	defer second.Close()
+
+	if after := read(); after != before {
+		t.Errorf("New on an existing table changed the schema: before %+v, after %+v", before, after)
+	}
+	if got := versions(t, pool, table); fmt.Sprint(got) != "[1]" {
+		t.Errorf("schema versions recorded: %v, want [1]", got)
+	}
+	if _, err := second.Load(t.Context(), "id1"); err != nil {
+		t.Errorf("the record saved before the second New: %v", err)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	if _, err := pool.Exec(t.Context(), `INSERT INTO `+st.q.versionTable.Sanitize()+` (version) VALUES (2)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(t.Context(), pool, Options{Table: st.table[1]})
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("New on a version-2 schema: %v, want ErrNewerSchema", err)
+	}
+	if !strings.Contains(err.Error(), "version 2") {
+		t.Errorf("error %q does not name the version found", err)
+	}
+	t.Log(err)
+}
+
+func TestTableNamesAreValidated(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"", true},
+		{"sessions", true},
+		{"Auth_2.Sessions_v2", true},
+		{strings.Repeat("x", maxTableLen), true},
+		{strings.Repeat("x", maxTableLen+1), false},
+		{"1sessions", false},
+		{"sessions; DROP TABLE users", false},
+		{`ses"sions`, false},
+		{"a.b.c", false},
+		{"a.", false},
+		{"sessions-1", false},
+	} {
+		_, err := parseTable(tt.name)
+		if (err == nil) != tt.ok {
+			t.Errorf("parseTable(%q): %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	if _, err := New(context.Background(), nil, Options{}); err == nil {
+		t.Error("New with a nil pool succeeded")
+	}
+}
+
+func TestValuesRoundTripByteForByte(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	when := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC)
+	vals := map[string]any{
+		"int64":  int64(1<<62 + 1),
+		"time":   when,
+		"raw":    json.RawMessage(`{"dark":true,"n":9007199254740993,"f":1e2}`), // jsonb would reorder and rewrite
+		"nul":    "a\x00b",                                                      // jsonb rejects \u0000
+		"html":   "<b>&</b>",
+		"nested": map[string]any{"z": 1, "a": []int{3, 2, 1}},
+	}
+	if err := st.Save(t.Context(), "id1", liveRecord("", vals)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.Apply(t.Context(), "id1", &sesame.Delta{Set: map[string]any{"applied": json.RawMessage(`{"b":1,"a":2}`)}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	vals["applied"] = json.RawMessage(`{"b":1,"a":2}`)
+	rec, err := st.Load(t.Context(), "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range vals {
+		want, _ := sesame.MarshalValue(v)
+		got, ok := rec.Values[k].(json.RawMessage)
+		if !ok || string(got) != string(want) {
+			t.Errorf("%s: loaded %#v, want %s", k, rec.Values[k], want)
+		}
+	}
+	if n, err := sesame.Decode[int64](rec.Values["int64"]); err != nil || n != 1<<62+1 {
+		t.Errorf("int64 = %d, %v", n, err)
+	}
+	if got, err := sesame.Decode[time.Time](rec.Values["time"]); err != nil || !got.Equal(when) {
+		t.Errorf("time = %v, %v; want %v", got, err, when)
+	}
+}
+
+func TestExpiredRecordIsNotFoundBeforePurge(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	rec := liveRecord("alice", map[string]any{"a": 1})
+	rec.Expires = time.Now().Add(-time.Millisecond)
+	if err := st.Save(t.Context(), "id1", rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(t.Context(), "id1"); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("Load of an expired record: %v, want ErrNotFound", err)
+	}
+	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 0 {
+		t.Errorf("Sessions lists an expired record: %v, %v", list, err)
+	}
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+st.table.Sanitize()).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("rows in the table: %d, %v; want the expired row still there (not purged)", n, err)
+	}
+}
+
+func TestPurgeDeletesInBatches(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	const expired, live = 2*purgeBatch + 7, 3
+	insertSessions(t, pool, st, "expired-", expired, -time.Hour)
+	insertSessions(t, pool, st, "live-", live, time.Hour)
+	past := time.Now().Add(-time.Second)
+	if err := st.SetRevocation(t.Context(), "alice", sesame.Revocation{Before: past, Expires: past}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.Purge(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != expired {
+		t.Errorf("Purge deleted %d, want %d", n, expired)
+	}
+	var sessions, marks int
+	err = pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM `+st.table.Sanitize()+`), (SELECT count(*) FROM `+st.q.revocationsTable.Sanitize()+`)`).Scan(&sessions, &marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sessions != live || marks != 0 {
+		t.Errorf("after Purge: %d sessions, %d marks; want %d, 0", sessions, marks, live)
+	}
+}
+
+// insertSessions bulk-inserts n sessions with IDs prefix0..prefixN-1,
+// expiring in ttl, in one statement. Each user (prefix+"user-0", ...)
+// holds 5 of them.
+func insertSessions(t testing.TB, pool *pgxpool.Pool, st *Store, prefix string, n int, ttl time.Duration) {
+	t.Helper()
+	now := time.Now()
+	_, err := pool.Exec(context.Background(), `INSERT INTO `+st.table.Sanitize()+`
+	(id, data, user_id, created, last_seen, deadline, expires)
+SELECT $1 || i, '{"n":"1"}', $1 || 'user-' || (i / 5), $2, $2, $3, $3
+FROM generate_series(0, $4 - 1) AS i`, prefix, now, now.Add(ttl), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// analyze updates the planner's statistics of the sessions table.
+func analyze(t testing.TB, pool *pgxpool.Pool, st *Store) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `ANALYZE `+st.table.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestJanitorPurgesUntilClose(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{CleanupInterval: 20 * time.Millisecond})
+	rec := liveRecord("", map[string]any{"a": 1})
+	rec.Expires = time.Now().Add(-time.Second)
+	if err := st.Save(t.Context(), "dead", rec); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+st.table.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the janitor did not purge the expired record")
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	// After Close the janitor is gone: an expired row stays.
+	if err := st.Save(t.Context(), "dead", rec); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if count() != 1 {
+		t.Error("something purged after Close")
+	}
+}
+
+// TestUserQueriesUseTheUserIndex checks, with EXPLAIN, that listing and
+// revoking a user's sessions read the user index, not the table, even as
+// generic plans of prepared statements (the user unknown at planning).
+func TestUserQueriesUseTheUserIndex(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	insertSessions(t, pool, st, "s", 20000, time.Hour)
+	analyze(t, pool, st)
+	conn, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(t.Context(), `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE check_sessions; DEALLOCATE check_deleteuser`)
+	index := st.table[1] + userIndexSuffix
+	for name, q := range map[string]struct{ sql, args string }{
+		"Sessions":   {st.q.sessions, `('suser-7', now())`},
+		"DeleteUser": {st.q.deleteUser, `('suser-7', '')`},
+	} {
+		stmt := "check_" + strings.ToLower(name)
+		if _, err := conn.Exec(t.Context(), `PREPARE `+stmt+` AS `+q.sql); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := conn.Query(t.Context(), `EXPLAIN EXECUTE `+stmt+q.args, pgx.QueryExecModeSimpleProtocol)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, index) || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: the generic plan does not use %s:\n%s", name, index, plan)
+		}
+		t.Logf("%s generic plan:\n%s", name, plan)
+	}
+}
+
+// BenchmarkRevokeUser measures DeleteUser of one user's 5 sessions in a
+// table that holds others sessions of other users. With the user index,
+// the cost does not grow with others.
+func BenchmarkRevokeUser(b *testing.B) {
+	pool := testPool(b, 0)
+	for _, others := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("others=%d", others), func(b *testing.B) {
+			st := newStore(b, pool, Options{})
+			insertSessions(b, pool, st, "other-", others, time.Hour)
+			analyze(b, pool, st) // as autovacuum would, on a table this size
+			ctx := context.Background()
+			const mine = 5
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				// A new user each time, as revoking is rare for one user.
+				prefix := fmt.Sprintf("victim%d-", i)
+				user := prefix + "user-0"
+				insertSessions(b, pool, st, prefix, mine, time.Hour)
+				b.StartTimer()
+				n, err := st.DeleteUser(ctx, user, "")
+				if err != nil || n != mine {
+					b.Fatalf("DeleteUser = %d, %v; want %d", n, err, mine)
+				}
+			}
+		})
+	}
+}
