@@ -11,7 +11,8 @@ import (
 // that was Put (stores that keep values in memory return it unchanged) or a
 // json.RawMessage holding its JSON encoding (stores that serialise). [Get]
 // decodes a json.RawMessage into the type the caller asks for, so a value
-// keeps its type through any store. Stores that serialise encode each value with [MarshalValue].
+// keeps its type through any store. Stores that serialise encode each value
+// with [MarshalValue].
 //
 // A Record returned by a store is owned by the caller, but the manager never
 // modifies one: stores may return a shared, immutable Record.
