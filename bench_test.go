@@ -2,89 +2,34 @@ package sesame_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/benchkit"
 	"github.com/sesame-go/sesame/memstore"
 )
 
-// discard is a reusable ResponseWriter, so benchmarks measure the session
-// work rather than a recorder.
-type discard struct{ h http.Header }
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(int)             {}
-
-func (d *discard) reset() { clear(d.h) }
-
-// benchSession fills a session as the cross-library benchmarks do.
-func benchSession(s *sesame.Session) {
-	s.Put("user_id", 42)
-	s.Put("name", "Alice Example")
-	s.Put("roles", [3]string{"admin", "editor", "viewer"})
-}
-
-// serve runs h behind m for b.N requests carrying cookie (none if "").
-func serve(b *testing.B, m *sesame.Manager, cookie string, h http.HandlerFunc) {
-	b.Helper()
-	handler := http.Handler(h)
-	if m != nil {
-		handler = m.Handler(h)
-	}
-	req := httptest.NewRequest("GET", "/", nil)
-	if cookie != "" {
-		req.Header.Set("Cookie", m.Name()+"="+cookie)
-	}
-	w := &discard{h: make(http.Header)}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		w.reset()
-		handler.ServeHTTP(w, req)
-	}
-}
-
-func benchManager(b *testing.B) (*sesame.Manager, string) {
-	st := memstore.New()
-	b.Cleanup(func() { st.Close() })
-	m := sesame.New(sesame.Config{Store: st})
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		benchSession(sesame.FromContext(r.Context()))
-	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	return m, rec.Result().Cookies()[0].Value
-}
-
 func BenchmarkMemstore(b *testing.B) {
+	newManager := func(b *testing.B) *sesame.Manager {
+		st := memstore.New()
+		b.Cleanup(func() { st.Close() })
+		return sesame.New(sesame.Config{Store: st})
+	}
 	b.Run("baseline-no-session", func(b *testing.B) {
-		serve(b, nil, "", func(w http.ResponseWriter, r *http.Request) {})
+		benchkit.Serve(b, nil, "", func(w http.ResponseWriter, r *http.Request) {})
 	})
 	b.Run("untouched", func(b *testing.B) {
-		m, _ := benchManager(b)
-		serve(b, m, "", func(w http.ResponseWriter, r *http.Request) {})
+		benchkit.Serve(b, newManager(b), "", func(w http.ResponseWriter, r *http.Request) {})
 	})
 	b.Run("read", func(b *testing.B) {
-		m, cookie := benchManager(b)
-		serve(b, m, cookie, func(w http.ResponseWriter, r *http.Request) {
-			if id, _ := sesame.Get[int](sesame.FromContext(r.Context()), "user_id"); id != 42 {
-				b.Fatal("user_id not read")
-			}
-		})
+		m := newManager(b)
+		benchkit.Serve(b, m, benchkit.NewSession(b, m), benchkit.Read(b))
 	})
 	b.Run("create", func(b *testing.B) {
-		m, _ := benchManager(b)
-		serve(b, m, "", func(w http.ResponseWriter, r *http.Request) {
-			sesame.FromContext(r.Context()).Put("user_id", 42)
-		})
+		benchkit.Serve(b, newManager(b), "", benchkit.Create)
 	})
 	b.Run("update", func(b *testing.B) {
-		m, cookie := benchManager(b)
-		serve(b, m, cookie, func(w http.ResponseWriter, r *http.Request) {
-			s := sesame.FromContext(r.Context())
-			n, _ := sesame.Get[int](s, "counter")
-			s.Put("counter", n+1)
-		})
+		m := newManager(b)
+		benchkit.Serve(b, m, benchkit.NewSession(b, m), benchkit.Update)
 	})
 }

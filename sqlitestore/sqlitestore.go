@@ -522,18 +522,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
 	if rec.Values, err = decodeValues(vals); err != nil {
 		return err
 	}
-	if d.Clear {
-		rec.Values = nil
-	}
-	for _, k := range d.Delete {
-		delete(rec.Values, k)
-	}
-	if len(d.Set) > 0 && rec.Values == nil {
-		rec.Values = make(map[string]any, len(d.Set))
-	}
-	for k, v := range d.Set {
-		rec.Values[k] = v
-	}
+	d.ApplyTo(&rec) // only the values are written back: the metadata is done
 	if vals, err = encodeValues(rec.Values); err != nil {
 		return err
 	}
