@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_updated=
-need_pkg() { # need_pkg COMMAND PACKAGE...
-  command -v "$1" >/dev/null 2>&1 && return
+install_pkgs() { # install_pkgs PACKAGE...
   if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${@:2}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+need_pkg() { # need_pkg COMMAND PACKAGE...: install PACKAGEs unless COMMAND exists
+  command -v "$1" >/dev/null 2>&1 || install_pkgs "${@:2}"
 }
 
 # Redis
@@ -24,13 +26,8 @@ echo "redis: $(redis-cli -p 6379 ping)"
 if [ -f .ci/redis-cluster.sh ]; then bash .ci/redis-cluster.sh; fi
 
 # PostgreSQL
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  need_pkg pg_ctlcluster postgresql
-  apt_updated=1
-  if [ -z "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ]; then
-    apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
-fi
+# (the client tools may be installed without the server, so look for it)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || install_pkgs postgresql
 version=$(ls /etc/postgresql | sort -V | tail -1)
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start
