@@ -38,7 +38,9 @@ type Config struct {
 	// Path is the cookie's Path attribute. If empty, "/" is used.
 	Path string
 	// Insecure, if true, omits the Secure attribute so the cookie is sent
-	// over plain HTTP. Use it only for local development.
+	// over plain HTTP. Browsers already accept Secure cookies from
+	// http://localhost and http://127.0.0.1, so it is needed only for
+	// development over plain HTTP on another host name or address.
 	Insecure bool
 	// DisableHttpOnly, if true, omits the HttpOnly attribute and lets
 	// scripts read the cookie. Leave it false.
