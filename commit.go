@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 )
-
-// maxCookieSize is the largest Set-Cookie value browsers are sure to keep.
-const maxCookieSize = 4096
 
 // parse reads the session cookie from the request, once.
 func (s *Session) parse() (string, bool) {
@@ -22,27 +18,6 @@ func (s *Session) parse() (string, bool) {
 		}
 	}
 	return v, ok
-}
-
-// readCookie returns the value of the first cookie called name in the
-// Cookie headers of h. Unlike http.Request.Cookie it parses only what it
-// needs and allocates nothing.
-func readCookie(h http.Header, name string) (string, bool) {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok || k != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // load loads the session, once, and returns the load error, if any. An
@@ -94,7 +69,7 @@ func (s *Session) commit(h http.Header) error {
 	if !s.loaded && !s.dirty() {
 		return nil // untouched: no store access at all
 	}
-	h.Add("Vary", "Cookie")
+	s.addHeader(h, "Vary", "Cookie")
 	if s.err != nil {
 		return s.err
 	}
@@ -102,9 +77,8 @@ func (s *Session) commit(h http.Header) error {
 	if s.loaded && !s.dirty() && !s.stale && !s.touchDue(now) && (s.base != nil || !s.cookie) {
 		return nil // read-only, no touch due, and no dead cookie to delete
 	}
-	// The commit completes even if the client has gone: a half-applied
-	// logout or renewal would be worse than the wasted work.
-	ctx := context.WithoutCancel(s.req.Context())
+	s.detached = uncancelled{s.req.Context()}
+	ctx := &s.detached
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}
@@ -246,7 +220,7 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 	case s.base == nil || s.renewID != "":
 		id = s.renewID
 		if id == "" {
-			id = s.m.hash.id(newToken())
+			id = newToken() // an ID only: the sealed value is the credential
 		}
 		rec.Created = now
 		s.setTimes(rec, now)
@@ -326,32 +300,43 @@ func (s *Session) setCookie(h http.Header, value string, rec *Record, now time.T
 	if value == "" {
 		value, _ = s.parse()
 	}
-	c := s.m.cookie
-	c.Value = value
+	if !validCookieValue(value) {
+		return &StoreError{Op: "seal", Err: errors.New("the cookie value has bytes a cookie cannot carry")}
+	}
+	var until time.Time
+	var maxAge int
 	if rec.Persist {
-		until := rec.Expires
+		until = rec.Expires
 		if s.m.cfg.FixedExpiry {
 			until = rec.Deadline
 		}
-		c.MaxAge = max(1, int(until.Sub(now).Seconds()))
-		c.Expires = until
+		maxAge = max(1, int(until.Sub(now).Seconds()))
 	}
-	line := c.String()
+	line := s.m.cookie.line(value, until, maxAge)
 	if len(line) > maxCookieSize {
-		return &CookieTooLargeError{Name: c.Name, Size: len(line), Limit: maxCookieSize}
+		return &CookieTooLargeError{Name: s.m.cfg.Name, Size: len(line), Limit: maxCookieSize}
 	}
-	h.Add("Set-Cookie", line)
-	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+	s.addHeader(h, "Set-Cookie", line)
+	s.addHeader(h, "Cache-Control", `no-cache="Set-Cookie"`)
 	return nil
 }
 
 // expireCookie tells the browser to delete the session cookie.
 func (s *Session) expireCookie(h http.Header) {
-	c := s.m.cookie
-	c.MaxAge = -1
-	c.Expires = time.Unix(1, 0)
-	h.Add("Set-Cookie", c.String())
-	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+	s.addHeader(h, "Set-Cookie", s.m.cookie.line("", time.Unix(1, 0), -1))
+	s.addHeader(h, "Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// addHeader adds a value to h under a canonical key. A first value goes in
+// a slice of the session's own, saving an allocation per header.
+func (s *Session) addHeader(h http.Header, key, value string) {
+	if old := h[key]; len(old) > 0 || int(s.nhdr) == len(s.hdr) {
+		h[key] = append(old, value)
+		return
+	}
+	s.hdr[s.nhdr] = value
+	h[key] = s.hdr[s.nhdr : s.nhdr+1 : s.nhdr+1]
+	s.nhdr++
 }
 
 func wrapStore(op string, err error) error {
@@ -360,3 +345,14 @@ func wrapStore(op string, err error) error {
 	}
 	return &StoreError{Op: op, Err: err}
 }
+
+// uncancelled is the context of a commit: the request's values without its
+// cancellation, like context.WithoutCancel, but kept in the Session rather
+// than allocated. A commit completes even if the client has gone: a
+// half-applied logout or renewal would be worse than the wasted work.
+type uncancelled struct{ parent context.Context }
+
+func (uncancelled) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (uncancelled) Done() <-chan struct{}       { return nil }
+func (uncancelled) Err() error                  { return nil }
+func (c *uncancelled) Value(key any) any        { return c.parent.Value(key) }

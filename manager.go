@@ -101,7 +101,7 @@ type Manager struct {
 	sealer Sealer
 	hash   *hasher
 	log    *slog.Logger
-	cookie http.Cookie // template for the session cookie
+	cookie cookieWriter
 }
 
 // New returns a Manager for cfg. It panics if cfg is invalid: a wrong
@@ -156,7 +156,7 @@ func newManager(cfg Config) (*Manager, error) {
 		sealer: cfg.Sealer,
 		hash:   newHasher(cfg.Secret),
 		log:    cfg.Logger,
-		cookie: http.Cookie{
+		cookie: newCookieWriter(http.Cookie{
 			Name:        cfg.Name,
 			Domain:      cfg.Domain,
 			Path:        cfg.Path,
@@ -164,7 +164,7 @@ func newManager(cfg Config) (*Manager, error) {
 			HttpOnly:    !cfg.DisableHttpOnly,
 			SameSite:    cfg.SameSite,
 			Partitioned: cfg.Partitioned,
-		},
+		}),
 	}
 	if m.log == nil {
 		m.log = slog.Default()

@@ -38,7 +38,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		rq.s.m, rq.s.req = m, r
 		rq.ctx = sessionContext{Context: r.Context(), s: &rq.s}
 		r = r.WithContext(&rq.ctx)
-		rq.w = writer{ResponseWriter: w, s: &rq.s, r: r}
+		rq.w = writer{ResponseWriter: w, s: &rq.s}
 		next.ServeHTTP(&rq.w, r)
 		rq.w.commit()
 	})
@@ -69,7 +69,6 @@ func (c *sessionContext) Value(key any) any {
 type writer struct {
 	http.ResponseWriter
 	s         *Session
-	r         *http.Request
 	committed bool
 	failed    bool // the ErrorHandler has answered
 	status    bool // a final status has been written
@@ -82,7 +81,7 @@ func (w *writer) commit() bool {
 		w.committed = true
 		if err := w.s.commit(w.ResponseWriter.Header()); err != nil {
 			w.failed = true
-			w.s.m.handleError(w.ResponseWriter, w.r, err)
+			w.s.m.handleError(w.ResponseWriter, w.s.req, err)
 		}
 	}
 	return !w.failed

@@ -26,22 +26,27 @@ type Session struct {
 	m   *Manager
 	req *http.Request
 
-	parsed bool   // the cookie has been read
-	cookie bool   // the request carried our cookie
-	cid    string // ID derived from the request's token, "" if none
-	loaded bool
-	err    error   // load failure
-	base   *Record // the live record, nil if none (or not loaded)
-	stale  bool    // the Sealer asked for a re-seal
+	cid  string  // ID derived from the request's token, "" if none
+	err  error   // load failure
+	base *Record // the live record, nil if none (or not loaded)
 
-	changes   map[string]change
+	changes  map[string]change
+	user     *string
+	persist  *bool
+	renewID  string // set by Renew: the new ID
+	renewTok string // set by Renew: the new token
+
+	parsed    bool // the cookie has been read
+	cookie    bool // the request carried our cookie
+	loaded    bool
+	stale     bool // the Sealer asked for a re-seal
 	clear     bool
-	user      *string
-	persist   *bool
-	renewID   string // set by Renew: the new ID
-	renewTok  string // set by Renew: the new token
 	destroyed bool
 	committed bool
+	nhdr      uint8 // how many of hdr are used
+
+	hdr      [3]string   // backing for the headers the commit adds
+	detached uncancelled // the commit's context
 }
 
 // change is a pending Put (del false) or Delete (del true) of one key.

@@ -19,7 +19,9 @@ var b64 = base64.RawURLEncoding.Strict()
 func newToken() string {
 	var b [32]byte
 	rand.Read(b[:]) // never returns an error; it crashes the program instead
-	return b64.EncodeToString(b[:])
+	var out [tokenLen]byte
+	b64.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // validToken reports whether s has the exact shape of a token: 43 characters
