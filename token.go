@@ -40,36 +40,46 @@ func validToken(s string) bool {
 // hasher turns tokens into session IDs: SHA-256, or HMAC-SHA-256 keyed with
 // Config.Secret.
 type hasher struct {
-	pool sync.Pool // of hash.Hash; nil New without a secret
+	pool sync.Pool // of *mac; nil New without a secret
+}
+
+// mac is a pooled HMAC with room for its sum, so hashing allocates nothing.
+type mac struct {
+	hash.Hash
+	sum [sha256.Size]byte
 }
 
 func newHasher(secret []byte) *hasher {
 	h := &hasher{}
 	if len(secret) > 0 {
 		key := append([]byte(nil), secret...)
-		h.pool.New = func() any { return hmac.New(sha256.New, key) }
+		h.pool.New = func() any { return &mac{Hash: hmac.New(sha256.New, key)} }
 	}
 	return h
 }
 
 // id returns the session ID for a token.
 func (h *hasher) id(token string) string {
-	var sum [32]byte
 	if h.pool.New == nil {
-		var buf [tokenLen]byte
+		var sum [sha256.Size]byte
 		if len(token) == tokenLen { // always, but for a caller's odd input
+			var buf [tokenLen]byte
 			copy(buf[:], token)
 			sum = sha256.Sum256(buf[:])
 		} else {
 			sum = sha256.Sum256([]byte(token))
 		}
-	} else {
-		mac := h.pool.Get().(hash.Hash)
-		mac.Reset()
-		io.WriteString(mac, token)
-		mac.Sum(sum[:0])
-		h.pool.Put(mac)
+		return encodeID(&sum)
 	}
+	m := h.pool.Get().(*mac)
+	m.Reset()
+	io.WriteString(m, token)
+	id := encodeID((*[sha256.Size]byte)(m.Sum(m.sum[:0])))
+	h.pool.Put(m)
+	return id
+}
+
+func encodeID(sum *[sha256.Size]byte) string {
 	var out [tokenLen]byte
 	b64.Encode(out[:], sum[:])
 	return string(out[:])
