@@ -140,6 +140,8 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 	if !s.dirty() && !touch {
 		return nil
 	}
+	rec.LastSeen = now
+	rec.Expires = s.expiry(rec.Deadline, now)
 	var err error
 	if s.m.delta != nil {
 		err = s.m.delta.Apply(ctx, s.cid, s.delta(now))
@@ -150,15 +152,12 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 			return nil
 		}
 	} else {
-		rec.LastSeen = now
-		rec.Expires = s.expiry(rec.Deadline, now)
 		err = st.Save(ctx, s.cid, rec)
 	}
 	if err != nil {
 		return wrapStore("apply", err)
 	}
 	if rec.Persist && (!s.m.cfg.FixedExpiry || s.persist != nil) {
-		rec.Expires = s.expiry(rec.Deadline, now)
 		return s.setCookie(h, "", rec, now) // rolling expiry: refresh Max-Age
 	}
 	return nil

@@ -122,8 +122,9 @@ type Store interface {
 	// ErrNotFound if there is none or it has expired, and any other error
 	// only when the store failed.
 	Load(ctx context.Context, id string) (*Record, error)
-	// Save creates or replaces the record stored under id. It must not keep
-	// rec or its Values map after it returns.
+	// Save creates or replaces the record stored under id. It may keep rec
+	// and its Values map: the caller hands them over and never modifies
+	// them afterwards (the Manager gives every Save a new Record).
 	Save(ctx context.Context, id string, rec *Record) error
 	// Delete removes the record stored under id. Deleting a record that
 	// does not exist is not an error.

@@ -104,10 +104,8 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := *rec
-	c.Values = maps.Clone(rec.Values)
 	s.mu.Lock()
-	s.put(id, &c)
+	s.put(id, rec) // handed over by the caller (see sesame.Store.Save)
 	s.mu.Unlock()
 	return nil
 }
