@@ -166,15 +166,7 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 // additive reports whether the pending changes only add: they cannot leave
 // the session empty.
 func (s *Session) additive() bool {
-	if s.clear || (s.user != nil && *s.user == "") {
-		return false
-	}
-	for _, c := range s.changes {
-		if c.del {
-			return false
-		}
-	}
-	return true
+	return !s.clear && len(s.del) == 0 && (s.user == nil || *s.user != "")
 }
 
 // create stores the pending changes as a new session with a new token. It
@@ -281,15 +273,9 @@ func (s *Session) delta(now time.Time) *Delta {
 	if d.Expires.IsZero() {
 		d.Expires = now.Add(s.m.cfg.Lifetime) // capped by the record's deadline
 	}
-	for k, c := range s.changes {
-		if c.del {
-			d.Delete = append(d.Delete, k)
-			continue
-		}
-		if d.Set == nil {
-			d.Set = make(map[string]any, len(s.changes))
-		}
-		d.Set[k] = c.v
+	d.Set = s.set // no change follows the commit, so the map can be shared
+	for k := range s.del {
+		d.Delete = append(d.Delete, k)
 	}
 	return d
 }

@@ -30,7 +30,8 @@ type Session struct {
 	err  error   // load failure
 	base *Record // the live record, nil if none (or not loaded)
 
-	changes  map[string]change
+	set      map[string]any      // pending Puts
+	del      map[string]struct{} // pending Deletes
 	user     *string
 	persist  *bool
 	renewID  string // set by Renew: the new ID
@@ -47,12 +48,6 @@ type Session struct {
 
 	hdr      [3]string   // backing for the headers the commit adds
 	detached uncancelled // the commit's context
-}
-
-// change is a pending Put (del false) or Delete (del true) of one key.
-type change struct {
-	v   any
-	del bool
 }
 
 // FromContext returns the session of the request whose context is ctx, or
@@ -148,11 +143,11 @@ func (s *Session) value(key string) (any, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	if c, ok := s.changes[key]; ok {
-		if c.del {
-			return nil, ErrNoKey
-		}
-		return c.v, nil
+	if v, ok := s.set[key]; ok {
+		return v, nil
+	}
+	if _, ok := s.del[key]; ok {
+		return nil, ErrNoKey
 	}
 	if s.base != nil && !s.clear {
 		if v, ok := s.base.Values[key]; ok {
@@ -181,23 +176,21 @@ func (s *Session) Keys() []string {
 	return slices.Sorted(maps.Keys(s.values()))
 }
 
-// values returns the merged current values, in a new map.
+// values returns the merged current values. The map may be the pending
+// Puts themselves, or the base record's: callers must not modify it.
 func (s *Session) values() map[string]any {
-	n := len(s.changes)
-	if s.base != nil && !s.clear {
-		n += len(s.base.Values)
+	if s.base == nil || s.clear || len(s.base.Values) == 0 {
+		return s.set
 	}
-	vals := make(map[string]any, n)
-	if s.base != nil && !s.clear {
-		maps.Copy(vals, s.base.Values)
+	if len(s.set) == 0 && len(s.del) == 0 {
+		return s.base.Values
 	}
-	for k, c := range s.changes {
-		if c.del {
-			delete(vals, k)
-		} else {
-			vals[k] = c.v
-		}
+	vals := make(map[string]any, len(s.base.Values)+len(s.set))
+	maps.Copy(vals, s.base.Values)
+	for k := range s.del {
+		delete(vals, k)
 	}
+	maps.Copy(vals, s.set)
 	return vals
 }
 
@@ -205,28 +198,24 @@ func (s *Session) values() map[string]any {
 // (encoding/json); a value that does not fails the commit. With memstore, v
 // is kept as is: do not modify it after Put.
 func (s *Session) Put(key string, v any) error {
-	return s.change(key, change{v: v})
+	return s.update("put", key, func() {
+		if s.set == nil {
+			s.set = make(map[string]any, 4)
+		}
+		s.set[key] = v
+		delete(s.del, key)
+	})
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
-	return s.change(key, change{del: true})
-}
-
-func (s *Session) change(key string, c change) error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable("put", key); err != nil {
-		return err
-	}
-	if s.changes == nil {
-		s.changes = make(map[string]change, 4)
-	}
-	s.changes[key] = c
-	return nil
+	return s.update("delete", key, func() {
+		delete(s.set, key)
+		if s.del == nil {
+			s.del = make(map[string]struct{}, 1)
+		}
+		s.del[key] = struct{}{}
+	})
 }
 
 // writable reports ErrCommitted, and logs it, if the session is committed.
@@ -241,29 +230,29 @@ func (s *Session) writable(op, key string) error {
 // Clear removes every value. The user, if any, stays: use Destroy to log
 // out.
 func (s *Session) Clear() error {
-	return s.update("clear", func() {
+	return s.update("clear", "", func() {
 		s.clear = true
-		clear(s.changes)
+		s.set, s.del = nil, nil
 	})
 }
 
 // SetUser ties the session to a user, so that it can be listed and revoked
 // with the user's other sessions. Call Renew with it at login.
 func (s *Session) SetUser(user string) error {
-	return s.update("set user", func() { s.user = &user })
+	return s.update("set user", "", func() { s.user = &user })
 }
 
 // RememberMe makes the session's cookie persistent (on) or session-only
 // (off), overriding Config.Persist for this session.
 func (s *Session) RememberMe(on bool) error {
-	return s.update("remember me", func() { s.persist = &on })
+	return s.update("remember me", "", func() { s.persist = &on })
 }
 
 // Renew gives the session a new token and ID, keeping its data, and ends
 // the old one. Call it on login and on any change of privilege, against
 // session fixation. The absolute lifetime restarts.
 func (s *Session) Renew() error {
-	return s.update("renew", func() {
+	return s.update("renew", "", func() {
 		s.renewTok = newToken()
 		s.renewID = s.m.hash.id(s.renewTok)
 	})
@@ -272,22 +261,22 @@ func (s *Session) Renew() error {
 // Destroy ends the session: the record is deleted and the cookie is
 // removed. A later Put in the same request starts a new session.
 func (s *Session) Destroy() error {
-	return s.update("destroy", func() {
+	return s.update("destroy", "", func() {
 		s.destroyed = true
 		s.clear = true
-		s.changes = nil
+		s.set, s.del = nil, nil
 		s.user, s.persist = nil, nil
 		s.renewID, s.renewTok = "", ""
 	})
 }
 
-func (s *Session) update(op string, f func()) error {
+func (s *Session) update(op, key string, f func()) error {
 	if s == nil {
 		return ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(op, ""); err != nil {
+	if err := s.writable(op, key); err != nil {
 		return err
 	}
 	f()
@@ -399,5 +388,5 @@ func (s *Session) Modified() bool {
 }
 
 func (s *Session) dirty() bool {
-	return len(s.changes) > 0 || s.clear || s.user != nil || s.persist != nil || s.renewID != "" || s.destroyed
+	return len(s.set) > 0 || len(s.del) > 0 || s.clear || s.user != nil || s.persist != nil || s.renewID != "" || s.destroyed
 }

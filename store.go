@@ -44,6 +44,7 @@ type Record struct {
 // plus the new metadata. It is applied in this order: Clear, Delete, Set.
 //
 // A Delta with no key changes is a touch: it only moves LastSeen and Expires.
+// A store must not modify a Delta or keep its maps.
 type Delta struct {
 	// Clear removes every value before Delete and Set are applied.
 	Clear bool
