@@ -254,6 +254,47 @@ var httpTests = []test{
 			}
 		})
 	}},
+	{"ConcurrentIncrementsAreNeverLost", func(t *testing.T, b backend) {
+		// DESIGN.md's reliability target: 64 clients × 200 increments of
+		// their own key on one shared session lose none. -short runs 20.
+		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
+		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
+		clients, rounds := 64, 200
+		if testing.Short() {
+			rounds = 20
+		}
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("base", 0)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() {
+				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				for range rounds {
+					resp := cc.Do(func(w http.ResponseWriter, r *http.Request) {
+						s := sesame.FromContext(r.Context())
+						n, _ := sesame.Get[int](s, key(i))
+						s.Put(key(i), n+1)
+					})
+					if resp.StatusCode != http.StatusOK || cc.Cookie != c.Cookie {
+						t.Errorf("client %d: status %d, cookie changed: %v", i, resp.StatusCode, cc.Cookie != c.Cookie)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		lost := 0
+		c.Session(func(s *sesame.Session) {
+			for i := range clients {
+				n, _ := sesame.Get[int](s, key(i))
+				lost += rounds - n
+			}
+		})
+		if lost != 0 {
+			t.Errorf("%d of %d increments lost", lost, clients*rounds)
+		}
+	}},
 	{"DestroyRacingATouchStaysDestroyed", func(t *testing.T, b backend) {
 		needStore(t, b, "a client-side session has no server record to resurrect")
 		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store may resurrect)")
