@@ -288,7 +288,7 @@ func (s *Store) Seal(_ context.Context, name string, in sesame.Sealed) (string, 
 	// The associated data goes past the room for the tag or MAC, in the
 	// same allocation.
 	buf = slices.Grow(buf, max(tagSize, macSize)+adLen)[:end+max(tagSize, macSize)]
-	ad := appendAD(buf[len(buf):len(buf)], buf[:hdr], name)
+	ad := appendAD(buf[len(buf):], buf[:hdr], name)
 	if s.format == formatSealed {
 		nonce := buf[hdr:pre]
 		rand.Read(nonce) // never fails: it crashes the program instead
@@ -352,7 +352,7 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 		mac.Reset()
 		mac.Write(ad)
 		mac.Write(payload)
-		sum := mac.Sum(ad[len(ad):len(ad)])
+		sum := mac.Sum(ad[len(ad):])
 		k.macs.Put(mac)
 		if !hmac.Equal(sum, buf[n-macSize:n]) {
 			return sesame.Sealed{}, errForged

@@ -65,8 +65,8 @@ func Serve(b *testing.B, m *sesame.Manager, cookie string, h http.HandlerFunc) {
 	}
 }
 
-// Read, Create and Update are the handlers of the read, create and update
-// scenarios. Read fails the benchmark if user_id is not 42.
+// Read returns the handler of the read scenario: it reads user_id and fails
+// the benchmark unless it is 42.
 func Read(b *testing.B) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if id, _ := sesame.Get[int](sesame.FromContext(r.Context()), "user_id"); id != 42 {
