@@ -145,18 +145,29 @@ type Options struct {
 	// application (or sesamectl) calls Purge. With several app instances
 	// one janitor is enough, though more do no harm.
 	CleanupInterval time.Duration
+	// Timeout bounds every call of the store, on top of the caller's
+	// context, so that a hung server or a network partition fails the
+	// request (the Manager's ErrorHandler answers) instead of holding it and
+	// a pool connection: the Manager commits with a context that is never
+	// cancelled. If zero, DefaultTimeout (5s) is used; if negative, only
+	// the caller's context applies.
+	Timeout time.Duration
 	// Logger receives the janitor's purge results and errors. If nil,
 	// slog.Default() is used. Session IDs are never logged.
 	Logger *slog.Logger
 }
 
+// DefaultTimeout bounds each call of a Store when Options.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
+
 // Store is a PostgreSQL session store. The zero value is not usable; call
 // New. It is safe for concurrent use.
 type Store struct {
-	pool  *pgxpool.Pool
-	log   *slog.Logger
-	table pgx.Identifier // the sessions table: schema, name
-	q     queries
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	timeout time.Duration  // 0: none
+	table   pgx.Identifier // the sessions table: schema, name
+	q       queries
 
 	stop context.CancelFunc // stops the janitor
 	done chan struct{}      // closed when the janitor has exited
@@ -201,6 +212,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		table: table,
 		q:     buildQueries(table),
 		done:  make(chan struct{}),
+	}
+	switch {
+	case opts.Timeout == 0:
+		s.timeout = DefaultTimeout
+	case opts.Timeout > 0:
+		s.timeout = opts.Timeout
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -433,6 +450,8 @@ func (s *Store) Close() error {
 
 // Load implements sesame.Store.
 func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var (
 		data     []byte
 		rec      sesame.Record
@@ -499,6 +518,8 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 
 // Save implements sesame.Store.
 func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	data, err := encodeValues(rec.Values)
 	if err != nil {
 		return err
@@ -513,6 +534,8 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 
 // Apply implements sesame.DeltaStore, in one UPDATE statement.
 func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	set, err := encodeValues(d.Set)
 	if err != nil {
 		return err
@@ -534,6 +557,8 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
 
 // Delete implements sesame.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, s.q.delete, id); err != nil {
 		return fmt.Errorf("pgstore: delete: %w", err)
 	}
@@ -543,6 +568,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // Sessions implements sesame.UserStore. It reads only the user's index
 // entries.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -571,6 +598,8 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 // DeleteUser implements sesame.UserStore, in one DELETE statement on the
 // user index.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -587,6 +616,8 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 // Purge implements sesame.Purger. It deletes expired sessions, in batches,
 // and expired revocation marks, and returns how many sessions it deleted.
 func (s *Store) Purge(ctx context.Context) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now := time.Now()
 	if _, err := s.pool.Exec(ctx, s.q.purgeMarks, now); err != nil {
 		return 0, fmt.Errorf("pgstore: purge: %w", err)
@@ -607,6 +638,8 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 
 // SetRevocation implements sesame.RevocationStore.
 func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, s.q.setRevocation, user, r.Before, r.Keep, r.Expires); err != nil {
 		return fmt.Errorf("pgstore: set revocation: %w", err)
 	}
@@ -615,6 +648,8 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 
 // Revocation implements sesame.RevocationStore.
 func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var r sesame.Revocation
 	err := s.pool.QueryRow(ctx, s.q.revocation, user, time.Now()).Scan(&r.Before, &r.Keep, &r.Expires)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -633,3 +668,11 @@ var (
 	_ sesame.Purger          = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
+
+// bound applies the store's timeout to ctx.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
