@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,15 +19,20 @@ import (
 )
 
 // server is a redis-server process of the test's own, on a loopback port.
+// A durable one keeps what it acknowledged through a SIGKILL: an
+// append-only file, fsynced before every reply (appendfsync always), in a
+// temporary directory. Without it a killed Redis forgets everything.
 type server struct {
-	t    *testing.T
-	addr string
-	cmd  *exec.Cmd
+	t       *testing.T
+	addr    string
+	durable bool
+	dir     string
+	cmd     *exec.Cmd
 }
 
-// startServer starts a redis-server on a free loopback port, stopped when
+// startServer starts a redis-server on a free loopback port, killed when
 // the test ends, or skips t (fails it in CI) if there is no redis-server.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, durable bool) *server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Unavailable(t, "the redis-server binary", err)
@@ -36,36 +43,44 @@ func startServer(t *testing.T) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{t: t, addr: addr}
+	s := &server{t: t, addr: addr, durable: durable, dir: t.TempDir()}
 	s.start()
-	t.Cleanup(s.stop)
+	t.Cleanup(s.kill)
 	return s
 }
 
-// start runs the server on its port and waits until it answers.
+// start runs the server on its port (and, if durable, reloads what its
+// append-only file holds), and waits until it answers.
 func (s *server) start() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--save", "",
+		"--logfile", filepath.Join(s.dir, "redis.log"), "--appendonly", "no"}
+	if s.durable {
+		args = append(args[:len(args)-1], "yes", "--appendfsync", "always")
+	}
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	probe := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
+	probe := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialerRetries: 1})
 	defer probe.Close()
-	for i := 0; ; i++ {
-		if probe.Ping(s.t.Context()).Err() == nil {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := probe.Ping(s.t.Context()).Err() // a LOADING error until the file is read
+		if err == nil {
 			return
 		}
-		if i == 100 {
-			s.stop()
-			s.t.Fatalf("redis-server on %s did not answer within 5s", s.addr)
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.kill()
+			s.t.Fatalf("redis-server on %s did not answer within 10s: %v\n%s", s.addr, err, log)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// stop kills the server, if it runs, and waits for it to exit.
-func (s *server) stop() {
+// kill sends the server SIGKILL, if it runs, and waits for it to exit.
+func (s *server) kill() {
 	if s.cmd != nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
@@ -94,7 +109,7 @@ func within(t *testing.T, d time.Duration, f func() *http.Response) *http.Respon
 // port sessions work again with the same Manager and client. Closing the
 // client then leaves no goroutine behind.
 func TestOutage(t *testing.T) {
-	srv := startServer(t)
+	srv := startServer(t, false)
 	goroutines := runtime.NumGoroutine()
 	rdb := redis.NewClient(&redis.Options{
 		Addr:        srv.addr,
@@ -118,7 +133,7 @@ func TestOutage(t *testing.T) {
 	read := func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Has("k") }
 	ignore := func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }
 
-	srv.stop()
+	srv.kill()
 	start := time.Now()
 	resp := within(t, 5*time.Second, func() *http.Response { return c.Do(read) })
 	t.Logf("answer with Redis down after %v", time.Since(start).Round(time.Millisecond))
@@ -179,7 +194,7 @@ func TestOutage(t *testing.T) {
 // resending them with EVAL. It runs on a server of its own, since it
 // flushes the script cache.
 func TestScriptsReloadAfterFlush(t *testing.T) {
-	srv := startServer(t)
+	srv := startServer(t, false)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.addr})
 	t.Cleanup(func() { rdb.Close() })
 	rt := &roundTrips{}

@@ -1,90 +1,18 @@
 package redisstore
 
 import (
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame/internal/outage"
-	"github.com/sesame-go/sesame/internal/testenv"
 )
-
-// durableServer is a redis-server of the test's own, on a free loopback
-// port, that keeps what it acknowledged through a SIGKILL: an append-only
-// file, fsynced before every reply (appendfsync always), in a temporary
-// directory. Without it a killed Redis forgets everything, and "no
-// acknowledged write is lost" could not hold.
-type durableServer struct {
-	t    *testing.T
-	addr string
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startDurableServer starts a durableServer, killed when the test ends, or
-// skips t (fails it in CI) if there is no redis-server.
-func startDurableServer(t *testing.T) *durableServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		testenv.Unavailable(t, "the redis-server binary", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &durableServer{t: t, addr: addr, dir: t.TempDir()}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-// start runs the server on its port and directory, where it reloads what
-// the append-only file holds, and waits until it answers.
-func (s *durableServer) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--logfile", filepath.Join(s.dir, "redis.log"))
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	probe := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialerRetries: 1})
-	defer probe.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		err := probe.Ping(s.t.Context()).Err() // a LOADING error until the file is read
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.kill()
-			s.t.Fatalf("redis-server on %s did not answer within 10s: %v\n%s", s.addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill sends the server SIGKILL, if it runs, and waits for it to exit.
-func (s *durableServer) kill() {
-	if s.cmd != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
-}
 
 // TestRedisKillUnderLoad kills Redis with SIGKILL while 16 clients each
 // increment a counter in their own session (a read-modify-write per
 // request), keeps the load on while it is dead, restarts it on the same
-// port and goes on. Redis keeps what it acknowledged (see durableServer).
+// port and goes on. Redis keeps what it acknowledged (a durable server).
 //
 // Every answer is a 200 or the ErrorHandler's clean 503, within 3s; every
 // request made while Redis was dead gets the 503; soon after the restart
@@ -93,7 +21,7 @@ func (s *durableServer) kill() {
 // appears from nowhere (see outage.Load.Check). Closing the HTTP server,
 // the HTTP client and the go-redis client then leaves no goroutine behind.
 func TestRedisKillUnderLoad(t *testing.T) {
-	srv := startDurableServer(t)
+	srv := startServer(t, true)
 	baseline := runtime.NumGoroutine()
 	rdb := redis.NewClient(&redis.Options{
 		Addr: srv.addr,
