@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -14,24 +15,38 @@ import (
 // ends, and returns its base URL.
 func startDemo(t *testing.T, args ...string) string {
 	t.Helper()
+	base, _ := runDemo(t, args...)
+	return base
+}
+
+// runDemo runs the demo with args on a free loopback port, and returns its
+// base URL and a function that stops it and waits for it to exit. The
+// demo is stopped when the test ends if it is still running.
+func runDemo(t *testing.T, args ...string) (base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, io.Discard, ready)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo exited with %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("demo exited with %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case addr := <-ready:
-		return "http://" + addr
+		return "http://" + addr, stop
 	case err := <-done:
+		once.Do(cancel) // done is drained: stop must not wait for it
 		t.Fatalf("demo did not start: %v", err)
-		return ""
+		return "", nil
 	}
 }
 
