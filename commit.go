@@ -3,82 +3,69 @@ package sesame
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
 
-// parse reads the session cookie from the request, once.
-func (s *Session) parse() (string, bool) {
-	v, ok := readCookie(s.req.Header, s.m.cfg.Name)
-	if !s.parsed {
-		s.parsed = true
-		s.cookie = ok
-		if ok && s.m.store != nil && validToken(v) {
-			s.cid = s.m.hash.id(v)
-		}
-	}
-	return v, ok
-}
+// This file decides what a request writes, and why it is atomic. The commit
+// runs once, before the first byte of the response (see Manager.Handler).
+// Every branch is one atomic store operation:
+//
+//	the request ...                            store operation         cookie
+//	did not touch the session                  none                    none
+//	carries a cookie renewed away elsewhere:
+//	  and changed nothing                      none                    none
+//	  and logged in                            Save(new id)            new token
+//	  and changed something else               none: ErrRenewed        none
+//	destroyed its session                      Delete(id)              deleted
+//	  (and then put values again)              + Save(new id)          new token
+//	has no live session, stores something      Save(new id)            new token
+//	renewed or logged in a live session        Renew(id, new id, Δ)    new token
+//	changed a live session                     Apply(id, Δ)            refreshed if persistent
+//	  (and the store found it empty after Δ)   (Apply deleted it)      deleted
+//	added values without reading (blind)       Apply(id, Δ)            none
+//	  (and the ID was not live)                Save(new id)            new token
+//	read its session, touch due                Apply(id, touch)        refreshed if persistent
+//	only read its session                      none                    none
+//
+// Δ holds only what the request changed, so concurrent requests that change
+// different keys all survive; Apply, Renew and Delete match only a live
+// record, so a commit never brings back a session that another request
+// destroyed, revoked or renewed meanwhile. Such a commit drops its changes
+// and sends no cookie: the browser may already hold a newer one. A cookie
+// is deleted only when this request ended its own session. Stores that lack
+// DeltaStore or Renewer get the fallbacks documented on those interfaces.
 
-// load loads the session, once, and returns the load error, if any. An
-// unknown, expired or unreadable cookie gives a new, empty session.
-func (s *Session) load() error {
-	if s.loaded {
-		return s.err
-	}
-	s.loaded = true
-	raw, ok := s.parse()
-	ctx := s.req.Context()
-	now := time.Now()
-	var rec *Record
-	var err error
-	switch {
-	case s.m.sealer != nil && ok && raw != "":
-		var sealed Sealed
-		sealed, err = s.m.sealer.Open(ctx, s.m.cfg.Name, raw)
-		if err == nil {
-			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
-		} else if errors.Is(err, ErrNotFound) {
-			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
-		}
-	case s.cid != "":
-		rec, err = s.m.store.Load(ctx, s.cid)
-	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		s.err = &StoreError{Op: "load", Err: err}
-	case rec != nil && s.m.live(rec, now):
-		s.base = rec
-	}
-	if s.base == nil && s.m.sealer != nil {
-		s.cid = ""
-	}
-	return s.err
-}
-
-// commit saves the session and sets its cookie in h. It runs once, before
-// the response starts.
-func (s *Session) commit(h http.Header) error {
+// commit saves the session and sets its cookie in h. early reports that
+// the handler is still running, so it may still read the session.
+func (s *Session) commit(h http.Header, early bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
 		return nil
 	}
 	s.committed = true
-	if !s.loaded && !s.dirty() {
-		return nil // untouched: no store access at all
+	s.parse()
+	touched := s.loaded || s.p.dirty()
+	if touched || s.cookie || early {
+		// The response may depend on the session: shared caches must key
+		// it by the cookie.
+		s.addHeader(h, "Vary", "Cookie")
 	}
-	s.addHeader(h, "Vary", "Cookie")
+	if !touched {
+		return nil // no store access at all
+	}
 	if s.err != nil {
+		if s.requestEnded(s.err) {
+			s.m.log.DebugContext(s.req.Context(), "sesame: session load ended with the request", "err", s.err)
+			return nil
+		}
 		return s.err
 	}
+	ctx := s.saveCtx.bound(s.req.Context(), true, s.m.cfg.StoreTimeout)
+	defer s.saveCtx.release()
 	now := time.Now()
-	if s.loaded && !s.dirty() && !s.stale && !s.touchDue(now) && (s.base != nil || !s.cookie) {
-		return nil // read-only, no touch due, and no dead cookie to delete
-	}
-	s.detached = uncancelled{s.req.Context()}
-	ctx := &s.detached
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}
@@ -86,215 +73,306 @@ func (s *Session) commit(h http.Header) error {
 }
 
 func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time) error {
-	st := s.m.store
-	s.parse()
-	if s.destroyed {
-		if s.cid != "" {
-			if err := st.Delete(ctx, s.cid); err != nil {
-				return &StoreError{Op: "delete", Err: err}
-			}
-		}
-		s.base, s.cid = nil, ""
-		return s.create(ctx, h, now)
-	}
-	if !s.loaded && s.cid != "" {
-		// A blind write: apply the delta without reading the record. If
-		// there is no live record, the token is not adopted. A delta that
-		// removes values might empty the session, which must then be
-		// deleted, so it reads first.
-		if s.m.delta != nil && s.renewID == "" && s.additive() {
-			err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
-			if !errors.Is(err, ErrNotFound) {
-				return wrapStore("apply", err)
-			}
-			s.cid = ""
-			return s.create(ctx, h, now)
-		}
-		if err := s.load(); err != nil {
+	p := &s.p
+	blind := !s.loaded && s.m.delta != nil && p.additive()
+	if !s.loaded && !blind {
+		if err := s.loadWith(ctx); err != nil {
 			return err
 		}
 	}
-	if s.base == nil {
-		return s.create(ctx, h, now)
+	switch {
+	case s.renewed && p.renew != loginID: // a login is a new authentication
+		return s.refuse()
+	case blind && s.cid != "":
+		return s.applyBlind(ctx, h, now)
+	case p.destroy:
+		if s.base != nil {
+			if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
+				return &StoreError{Op: "delete", Err: err}
+			}
+		}
+		s.base = nil
+		return s.create(ctx, h, now, s.cookie)
+	case s.base == nil:
+		return s.create(ctx, h, now, false)
+	case p.renew != keepID:
+		return s.renewStored(ctx, h, now)
 	}
-	rec := s.merged(now)
-	if empty(rec) {
-		if err := st.Delete(ctx, s.cid); err != nil {
+	if !p.dirty() && !s.m.touchDue(s.base.LastSeen, now) {
+		return nil
+	}
+	rec := s.merged()
+	s.m.seen(rec, now)
+	if err := s.checkLimits(rec.Values); err != nil {
+		return err
+	}
+	if s.m.delta == nil {
+		// Save only: last writer wins.
+		if rec.Empty() {
+			if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
+				return &StoreError{Op: "delete", Err: err}
+			}
+			s.expireCookie(h)
+			return nil
+		}
+		if err := s.m.store.Save(ctx, s.cid, rec); err != nil {
+			return &StoreError{Op: "save", Err: err}
+		}
+	} else {
+		deleted, err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
+		switch {
+		case errors.Is(err, ErrRenewed):
+			return s.refuse()
+		case errors.Is(err, ErrNotFound):
+			return s.ended(ctx)
+		case err != nil:
+			return &StoreError{Op: "apply", Err: err}
+		case deleted:
+			s.expireCookie(h)
+			return nil
+		}
+	}
+	return s.refreshCookie(h, rec, now)
+}
+
+// applyBlind commits additive changes to a session that was never read:
+// one Apply, and a new session if the ID is not live (the token is never
+// adopted).
+func (s *Session) applyBlind(ctx context.Context, h http.Header, now time.Time) error {
+	if err := s.checkLimits(s.p.set); err != nil {
+		return err
+	}
+	_, err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
+	switch {
+	case errors.Is(err, ErrRenewed):
+		s.renewed = true
+		return s.refuse()
+	case errors.Is(err, ErrNotFound):
+		return s.create(ctx, h, now, false)
+	}
+	return wrapStore("apply", err)
+}
+
+// renewStored gives a live session its new ID, atomically.
+func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time) error {
+	p := &s.p
+	rec := s.merged()
+	if rec.Empty() {
+		// Nothing left to renew: end the session instead.
+		if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
 			return &StoreError{Op: "delete", Err: err}
 		}
 		s.expireCookie(h)
 		return nil
 	}
-	if s.renewID != "" {
-		rec.Created, rec.LastSeen = now, now
-		s.setTimes(rec, now)
-		if err := st.Save(ctx, s.renewID, rec); err != nil {
-			return &StoreError{Op: "save", Err: err}
-		}
-		if err := st.Delete(ctx, s.cid); err != nil {
-			return &StoreError{Op: "delete", Err: err}
-		}
-		return s.setCookie(h, s.renewTok, rec, now)
+	if err := s.checkLimits(rec.Values); err != nil {
+		return err
 	}
-	touch := s.touchDue(now)
-	if !s.dirty() && !touch {
+	d := s.delta(now)
+	d.User = &rec.User
+	if p.renew == loginID {
+		s.m.start(rec, now)
+		d.Created = rec.Created
+	} else {
+		s.m.seen(rec, now)
+	}
+	d.Deadline = rec.Deadline
+	var err error
+	if r, ok := s.m.store.(Renewer); ok {
+		err = r.Renew(ctx, s.cid, p.id, d)
+	} else {
+		err = s.renewBySaving(ctx, rec)
+	}
+	switch {
+	case err == nil:
+		return s.setCookie(h, p.tok, rec, now)
+	case errors.Is(err, ErrNotFound) && p.renew == loginID:
+		// A login is a new authentication: if the old session ended
+		// meanwhile, start a new one, without the old session's values.
+		s.base = nil
+		return s.create(ctx, h, now, false)
+	case errors.Is(err, ErrRenewed):
+		return s.refuse()
+	case errors.Is(err, ErrNotFound):
+		return s.ended(ctx)
+	}
+	return &StoreError{Op: "renew", Err: err}
+}
+
+// renewBySaving is the Renew of a store without Renewer: save the new
+// record, delete the old one, and take the new one back unless the delete
+// found the old one live (another request destroyed, revoked or renewed it
+// meanwhile).
+func (s *Session) renewBySaving(ctx context.Context, rec *Record) error {
+	saved := *rec // the store keeps what it is given; rec sets the cookie
+	if err := s.m.store.Save(ctx, s.p.id, &saved); err != nil {
+		return err
+	}
+	found, err := s.m.store.Delete(ctx, s.cid)
+	if err == nil && found {
 		return nil
 	}
-	rec.LastSeen = now
-	rec.Expires = s.expiry(rec.Deadline, now)
-	var err error
-	if s.m.delta != nil {
-		err = s.m.delta.Apply(ctx, s.cid, s.delta(now))
-		if errors.Is(err, ErrNotFound) {
-			// Destroyed or revoked while this request ran: it stays dead.
-			s.m.log.DebugContext(ctx, "sesame: session ended during the request; changes dropped")
-			s.expireCookie(h)
-			return nil
-		}
-	} else {
-		err = st.Save(ctx, s.cid, rec)
+	if _, undo := s.m.store.Delete(ctx, s.p.id); undo != nil && err == nil {
+		err = undo
 	}
 	if err != nil {
-		return wrapStore("apply", err)
+		return err
 	}
-	if rec.Persist && (!s.m.cfg.FixedExpiry || s.persist != nil) {
-		return s.setCookie(h, "", rec, now) // rolling expiry: refresh Max-Age
-	}
-	return nil
+	return fmt.Errorf("sesame: renew: %w", ErrNotFound)
 }
 
-// additive reports whether the pending changes only add: they cannot leave
-// the session empty.
-func (s *Session) additive() bool {
-	return !s.clear && len(s.del) == 0 && (s.user == nil || *s.user != "")
-}
-
-// create stores the pending changes as a new session with a new token. It
-// stores nothing for a session without values or user.
-func (s *Session) create(ctx context.Context, h http.Header, now time.Time) error {
-	rec := s.merged(now)
-	if empty(rec) {
-		if s.cookie {
+// create stores the pending changes as a new session, with a new token
+// (the Renew's or Login's, if any). It stores nothing for a session
+// without values or user; then it deletes the cookie if expire is set.
+func (s *Session) create(ctx context.Context, h http.Header, now time.Time, expire bool) error {
+	rec := s.merged()
+	if rec.Empty() {
+		if expire {
 			s.expireCookie(h)
 		}
 		return nil
 	}
-	tok, id := s.renewTok, s.renewID
+	if err := s.checkLimits(rec.Values); err != nil {
+		return err
+	}
+	tok, id := s.p.tok, s.p.id
 	if tok == "" {
 		tok = newToken()
 		id = s.m.hash.id(tok)
 	}
-	rec.Created, rec.LastSeen = now, now
-	s.setTimes(rec, now)
+	s.m.start(rec, now)
 	if err := s.m.store.Save(ctx, id, rec); err != nil {
 		return &StoreError{Op: "save", Err: err}
 	}
 	return s.setCookie(h, tok, rec, now)
 }
 
-func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
-	if err := s.load(); err != nil {
-		return err
+// refuse ends the commit of a request whose cookie was renewed away: its
+// changes are refused, and it sends no cookie.
+func (s *Session) refuse() error {
+	if !s.p.dirty() {
+		return nil
 	}
-	if s.destroyed {
+	return fmt.Errorf("%w: the request's changes are refused", ErrRenewed)
+}
+
+// ended drops the changes of a session that another request ended while
+// this one ran. No cookie is sent: the browser may already hold a newer one.
+func (s *Session) ended(ctx context.Context) error {
+	s.m.log.DebugContext(ctx, "sesame: session ended during the request; changes dropped")
+	return nil
+}
+
+func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
+	p := &s.p
+	if !s.loaded {
+		if err := s.loadWith(ctx); err != nil {
+			return err
+		}
+	}
+	if p.destroy && s.base != nil && s.base.User != "" {
+		if r, ok := s.m.sealer.(SealRevoker); ok {
+			if err := r.Revoke(ctx, Sealed{ID: s.cid, Record: s.base}); err != nil {
+				return &StoreError{Op: "revoke", Err: err}
+			}
+		}
+	}
+	if p.destroy {
 		s.base = nil
 	}
-	rec := s.merged(now)
-	if empty(rec) {
-		if s.cookie {
+	rec := s.merged()
+	if rec.Empty() {
+		if s.cookie && (p.destroy || s.base != nil) { // ended here, not unknown
 			s.expireCookie(h)
 		}
 		return nil
 	}
-	id := s.cid
+	if err := s.checkLimits(rec.Values); err != nil {
+		return err
+	}
+	in := Sealed{ID: s.cid, Record: rec}
 	switch {
-	case s.base == nil || s.renewID != "":
-		id = s.renewID
-		if id == "" {
-			id = newToken() // an ID only: the sealed value is the credential
+	case s.base == nil:
+		in.ID = s.p.id
+		if in.ID == "" {
+			in.ID = newToken() // an ID only: the sealed value is the credential
 		}
-		rec.Created = now
-		s.setTimes(rec, now)
-	case s.dirty() || s.stale || s.touchDue(now):
-		rec.Expires = s.expiry(rec.Deadline, now)
+		s.m.start(rec, now)
+	case p.renew != keepID:
+		in.ID, in.Prev = p.id, &Sealed{ID: s.cid, Record: s.base}
+		if p.renew == loginID {
+			s.m.start(rec, now)
+		} else {
+			s.m.seen(rec, now)
+		}
+	case p.dirty() || s.stale || s.m.touchDue(s.base.LastSeen, now):
+		s.m.seen(rec, now)
 	default:
 		return nil
 	}
-	rec.LastSeen = now
-	v, err := s.m.sealer.Seal(ctx, s.m.cfg.Name, Sealed{ID: id, Record: rec})
+	v, err := s.m.sealer.Seal(ctx, s.m.cfg.Name, in)
+	if errors.Is(err, ErrNotFound) && in.Prev != nil {
+		if p.renew != loginID {
+			return s.ended(ctx) // revoked since it was opened
+		}
+		s.base = nil // a new authentication: a new session, without the old values
+		rec = s.merged()
+		s.m.start(rec, now)
+		v, err = s.m.sealer.Seal(ctx, s.m.cfg.Name, Sealed{ID: p.id, Record: rec})
+	}
 	if err != nil {
-		return wrapStore("seal", err)
+		return &StoreError{Op: "seal", Err: err}
 	}
 	return s.setCookie(h, v, rec, now)
 }
 
-// merged returns the record as this request leaves it, in a new Record.
-func (s *Session) merged(now time.Time) *Record {
+// merged returns the record as this request leaves it, in a new Record,
+// with the stored record's times.
+func (s *Session) merged() *Record {
 	rec := &Record{Persist: s.m.cfg.Persist}
-	if s.base != nil && !s.destroyed {
+	if s.base != nil && !s.p.destroy {
 		*rec = *s.base
 	}
 	rec.Values = s.values()
-	if s.user != nil {
-		rec.User = *s.user
+	if s.p.user != nil {
+		rec.User = *s.p.user
 	}
-	if s.persist != nil {
-		rec.Persist = *s.persist
+	if s.p.persist != nil {
+		rec.Persist = *s.p.persist
 	}
 	return rec
 }
 
-func empty(rec *Record) bool { return len(rec.Values) == 0 && rec.User == "" }
-
-// setTimes sets a new session's deadline and expiry.
-func (s *Session) setTimes(rec *Record, now time.Time) {
-	rec.Deadline = now.Add(s.m.cfg.Lifetime)
-	rec.Expires = s.expiry(rec.Deadline, now)
-}
-
-// expiry returns the expiry of a session seen at now with the given
-// deadline.
-func (s *Session) expiry(deadline, now time.Time) time.Time {
-	if idle := s.m.idleExpiry(now); !idle.IsZero() && idle.Before(deadline) {
-		return idle
-	}
-	return deadline
-}
-
-// touchDue reports whether a loaded session is due an idle-timeout touch.
-func (s *Session) touchDue(now time.Time) bool {
-	return s.m.cfg.IdleTimeout > 0 && s.base != nil && now.Sub(s.base.LastSeen) >= s.m.cfg.TouchInterval
-}
-
 // delta returns the pending changes as a Delta.
 func (s *Session) delta(now time.Time) *Delta {
-	d := &Delta{Clear: s.clear, User: s.user, Persist: s.persist, LastSeen: now}
-	d.Expires = s.m.idleExpiry(now)
-	if d.Expires.IsZero() {
-		d.Expires = now.Add(s.m.cfg.Lifetime) // capped by the record's deadline
-	}
-	d.Set = s.set // no change follows the commit, so the map can be shared
-	for k := range s.del {
+	p := &s.p
+	d := &Delta{Clear: p.clear, User: p.user, Persist: p.persist, LastSeen: now, Expires: s.m.deltaExpiry(now)}
+	d.Set = p.set // no change follows the commit, so the map can be shared
+	for k := range p.del {
 		d.Delete = append(d.Delete, k)
 	}
 	return d
 }
 
-// setCookie sets the session cookie. An empty value keeps the request's.
-func (s *Session) setCookie(h http.Header, value string, rec *Record, now time.Time) error {
-	if value == "" {
-		value, _ = s.parse()
+// refreshCookie sends the cookie again after a change, with its token, if
+// its attributes changed: a persistent cookie's expiry rolls forward, and a
+// RememberMe switches the cookie between persistent and session-only.
+func (s *Session) refreshCookie(h http.Header, rec *Record, now time.Time) error {
+	if s.p.persist != nil || rec.Persist && !s.m.cfg.FixedExpiry {
+		return s.setCookie(h, s.raw, rec, now)
 	}
+	return nil
+}
+
+// setCookie sets the session cookie to value.
+func (s *Session) setCookie(h http.Header, value string, rec *Record, now time.Time) error {
 	if !validCookieValue(value) {
 		return &StoreError{Op: "seal", Err: errors.New("the cookie value has bytes a cookie cannot carry")}
 	}
 	var until time.Time
 	var maxAge int
 	if rec.Persist {
-		until = rec.Expires
-		if s.m.cfg.FixedExpiry {
-			until = rec.Deadline
-		}
+		until = s.m.cookieExpiry(rec)
 		maxAge = max(1, int(until.Sub(now).Seconds()))
 	}
 	line := s.m.cookie.line(value, until, maxAge)
@@ -324,20 +402,31 @@ func (s *Session) addHeader(h http.Header, key, value string) {
 	s.nhdr++
 }
 
-func wrapStore(op string, err error) error {
-	if err == nil {
+// checkLimits checks the values a commit would store against MaxKeys and
+// MaxSize, when the request put values. A blind write is checked on its own
+// values: the session it adds to is checked when it is next read and
+// changed.
+func (s *Session) checkLimits(vals map[string]any) error {
+	cfg := &s.m.cfg
+	if len(s.p.set) == 0 {
 		return nil
 	}
-	return &StoreError{Op: op, Err: err}
+	if cfg.MaxKeys > 0 && len(vals) > cfg.MaxKeys {
+		return &LimitError{Limit: "keys", Got: len(vals), Max: cfg.MaxKeys}
+	}
+	if cfg.MaxSize <= 0 {
+		return nil
+	}
+	size := 0
+	for k, v := range vals {
+		n, err := encodedSize(v)
+		if err != nil {
+			return fmt.Errorf("sesame: value %q: %w", k, err)
+		}
+		size += len(k) + n
+	}
+	if size > cfg.MaxSize {
+		return &LimitError{Limit: "size", Got: size, Max: cfg.MaxSize}
+	}
+	return nil
 }
-
-// uncancelled is the context of a commit: the request's values without its
-// cancellation, like context.WithoutCancel, but kept in the Session rather
-// than allocated. A commit completes even if the client has gone: a
-// half-applied logout or renewal would be worse than the wasted work.
-type uncancelled struct{ parent context.Context }
-
-func (uncancelled) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (uncancelled) Done() <-chan struct{}       { return nil }
-func (uncancelled) Err() error                  { return nil }
-func (c *uncancelled) Value(key any) any        { return c.parent.Value(key) }

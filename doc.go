@@ -23,17 +23,23 @@
 // exists with that type; [Lookup] tells a missing key ([ErrNoKey]) from a
 // value of another type (*[TypeError]). A value keeps its type through every
 // store: an int64 comes back as an int64 and a time.Time as a time.Time, never
-// as a float64 or a string. Stores that serialise use encoding/json, so a
-// value must encode to JSON; the in-memory store keeps the Go value itself.
+// as a float64 or a string. A value must encode to JSON (encoding/json), on
+// every store; the in-memory store keeps the Go value itself, and hands each
+// reader a copy of a value that holds maps, slices or pointers. Keys must be
+// valid UTF-8 without NUL bytes ([ErrInvalidKey]). [Config.MaxSize] and
+// [Config.MaxKeys] (64 KiB and 1000 by default) bound a session; a commit
+// over them fails with a *[LimitError] before anything is written.
 //
 // # Login, logout and fixation
 //
-// At login, call [Session.Renew] before [Session.SetUser]: the session gets a
-// new token, the old one stops working and the data is kept. At logout, call
-// [Session.Destroy]: the record is deleted and the cookie removed.
+// At login, call [Session.Login]: in one step the session gets a new token
+// (the old one stops working), the user and a new absolute lifetime, and
+// keeps its data. At logout, call [Session.Destroy]: the record is deleted and
+// the cookie removed. [Session.Renew] changes the token without a new login,
+// for a change of privilege; it keeps the absolute deadline, so rotating IDs
+// never keeps a session alive for ever.
 //
-//	s.Renew()
-//	s.SetUser(userID)
+//	s.Login(userID)
 //
 // [Manager.Sessions] lists a user's sessions ("your devices"), and
 // [Manager.Revoke] and [Manager.RevokeAll] end one or all of them, from inside
@@ -47,26 +53,43 @@
 // Write, Flush, ReadFrom or Hijack, or when the handler returns. A change made
 // after that returns [ErrCommitted]; it is never silently lost. If the store
 // fails before the response starts, [Config.ErrorHandler] writes the response
-// (a plain 500 by default).
+// (a plain 500 by default). Every store call is bounded by
+// [Config.StoreTimeout] (5s by default). A load that fails only because the
+// request's own context ended (the client left, an outer timeout fired)
+// writes nothing: the outer middleware answers.
 //
 // Only what changed is written. With a [DeltaStore], the manager sends just
 // the keys a request set or deleted, so two concurrent requests of one visitor
-// that change different keys both survive, and a request racing a logout
-// never brings the session back.
+// that change different keys both survive. With a [Renewer], Renew and Login
+// change the ID in one atomic step. Together they make logout stick: a request
+// that races a Destroy, a Revoke or a RevokeAll never brings the session back,
+// whatever the interleaving, and of parallel renewals of one session exactly
+// one survives. A request still carrying a cookie that another request renewed
+// sees an empty session, and its changes are refused ([ErrRenewed]); it never
+// deletes or replaces the new cookie.
+//
+// # Caches
+//
+// Every response that may depend on the session carries Vary: Cookie: one
+// whose request carried the cookie or touched the session, and one that
+// started before its handler returned (the handler may still read the
+// session). Cache-Control: no-cache="Set-Cookie" accompanies every cookie.
 //
 // # Security
 //
 // Tokens are 256 bits from crypto/rand. Stores see only a SHA-256 hash of the
 // token (HMAC-SHA-256 with [Config.Secret]), so a leaked database holds no
 // usable credential. An unknown or expired token is never adopted: a new one
-// is issued. Cookies are HttpOnly, Secure and SameSite=Lax by default, the
-// absolute lifetime and idle timeout are enforced on the server, and no token
-// is ever logged.
+// is issued. Cookies are HttpOnly, Secure and SameSite=Lax by default, and
+// named __Host-session, a name a sibling subdomain cannot plant. The absolute
+// lifetime and idle timeout are enforced on the server, and no token is ever
+// logged.
 //
 // # Stores
 //
 // A [Store] keeps records on the server; optional capabilities ([DeltaStore],
-// [UserStore], [Purger], [RevocationStore]) are discovered by type assertion,
+// [Renewer], [UserStore], [Purger], [RevocationStore]) are discovered by type
+// assertion,
 // and a missing one gives an error wrapping [ErrNotSupported], never a panic.
 // A [Sealer] keeps the whole session in the cookie. Package sesametest is the
 // conformance suite every store passes.

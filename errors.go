@@ -9,6 +9,11 @@ var (
 	// ErrNotFound reports that a store holds no live record for an ID, or
 	// that a Sealer could not open a cookie value.
 	ErrNotFound = errors.New("sesame: session not found")
+	// ErrRenewed reports that a session ID was renewed away: another
+	// request gave the session a new ID (see [Renewer]). A request that
+	// still carries the old cookie sees an empty session, and its changes
+	// are refused with an error wrapping ErrRenewed.
+	ErrRenewed = errors.New("sesame: session renewed by another request")
 	// ErrNotSupported reports that a store lacks an optional capability.
 	ErrNotSupported = errors.New("sesame: not supported")
 	// ErrCommitted reports a change made after the session was committed,
@@ -22,6 +27,12 @@ var (
 	// ErrNotOwner reports an attempt to revoke a session that does not
 	// belong to the given user.
 	ErrNotOwner = errors.New("sesame: session does not belong to user")
+	// ErrInvalidKey reports a key that no store can keep exactly: empty,
+	// longer than MaxKeyLen, not valid UTF-8, or holding a NUL byte.
+	ErrInvalidKey = errors.New("sesame: invalid key")
+	// ErrInvalidUser reports a user that no store can keep exactly: longer
+	// than MaxUserLen, not valid UTF-8, or holding a NUL byte.
+	ErrInvalidUser = errors.New("sesame: invalid user")
 )
 
 // TypeError reports a value whose type is not the one asked for.
@@ -53,12 +64,34 @@ func (e *CookieTooLargeError) Error() string {
 	return fmt.Sprintf("sesame: cookie %q too large: %d > %d bytes", e.Name, e.Size, e.Limit)
 }
 
+// LimitError reports a session over one of the Manager's limits
+// ([Config.MaxSize], [Config.MaxKeys]). Nothing is written: a Put returns
+// it at once when it can tell, and a commit fails with it (the ErrorHandler
+// answers) before it reaches the store.
+type LimitError struct {
+	Limit string // "size" (bytes of encoded keys and values) or "keys"
+	Got   int
+	Max   int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("sesame: session over its %s limit: %d > %d", e.Limit, e.Got, e.Max)
+}
+
 // StoreError wraps a failure of the store, with the operation that failed.
 type StoreError struct {
-	Op  string // "load", "save", "apply", "delete", "seal", "open", ...
+	Op  string // "load", "save", "apply", "renew", "delete", "seal", "open", ...
 	Err error
 }
 
 func (e *StoreError) Error() string { return "sesame: store " + e.Op + ": " + e.Err.Error() }
 
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// wrapStore wraps a store's error for op, or returns nil.
+func wrapStore(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &StoreError{Op: op, Err: err}
+}

@@ -27,7 +27,7 @@ func get(h http.Handler, path, cookie string) *http.Response {
 // sessionCookie returns the response's session cookie as a Cookie header.
 func sessionCookie(resp *http.Response) string {
 	for _, c := range resp.Cookies() {
-		if c.Name == sesame.DefaultName {
+		if c.Name == sesame.DefaultHostName {
 			return c.Name + "=" + c.Value
 		}
 	}
@@ -64,9 +64,10 @@ func Example() {
 	// visit 3
 }
 
-// Renew on login gives the session a new token and keeps its data; the old
-// token stops working, which defeats session fixation.
-func ExampleSession_Renew() {
+// Login gives the session a new token, its user and a new lifetime, and
+// keeps its data; the old token stops working, which defeats session
+// fixation.
+func ExampleSession_Login() {
 	store := memstore.New()
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
@@ -76,8 +77,7 @@ func ExampleSession_Renew() {
 		case "/cart":
 			s.Put("cart", []string{"apple"})
 		case "/login":
-			s.Renew()
-			s.SetUser("alice")
+			s.Login("alice") // once the password checked out
 		case "/me":
 			cart, _ := sesame.Get[[]string](s, "cart")
 			fmt.Printf("user %q, cart %v\n", s.User(), cart)
@@ -129,9 +129,7 @@ func ExampleManager_RevokeAll() {
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 	login := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := sesame.FromContext(r.Context())
-		s.Renew()
-		s.SetUser("alice")
+		sesame.FromContext(r.Context()).Login("alice")
 	}))
 	phone := sessionCookie(get(login, "/", ""))
 	laptop := sessionCookie(get(login, "/", ""))
@@ -154,4 +152,34 @@ func ExampleManager_RevokeAll() {
 	// sessions before: 2
 	// revoked: 1 left: 1 kept laptop: true
 	// phone user: ""
+}
+
+// Renew rotates the token on a change of privilege, without a new login: the
+// absolute deadline stays, so periodic rotation never extends a session.
+func ExampleSession_Renew() {
+	store := memstore.New()
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	var deadline time.Time
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/login":
+			s.Login("alice")
+		case "/sudo":
+			deadline = s.Deadline()
+			s.Put("sudo", true)
+			s.Renew()
+		case "/me":
+			sudo, _ := sesame.Get[bool](s, "sudo")
+			fmt.Println("user", s.User(), "sudo", sudo, "same deadline", s.Deadline().Equal(deadline))
+		}
+	}))
+	c := sessionCookie(get(app, "/login", ""))
+	renewed := sessionCookie(get(app, "/sudo", c))
+	get(app, "/me", renewed)
+	get(app, "/me", c)
+	// Output:
+	// user alice sudo true same deadline true
+	// user  sudo false same deadline false
 }

@@ -6,16 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Defaults used for zero Config fields. They follow the OWASP Session
 // Management Cheat Sheet for a low-risk application.
 const (
-	DefaultName          = "session"
+	// DefaultName is the cookie name when the cookie cannot carry the
+	// __Host- prefix (it is not Secure, or has a Domain or a Path other
+	// than "/").
+	DefaultName = "session"
+	// DefaultHostName is the cookie name of the default, Secure,
+	// host-only cookie on Path "/". Browsers only accept a __Host- cookie
+	// that is Secure, host-only and on "/", so a sibling subdomain cannot
+	// plant one of that name for this host.
+	DefaultHostName      = "__Host-session"
 	DefaultLifetime      = 8 * time.Hour
 	DefaultIdleTimeout   = 30 * time.Minute
 	DefaultTouchInterval = time.Minute
+	DefaultStoreTimeout  = 5 * time.Second
+	DefaultMaxSize       = 64 << 10 // bytes of encoded keys and values
+	DefaultMaxKeys       = 1000
 )
 
 // Config configures a Manager. The zero value of every field but Store and
@@ -28,9 +40,19 @@ type Config struct {
 	// Exactly one of Store and Sealer must be set.
 	Sealer Sealer
 
-	// Name is the cookie name. If empty, DefaultName ("session") is used.
-	// A name starting with "__Host-" requires Path "/", no Domain and a
-	// Secure cookie, which New checks.
+	// Name is the cookie name. If empty, DefaultHostName
+	// ("__Host-session") is used for a Secure cookie with Path "/" and no
+	// Domain (the defaults), and DefaultName ("session") otherwise. A name
+	// starting with "__Host-" requires Path "/", no Domain and a Secure
+	// cookie, and one starting with "__Secure-" a Secure cookie, which New
+	// checks (in any case, as browsers do).
+	//
+	// Without the __Host- prefix, a sibling subdomain (or a page on plain
+	// HTTP) can plant a cookie of the same name with Domain set to the
+	// parent domain, and browsers send it first: Sesame reads the first
+	// cookie of its name, so the visitor is silently given the planted
+	// session (cookie tossing). Keep the default name unless the cookie
+	// must span subdomains.
 	Name string
 	// Domain is the cookie's Domain attribute. If empty, the cookie is
 	// host-only, which is the safest choice.
@@ -59,8 +81,8 @@ type Config struct {
 	Persist bool
 
 	// Lifetime is the absolute lifetime of a session, counted from its
-	// creation or last Renew. It is enforced on the server by every
-	// store. If zero, DefaultLifetime (8h) is used.
+	// creation or last Login (Renew keeps it). It is enforced on the
+	// server by every store. If zero, DefaultLifetime (8h) is used.
 	Lifetime time.Duration
 	// IdleTimeout ends a session that has not been used for this long. If
 	// zero, DefaultIdleTimeout (30m) is used; if negative, there is no
@@ -78,15 +100,42 @@ type Config struct {
 	// with the later expiry, whenever the session is touched.
 	FixedExpiry bool
 
+	// StoreTimeout bounds every store call of a request, its load and its
+	// commit, and of the Manager's own methods, so that a hung store or a
+	// network partition fails the request (the ErrorHandler answers)
+	// instead of holding it. If zero, DefaultStoreTimeout (5s) is used; if
+	// negative, only the request's context bounds the load, and nothing
+	// the commit (which completes even if the client has gone).
+	StoreTimeout time.Duration
+	// MaxSize bounds a session's size: the bytes of its keys plus the JSON
+	// encoding of its values. A commit that puts values and would leave
+	// more fails with a *LimitError before anything is written. If zero,
+	// DefaultMaxSize (64 KiB) is used; if negative, there is no limit.
+	//
+	// The Manager checks what it knows: the whole session when the request
+	// read it, and only the request's own values on a blind write (one
+	// that never read the session: one round trip on Redis). Concurrent
+	// commits are each checked on their own. A handler that stores keys or
+	// values chosen by the client should therefore read the session first.
+	MaxSize int
+	// MaxKeys bounds a session's number of keys, as MaxSize does its size.
+	// If zero, DefaultMaxKeys (1000) is used; if negative, there is no
+	// limit.
+	MaxKeys int
+
 	// Secret, if set, keys the hash that turns a token into the session
 	// ID that stores see (HMAC-SHA-256 instead of SHA-256). Then even a
 	// reader of the store who also knows a token cannot link the two
 	// without the secret. Changing it ends every server-side session.
 	Secret []byte
 
-	// ErrorHandler writes the response when the store fails before the
-	// response has started. If nil, the error is logged and a plain 500
-	// Internal Server Error is sent.
+	// ErrorHandler writes the response when the commit fails before the
+	// response has started: the store failed (a *StoreError), the session
+	// is over a limit (a *LimitError), or the request carried a cookie
+	// renewed away by another request and changed the session (an error
+	// wrapping ErrRenewed). If nil, the error is logged, and a plain 409
+	// Conflict is sent for ErrRenewed and a 500 Internal Server Error for
+	// the others.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives the manager's logs. It never receives a token. If
 	// nil, slog.Default() is used.
@@ -118,11 +167,14 @@ func newManager(cfg Config) (*Manager, error) {
 	if (cfg.Store == nil) == (cfg.Sealer == nil) {
 		return nil, errors.New("sesame: Config needs exactly one of Store and Sealer")
 	}
-	if cfg.Name == "" {
-		cfg.Name = DefaultName
-	}
 	if cfg.Path == "" {
 		cfg.Path = "/"
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+		if !cfg.Insecure && cfg.Domain == "" && cfg.Path == "/" {
+			cfg.Name = DefaultHostName
+		}
 	}
 	if cfg.SameSite == 0 {
 		cfg.SameSite = http.SameSiteLaxMode
@@ -132,6 +184,15 @@ func newManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
+	if cfg.MaxSize == 0 {
+		cfg.MaxSize = DefaultMaxSize
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
 	}
 	if cfg.TouchInterval == 0 {
 		cfg.TouchInterval = min(DefaultTouchInterval, cfg.IdleTimeout/2)
@@ -145,9 +206,9 @@ func newManager(cfg Config) (*Manager, error) {
 		return nil, errors.New("sesame: SameSite=None requires a Secure cookie")
 	case cfg.Insecure && cfg.Partitioned:
 		return nil, errors.New("sesame: Partitioned requires a Secure cookie")
-	case len(cfg.Name) > 7 && cfg.Name[:7] == "__Host-" && (cfg.Insecure || cfg.Domain != "" || cfg.Path != "/"):
+	case hasPrefixFold(cfg.Name, "__Host-") && (cfg.Insecure || cfg.Domain != "" || cfg.Path != "/"):
 		return nil, fmt.Errorf("sesame: cookie %q needs Secure, no Domain and Path \"/\"", cfg.Name)
-	case len(cfg.Name) > 9 && cfg.Name[:9] == "__Secure-" && cfg.Insecure:
+	case hasPrefixFold(cfg.Name, "__Secure-") && cfg.Insecure:
 		return nil, fmt.Errorf("sesame: cookie %q needs Secure", cfg.Name)
 	}
 	m := &Manager{
@@ -176,23 +237,6 @@ func newManager(cfg Config) (*Manager, error) {
 // Name returns the cookie name.
 func (m *Manager) Name() string { return m.cfg.Name }
 
-// expiry returns a session's idle expiry if it is seen at now.
-func (m *Manager) idleExpiry(now time.Time) time.Time {
-	if m.cfg.IdleTimeout < 0 {
-		return time.Time{} // no idle timeout: the deadline alone applies
-	}
-	return now.Add(m.cfg.IdleTimeout)
-}
-
-// live reports whether rec is still live at now, by the manager's own
-// settings, whatever the store says.
-func (m *Manager) live(rec *Record, now time.Time) bool {
-	if !now.Before(rec.Expires) || !now.Before(rec.Created.Add(m.cfg.Lifetime)) {
-		return false
-	}
-	return m.cfg.IdleTimeout < 0 || now.Before(rec.LastSeen.Add(m.cfg.IdleTimeout))
-}
-
 // Sessions lists the live sessions of user. The store must implement
 // UserStore; otherwise the error wraps ErrNotSupported.
 func (m *Manager) Sessions(ctx context.Context, user string) ([]Info, error) {
@@ -200,6 +244,8 @@ func (m *Manager) Sessions(ctx context.Context, user string) ([]Info, error) {
 	if !ok {
 		return nil, m.unsupported("listing sessions by user")
 	}
+	ctx, cancel := m.bound(ctx)
+	defer cancel()
 	list, err := us.Sessions(ctx, user)
 	if err != nil {
 		return nil, &StoreError{Op: "sessions", Err: err}
@@ -209,6 +255,8 @@ func (m *Manager) Sessions(ctx context.Context, user string) ([]Info, error) {
 
 // Revoke ends the session with the given ID, which must belong to user: a
 // user can only revoke their own sessions. It returns ErrNotOwner otherwise.
+// If the session is being renewed meanwhile, the renewed session ends (see
+// Renewer).
 func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 	list, err := m.Sessions(ctx, user)
 	if err != nil {
@@ -216,7 +264,9 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 	}
 	for _, s := range list {
 		if s.ID == id {
-			if err := m.store.Delete(ctx, id); err != nil {
+			ctx, cancel := m.bound(ctx)
+			defer cancel()
+			if _, err := m.store.Delete(ctx, id); err != nil {
 				return &StoreError{Op: "delete", Err: err}
 			}
 			return nil
@@ -227,27 +277,34 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 
 // RevokeAll ends every session of user except the one with ID keep (none
 // if keep is ""), for example on a password change. It returns how many it
-// ended. With a Sealer it needs the sealer to implement UserStore's
-// DeleteUser (see package cookiestore), and the count is -1: the server
-// cannot know how many cookies exist.
+// ended. The store (or Sealer) must implement UserDeleter; otherwise the
+// error wraps ErrNotSupported. With a Sealer the count is CountUnknown:
+// the server cannot know how many cookies exist.
 func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error) {
-	type deleter interface {
-		DeleteUser(ctx context.Context, user, keep string) (int, error)
-	}
-	var d deleter
+	var d UserDeleter
 	if m.store != nil {
-		d, _ = m.store.(deleter)
+		d, _ = m.store.(UserDeleter)
 	} else {
-		d, _ = m.sealer.(deleter)
+		d, _ = m.sealer.(UserDeleter)
 	}
 	if d == nil {
 		return 0, m.unsupported("revoking sessions by user")
 	}
+	ctx, cancel := m.bound(ctx)
+	defer cancel()
 	n, err := d.DeleteUser(ctx, user, keep)
 	if err != nil {
 		return n, &StoreError{Op: "delete user", Err: err}
 	}
 	return n, nil
+}
+
+// bound applies Config.StoreTimeout to ctx.
+func (m *Manager) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.cfg.StoreTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.cfg.StoreTimeout)
 }
 
 func (m *Manager) unsupported(what string) error {
@@ -265,6 +322,17 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 		m.cfg.ErrorHandler(w, r, err)
 		return
 	}
-	m.log.ErrorContext(r.Context(), "sesame: session store failed", "err", err, "method", r.Method, "path", r.URL.Path)
+	if errors.Is(err, ErrRenewed) {
+		m.log.WarnContext(r.Context(), "sesame: a request with a renewed-away cookie changed the session; refused", "method", r.Method, "path", r.URL.Path)
+		http.Error(w, http.StatusText(http.StatusConflict), http.StatusConflict)
+		return
+	}
+	m.log.ErrorContext(r.Context(), "sesame: session commit failed", "err", err, "method", r.Method, "path", r.URL.Path)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring case, as
+// browsers match cookie name prefixes.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -40,6 +40,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(&rq.ctx)
 		rq.w = writer{ResponseWriter: w, s: &rq.s}
 		next.ServeHTTP(&rq.w, r)
+		rq.w.done = true
 		rq.w.commit()
 	})
 }
@@ -70,6 +71,7 @@ type writer struct {
 	http.ResponseWriter
 	s         *Session
 	committed bool
+	done      bool // the handler has returned
 	failed    bool // the ErrorHandler has answered
 	status    bool // a final status has been written
 }
@@ -79,7 +81,7 @@ type writer struct {
 func (w *writer) commit() bool {
 	if !w.committed {
 		w.committed = true
-		if err := w.s.commit(w.ResponseWriter.Header()); err != nil {
+		if err := w.s.commit(w.ResponseWriter.Header(), !w.done); err != nil {
 			w.failed = true
 			w.s.m.handleError(w.ResponseWriter, w.s.req, err)
 		}

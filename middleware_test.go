@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -51,16 +52,23 @@ func (c *countingStore) Save(ctx context.Context, id string, r *sesame.Record) e
 	return c.Store.Save(ctx, id, r)
 }
 
-func (c *countingStore) Apply(ctx context.Context, id string, d *sesame.Delta) error {
+func (c *countingStore) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
 	if err := c.count(); err != nil {
-		return err
+		return false, err
 	}
 	return c.Store.Apply(ctx, id, d)
 }
 
-func (c *countingStore) Delete(ctx context.Context, id string) error {
+func (c *countingStore) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
 	if err := c.count(); err != nil {
 		return err
+	}
+	return c.Store.Renew(ctx, oldID, newID, d)
+}
+
+func (c *countingStore) Delete(ctx context.Context, id string) (bool, error) {
+	if err := c.count(); err != nil {
+		return false, err
 	}
 	return c.Store.Delete(ctx, id)
 }
@@ -86,8 +94,19 @@ func TestUntouchedRequestMakesNoStoreCalls(t *testing.T) {
 	if n := st.calls.Load() - before; n != 0 {
 		t.Errorf("untouched request made %d store calls, want 0", n)
 	}
-	if len(resp.Header.Values("Set-Cookie")) != 0 || len(resp.Header.Values("Vary")) != 0 {
-		t.Errorf("untouched request set headers: %v", resp.Header)
+	if len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("untouched request set a cookie: %v", resp.Header)
+	}
+	// The response started while the handler ran, so it may yet read the
+	// session: caches must key it by the cookie.
+	if v := resp.Header.Values("Vary"); len(v) != 1 || v[0] != "Cookie" {
+		t.Errorf("Vary = %q, want [Cookie]", v)
+	}
+	// A request without the cookie whose handler returned before anything
+	// was written is known not to depend on the session.
+	resp = sesametest.NewClient(t, c.M).Do(func(w http.ResponseWriter, r *http.Request) {})
+	if len(resp.Header) != 0 {
+		t.Errorf("an untouched request without a cookie set headers: %v", resp.Header)
 	}
 }
 
@@ -372,6 +391,8 @@ func TestBadConfigPanicsInNew(t *testing.T) {
 		{"SameSite=None without Secure", sesame.Config{Store: st, Insecure: true, SameSite: http.SameSiteNoneMode}},
 		{"Partitioned without Secure", sesame.Config{Store: st, Insecure: true, Partitioned: true}},
 		{"__Host- with a Domain", sesame.Config{Store: st, Name: "__Host-s", Domain: "example.com"}},
+		{"__host- in another case, without Secure", sesame.Config{Store: st, Name: "__host-s", Insecure: true}},
+		{"__SECURE- without Secure", sesame.Config{Store: st, Name: "__SECURE-s", Insecure: true}},
 		{"negative lifetime", sesame.Config{Store: st, Lifetime: -time.Hour}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,6 +403,24 @@ func TestBadConfigPanicsInNew(t *testing.T) {
 			}()
 			sesame.New(tc.cfg)
 		})
+	}
+}
+
+func TestDefaultNameIsHostPrefixedWhenItCanBe(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  sesame.Config
+		want string
+	}{
+		{sesame.Config{}, "__Host-session"},
+		{sesame.Config{Insecure: true}, "session"},
+		{sesame.Config{Domain: "example.com"}, "session"},
+		{sesame.Config{Path: "/app"}, "session"},
+		{sesame.Config{Name: "sid"}, "sid"},
+	} {
+		tc.cfg.Store = memstore.NewWithCleanupInterval(-1)
+		if got := sesame.New(tc.cfg).Name(); got != tc.want {
+			t.Errorf("%+v: Name() = %q, want %q", tc.cfg, got, tc.want)
+		}
 	}
 }
 
@@ -396,11 +435,144 @@ func TestCookieAttributesFollowConfig(t *testing.T) {
 	}
 }
 
-func TestDeadCookieIsDeletedOnRead(t *testing.T) {
+func TestUnknownCookieIsDeletedOnlyByALogout(t *testing.T) {
+	// A read must leave an unknown cookie alone: it may be an in-flight
+	// request's stale copy, and the browser may already hold a newer one.
 	m := newManager(t, newCounting(t), sesame.Config{})
 	c := &sesametest.Client{T: t, M: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	resp := c.Session(func(s *sesame.Session) { s.Has("k") })
-	if line := sesametest.SetCookie(resp, m.Name()); !strings.Contains(line, "Max-Age=0") {
-		t.Errorf("a read with an unknown token set %q, want the cookie deleted", line)
+	if line := sesametest.SetCookie(resp, m.Name()); line != "" {
+		t.Errorf("a read with an unknown token set %q, want no Set-Cookie", line)
 	}
+	resp = c.Session(func(s *sesame.Session) { s.Destroy() })
+	if line := sesametest.SetCookie(resp, m.Name()); !strings.Contains(line, "Max-Age=0") {
+		t.Errorf("a logout with an unknown token set %q, want the cookie deleted", line)
+	}
+}
+
+// hungStore is a store whose every call waits for its context to end.
+type hungStore struct{ calls atomic.Int64 }
+
+func (h *hungStore) wait(ctx context.Context) error {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (h *hungStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+	return nil, h.wait(ctx)
+}
+func (h *hungStore) Save(ctx context.Context, id string, r *sesame.Record) error { return h.wait(ctx) }
+func (h *hungStore) Delete(ctx context.Context, id string) (bool, error)         { return false, h.wait(ctx) }
+
+func TestStoreTimeoutBoundsTheLoadAndTheCommit(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	const bound = 5 * time.Second // real slack for a loaded machine
+	st := &hungStore{}
+	m := newManager(t, st, sesame.Config{StoreTimeout: timeout})
+	for name, h := range map[string]func(s *sesame.Session){
+		"load":   func(s *sesame.Session) { s.Has("k") },
+		"commit": func(s *sesame.Session) { s.Put("k", 1) }, // a new session: Save
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := &sesametest.Client{T: t, M: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+			if name == "commit" {
+				c.Cookie = ""
+			}
+			start := time.Now()
+			resp := c.Do(func(w http.ResponseWriter, r *http.Request) { h(sesame.FromContext(r.Context())) })
+			if took := time.Since(start); took > bound {
+				t.Errorf("the request took %v with a %v store timeout", took, timeout)
+			}
+			if resp.StatusCode != http.StatusInternalServerError {
+				t.Errorf("status %d, want 500 from the ErrorHandler", resp.StatusCode)
+			}
+		})
+	}
+	if st.calls.Load() != 2 {
+		t.Errorf("%d store calls, want 2", st.calls.Load())
+	}
+}
+
+func TestLoadEndedByTheRequestWritesNothing(t *testing.T) {
+	// An outer middleware, like chi's Timeout, gives the request a
+	// deadline and answers 504 when it passes. A load that failed only
+	// because of that deadline must not answer 500 first.
+	var logs strings.Builder
+	m := sesame.New(sesame.Config{Store: &hungStore{}, Insecure: true, StoreTimeout: -1,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var loadErr error
+	app := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.FromContext(r.Context())
+		s.Has("k")
+		loadErr = s.Err()
+	}))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 50*time.Millisecond)
+		defer cancel()
+		app.ServeHTTP(w, r.WithContext(ctx))
+		if ctx.Err() == context.DeadlineExceeded {
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", m.Name()+"=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	rec := httptest.NewRecorder()
+	outer.ServeHTTP(rec, req)
+	if rec.Code != http.StatusGatewayTimeout {
+		t.Errorf("status %d, want the outer middleware's 504", rec.Code)
+	}
+	if !errors.Is(loadErr, context.DeadlineExceeded) {
+		t.Errorf("the handler saw %v, want the load's deadline error", loadErr)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("an ended request was logged as an error: %s", logs.String())
+	}
+}
+
+// lateStore is a memstore whose calls leave a goroutine behind that looks
+// at the call's context afterwards, as database/sql does.
+type lateStore struct {
+	*memstore.Store
+	wg sync.WaitGroup
+}
+
+func (l *lateStore) late(ctx context.Context) {
+	l.wg.Go(func() {
+		time.Sleep(time.Millisecond)
+		select {
+		case <-ctx.Done():
+		default:
+		}
+		_ = ctx.Err()
+		ctx.Deadline()
+	})
+}
+
+func (l *lateStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+	l.late(ctx)
+	return l.Store.Load(ctx, id)
+}
+
+func (l *lateStore) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+	l.late(ctx)
+	return l.Store.Apply(ctx, id, d)
+}
+
+func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
+	st := &lateStore{Store: memstore.NewWithCleanupInterval(-1)}
+	m := newManager(t, st, sesame.Config{TouchInterval: -1})
+	c := sesametest.NewClient(t, m)
+	c.Put("n", 0)
+	for range 20 { // a load, then a commit, each leaving a late reader
+		c.Session(func(s *sesame.Session) {
+			n, _ := sesame.Get[int](s, "n")
+			s.Put("n", n+1)
+		})
+	}
+	st.wg.Wait()
+	c.Session(func(s *sesame.Session) {
+		if n, _ := sesame.Get[int](s, "n"); n != 20 {
+			t.Errorf("n = %d, want 20", n)
+		}
+	})
 }

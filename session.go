@@ -2,12 +2,10 @@ package sesame
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -18,36 +16,69 @@ import (
 // request, and on a nil *Session (they report ErrNoSession or nothing).
 //
 // The session is loaded lazily, on the first read. Writes (Put, Delete,
-// Clear, SetUser, RememberMe, Renew, Destroy) are recorded without a load
-// and committed before the first byte of the response; a change made after
-// that returns ErrCommitted and is logged.
+// Clear, SetUser, RememberMe, Renew, Login, Destroy) are recorded without a
+// load and committed before the first byte of the response; a change made
+// after that returns ErrCommitted and is logged.
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	req *http.Request
 
-	cid  string  // ID derived from the request's token, "" if none
-	err  error   // load failure
-	base *Record // the live record, nil if none (or not loaded)
+	// What the request carried, read once by parse.
+	parsed bool
+	cookie bool   // the request carried the session cookie
+	raw    string // its value
+	cid    string // the session ID it names; "" if none (or not a token)
 
-	set      map[string]any      // pending Puts
-	del      map[string]struct{} // pending Deletes
-	user     *string
-	persist  *bool
-	renewID  string // set by Renew: the new ID
-	renewTok string // set by Renew: the new token
+	// What the store holds, read once by load.
+	loaded  bool
+	err     error   // the load failed
+	base    *Record // the live record; nil if none
+	renewed bool    // the cookie's session was renewed away (ErrRenewed)
+	stale   bool    // the Sealer asked for a re-seal
 
-	parsed    bool // the cookie has been read
-	cookie    bool // the request carried our cookie
-	loaded    bool
-	stale     bool // the Sealer asked for a re-seal
-	clear     bool
-	destroyed bool
+	p         pending // what this request changes
 	committed bool
-	nhdr      uint8 // how many of hdr are used
 
-	hdr      [3]string   // backing for the headers the commit adds
-	detached uncancelled // the commit's context
+	nhdr uint8     // how many of hdr are used
+	hdr  [3]string // backing for the headers the commit adds
+	// The contexts of the load and of the commit: one each, since a store
+	// may still look at a context after its call returned (database/sql
+	// does, from its own goroutines).
+	loadCtx, saveCtx storeCtx
+}
+
+// pending is what a request changes, applied in this order at the commit:
+// Destroy (end the session first), Clear, Delete, Set, the user and the
+// persist flag, and the ID change of a Renew or Login.
+type pending struct {
+	destroy bool
+	clear   bool
+	del     map[string]struct{}
+	set     map[string]any
+	user    *string
+	persist *bool
+	renew   renewal
+	tok, id string // the new token and ID of a Renew or Login
+}
+
+// renewal is the ID change a request asked for.
+type renewal uint8
+
+const (
+	keepID  renewal = iota
+	renewID         // Renew: new ID, same lifetime
+	loginID         // Login: new ID, new lifetime
+)
+
+func (p *pending) dirty() bool {
+	return p.destroy || p.clear || len(p.del) > 0 || len(p.set) > 0 || p.user != nil || p.persist != nil || p.renew != keepID
+}
+
+// additive reports whether the changes only add or replace values: they
+// cannot empty a session or need its current state to set the cookie.
+func (p *pending) additive() bool {
+	return !p.destroy && !p.clear && len(p.del) == 0 && (p.user == nil || *p.user != "") && p.persist == nil && p.renew == keepID
 }
 
 // FromContext returns the session of the request whose context is ctx, or
@@ -71,6 +102,8 @@ func Get[T any](s *Session, key string) (T, bool) {
 // A value keeps its type through any store: a value Put as int64 comes back
 // from Lookup[int64] as int64, not float64. With a store that serialises,
 // Lookup[any] returns the value's json.RawMessage; ask for a concrete type.
+// The value returned is the caller's to modify: one that holds maps, slices
+// or pointers is a copy, on every store.
 func Lookup[T any](s *Session, key string) (T, error) {
 	v, err := s.value(key)
 	if err != nil {
@@ -78,24 +111,6 @@ func Lookup[T any](s *Session, key string) (T, error) {
 		return zero, err
 	}
 	return convert[T](key, v)
-}
-
-// Decode converts a stored value, as found in [Record.Values], to T, as
-// [Lookup] does: a Go value of type T is returned as is, and a
-// json.RawMessage is decoded into T.
-func Decode[T any](v any) (T, error) { return convert[T]("", v) }
-
-// MarshalValue returns the JSON encoding of a session value, for stores
-// that serialise: a json.RawMessage is returned as is.
-func MarshalValue(v any) (json.RawMessage, error) {
-	if raw, ok := v.(json.RawMessage); ok {
-		return raw, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("sesame: value of type %T: %w", v, err)
-	}
-	return b, nil
 }
 
 // Pop returns the value of key, like Get, and deletes it from the session:
@@ -108,31 +123,6 @@ func Pop[T any](s *Session, key string) (T, bool) {
 	return v, err == nil
 }
 
-func convert[T any](key string, v any) (T, error) {
-	if t, ok := v.(T); ok {
-		return t, nil
-	}
-	var zero T
-	raw, isJSON := v.(json.RawMessage)
-	if isJSON && string(raw) != "null" {
-		var t T
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return zero, &TypeError{Key: key, Want: typeName[T](), Got: "json", Err: err}
-		}
-		return t, nil
-	}
-	if v == nil || isJSON { // a nil Put: the zero value of a type that can hold nil
-		switch reflect.TypeFor[T]().Kind() {
-		case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-			return zero, nil
-		}
-		return zero, &TypeError{Key: key, Want: typeName[T](), Got: "nil"}
-	}
-	return zero, &TypeError{Key: key, Want: typeName[T](), Got: fmt.Sprintf("%T", v)}
-}
-
-func typeName[T any]() string { return reflect.TypeFor[T]().String() }
-
 // value returns the current value of key.
 func (s *Session) value(key string) (any, error) {
 	if s == nil {
@@ -143,18 +133,24 @@ func (s *Session) value(key string) (any, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	if v, ok := s.set[key]; ok {
+	if v, ok := s.p.set[key]; ok {
 		return v, nil
 	}
-	if _, ok := s.del[key]; ok {
+	if _, ok := s.p.del[key]; ok {
 		return nil, ErrNoKey
 	}
-	if s.base != nil && !s.clear {
-		if v, ok := s.base.Values[key]; ok {
-			return v, nil
-		}
+	if v, ok := s.current()[key]; ok {
+		return v, nil
 	}
 	return nil, ErrNoKey
+}
+
+// current returns the stored values that this request has not cleared.
+func (s *Session) current() map[string]any {
+	if s.base == nil || s.p.clear || s.p.destroy {
+		return nil
+	}
+	return s.base.Values
 }
 
 // Has reports whether the session holds key.
@@ -179,120 +175,140 @@ func (s *Session) Keys() []string {
 // values returns the merged current values. The map may be the pending
 // Puts themselves, or the base record's: callers must not modify it.
 func (s *Session) values() map[string]any {
-	if s.base == nil || s.clear || len(s.base.Values) == 0 {
-		return s.set
+	cur := s.current()
+	if len(cur) == 0 {
+		return s.p.set
 	}
-	if len(s.set) == 0 && len(s.del) == 0 {
-		return s.base.Values
+	if len(s.p.set) == 0 && len(s.p.del) == 0 {
+		return cur
 	}
-	vals := make(map[string]any, len(s.base.Values)+len(s.set))
-	maps.Copy(vals, s.base.Values)
-	for k := range s.del {
+	vals := make(map[string]any, len(cur)+len(s.p.set))
+	maps.Copy(vals, cur)
+	for k := range s.p.del {
 		delete(vals, k)
 	}
-	maps.Copy(vals, s.set)
+	maps.Copy(vals, s.p.set)
 	return vals
 }
 
-// Put sets key to v. With a store that serialises, v must encode to JSON
-// (encoding/json); a value that does not fails the commit. With memstore, v
-// is kept as is: do not modify it after Put.
+// Put sets key to v. v must encode to JSON (encoding/json), on every store:
+// a value that does not fails the commit. With memstore, v is kept as is:
+// do not modify it after Put. The key must be valid UTF-8 without NUL bytes
+// (see [ErrInvalidKey]).
 func (s *Session) Put(key string, v any) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	return s.update("put", key, func() {
-		if s.set == nil {
-			s.set = make(map[string]any, 4)
+		if s.p.set == nil {
+			s.p.set = make(map[string]any, 4)
 		}
-		s.set[key] = v
-		delete(s.del, key)
+		s.p.set[key] = v
+		delete(s.p.del, key)
 	})
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
 	return s.update("delete", key, func() {
-		delete(s.set, key)
-		if s.del == nil {
-			s.del = make(map[string]struct{}, 1)
+		delete(s.p.set, key)
+		if s.p.del == nil {
+			s.p.del = make(map[string]struct{}, 1)
 		}
-		s.del[key] = struct{}{}
+		s.p.del[key] = struct{}{}
 	})
-}
-
-// writable reports ErrCommitted, and logs it, if the session is committed.
-func (s *Session) writable(op, key string) error {
-	if !s.committed {
-		return nil
-	}
-	s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", op, "key", key)
-	return fmt.Errorf("%w: %s %q", ErrCommitted, op, key)
 }
 
 // Clear removes every value. The user, if any, stays: use Destroy to log
 // out.
 func (s *Session) Clear() error {
 	return s.update("clear", "", func() {
-		s.clear = true
-		s.set, s.del = nil, nil
+		s.p.clear = true
+		s.p.set, s.p.del = nil, nil
 	})
 }
 
 // SetUser ties the session to a user, so that it can be listed and revoked
-// with the user's other sessions. Call Renew with it at login.
+// with the user's other sessions. At login, call Login instead: SetUser
+// alone keeps the token, which allows session fixation.
 func (s *Session) SetUser(user string) error {
-	return s.update("set user", "", func() { s.user = &user })
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	return s.update("set user", "", func() { s.p.user = &user })
 }
 
 // RememberMe makes the session's cookie persistent (on) or session-only
-// (off), overriding Config.Persist for this session.
+// (off), overriding Config.Persist for this session. The response carries
+// the cookie with its new lifetime.
 func (s *Session) RememberMe(on bool) error {
-	return s.update("remember me", "", func() { s.persist = &on })
+	return s.update("remember me", "", func() { s.p.persist = &on })
 }
 
-// Renew gives the session a new token and ID, keeping its data, and ends
-// the old one. Call it on login and on any change of privilege, against
-// session fixation. The absolute lifetime restarts.
+// Login is what a login must do, in one call: the session gets a new token
+// and ID (against session fixation), user, and a new absolute lifetime, and
+// keeps its data. The old token stops working.
+func (s *Session) Login(user string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	return s.update("login", "", func() {
+		s.p.user = &user
+		s.newID(loginID)
+	})
+}
+
+// Renew gives the session a new token and ID, keeping its data and its
+// absolute deadline, and ends the old one. Call it on a change of
+// privilege; at login, call Login. Of parallel Renews of one session, one
+// wins; the others' commits fail with an error wrapping ErrRenewed.
 func (s *Session) Renew() error {
 	return s.update("renew", "", func() {
-		s.renewTok = newToken()
-		s.renewID = s.m.hash.id(s.renewTok)
+		if s.p.renew == keepID {
+			s.newID(renewID)
+		}
 	})
+}
+
+func (s *Session) newID(r renewal) {
+	s.p.renew = r
+	s.p.tok = newToken()
+	s.p.id = s.m.hash.id(s.p.tok)
 }
 
 // Destroy ends the session: the record is deleted and the cookie is
-// removed. A later Put in the same request starts a new session.
+// removed. With a cookie store that keeps revocations, copies of the cookie
+// stop working too. A later Put in the same request starts a new session.
 func (s *Session) Destroy() error {
-	return s.update("destroy", "", func() {
-		s.destroyed = true
-		s.clear = true
-		s.set, s.del = nil, nil
-		s.user, s.persist = nil, nil
-		s.renewID, s.renewTok = "", ""
-	})
+	return s.update("destroy", "", func() { s.p = pending{destroy: true} })
 }
 
+// update applies f to the pending changes, unless the session is committed
+// or its cookie was renewed away.
 func (s *Session) update(op, key string, f func()) error {
 	if s == nil {
 		return ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(op, key); err != nil {
-		return err
+	if s.committed {
+		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", op, "key", key)
+		return fmt.Errorf("%w: %s %q", ErrCommitted, op, key)
+	}
+	if s.renewed && op != "login" { // a login is a new authentication
+		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
 	}
 	f()
 	return nil
 }
 
-// live returns the record as it stands, with the pending metadata (not the
-// values), or nil for a new session. It loads the session.
-func (s *Session) live() (*Record, bool) {
-	if s == nil {
-		return nil, false
+// live returns the stored record, or nil for a new session. It loads the
+// session.
+func (s *Session) live() *Record {
+	if s == nil || s.load() != nil || s.p.destroy {
+		return nil
 	}
-	if s.load() != nil || s.base == nil || s.destroyed {
-		return nil, false
-	}
-	return s.base, true
+	return s.base
 }
 
 // User returns the session's user, or "" if none.
@@ -302,10 +318,10 @@ func (s *Session) User() string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.user != nil {
-		return *s.user
+	if s.p.user != nil {
+		return *s.p.user
 	}
-	if rec, ok := s.live(); ok {
+	if rec := s.live(); rec != nil {
 		return rec.User
 	}
 	return ""
@@ -313,17 +329,18 @@ func (s *Session) User() string {
 
 // ID returns the session ID: a hash of the token, safe to show to the user
 // (for example in a list of their devices) and useless as a credential.
-// It is "" for a session not yet stored. After Renew it is the new ID.
+// It is "" for a session not yet stored. After Renew or Login it is the new
+// ID.
 func (s *Session) ID() string {
 	if s == nil {
 		return ""
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.renewID != "" {
-		return s.renewID
+	if s.p.renew != keepID {
+		return s.p.id
 	}
-	if _, ok := s.live(); ok {
+	if s.live() != nil {
 		return s.cid
 	}
 	return ""
@@ -336,12 +353,11 @@ func (s *Session) IsNew() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.live()
-	return !ok
+	return s.live() == nil
 }
 
-// Created returns when the session was created or last renewed; zero for
-// a new session.
+// Created returns when the session's absolute lifetime started (its
+// creation or last Login); zero for a new session.
 func (s *Session) Created() time.Time { return s.meta(func(r *Record) time.Time { return r.Created }) }
 
 // LastSeen returns the session's last recorded activity; zero for a new
@@ -354,20 +370,27 @@ func (s *Session) LastSeen() time.Time {
 // session.
 func (s *Session) Expires() time.Time { return s.meta(func(r *Record) time.Time { return r.Expires }) }
 
+// Deadline returns the session's absolute end, which only a Login moves;
+// zero for a new session.
+func (s *Session) Deadline() time.Time {
+	return s.meta(func(r *Record) time.Time { return r.Deadline })
+}
+
 func (s *Session) meta(f func(*Record) time.Time) time.Time {
 	if s == nil {
 		return time.Time{}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rec, ok := s.live(); ok {
+	if rec := s.live(); rec != nil {
 		return f(rec)
 	}
 	return time.Time{}
 }
 
 // Err returns the error that prevented the session from loading, if any.
-// Such a request gets the ErrorHandler's response when it commits.
+// Such a request gets the ErrorHandler's response when it commits, unless
+// the request itself ended (its context is done).
 func (s *Session) Err() error {
 	if s == nil {
 		return ErrNoSession
@@ -384,9 +407,5 @@ func (s *Session) Modified() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.dirty()
-}
-
-func (s *Session) dirty() bool {
-	return len(s.set) > 0 || len(s.del) > 0 || s.clear || s.user != nil || s.persist != nil || s.renewID != "" || s.destroyed
+	return s.p.dirty()
 }

@@ -14,21 +14,23 @@ import (
 // keeps its type through any store. Stores that serialise encode each value
 // with [MarshalValue].
 //
-// A Record returned by a store is owned by the caller, but the manager never
-// modifies one: stores may return a shared, immutable Record.
+// The Manager never modifies a Record it got from a store, and never
+// modifies one after handing it to a store: a store may keep the Records it
+// is given and return them, shared, from Load.
 type Record struct {
 	// Values are the session's key/value pairs. It may be nil when empty.
 	Values map[string]any
 	// User is the user the session belongs to ("" if none). Stores that
 	// implement UserStore index sessions by it.
 	User string
-	// Created is when the session was created or last renewed.
+	// Created is when the session's absolute lifetime started: its
+	// creation, or its last [Session.Login]. [Session.Renew] keeps it.
 	Created time.Time
 	// LastSeen is the last recorded activity. It is updated on every write
 	// and, when an idle timeout is set, by throttled touches.
 	LastSeen time.Time
 	// Deadline is the absolute end of the session: Created plus the
-	// lifetime. No touch or write moves it.
+	// lifetime. No touch, write or Renew moves it; a Login sets a new one.
 	Deadline time.Time
 	// Expires is when the session expires: the earlier of Deadline and
 	// LastSeen plus the idle timeout. Stores must not return a record at or
@@ -59,10 +61,14 @@ type Delta struct {
 	// LastSeen replaces the record's LastSeen. It is always set.
 	LastSeen time.Time
 	// Expires is the new idle expiry. The store sets the record's Expires
-	// to the earlier of this and the record's Deadline, so a delta applied
-	// without reading the record never extends a session past its
-	// absolute lifetime.
+	// to the earlier of this and the record's Deadline (the new one, if
+	// the delta sets it), so a delta applied without reading the record
+	// never extends a session past its absolute lifetime.
 	Expires time.Time
+	// Created and Deadline, if not zero, replace the record's: a Login
+	// starts a new absolute lifetime. Renew sets Deadline to the record's
+	// current one, so that a store knows it without a read.
+	Created, Deadline time.Time
 }
 
 // ApplyTo applies d to rec in place, as a DeltaStore must. rec.Values must be
@@ -86,12 +92,29 @@ func (d *Delta) ApplyTo(rec *Record) {
 	if d.Persist != nil {
 		rec.Persist = *d.Persist
 	}
+	if !d.Created.IsZero() {
+		rec.Created = d.Created
+	}
+	if !d.Deadline.IsZero() {
+		rec.Deadline = d.Deadline
+	}
 	rec.LastSeen = d.LastSeen
 	rec.Expires = d.Expires
 	if !rec.Deadline.IsZero() && rec.Deadline.Before(rec.Expires) {
 		rec.Expires = rec.Deadline
 	}
 }
+
+// Emptying reports whether d can leave a record empty: it removes values
+// or the user. A DeltaStore need only check for emptiness after such a
+// delta.
+func (d *Delta) Emptying() bool {
+	return d.Clear || len(d.Delete) > 0 || d.User != nil && *d.User == ""
+}
+
+// Empty reports whether rec has no values and no user: such a record is
+// never kept.
+func (rec *Record) Empty() bool { return len(rec.Values) == 0 && rec.User == "" }
 
 // Info describes a session without its values. It is what UserStore lists.
 type Info struct {
@@ -110,14 +133,17 @@ type Info struct {
 // [Config.Secret]); a store never sees the token itself, so a leaked
 // database or dump holds no usable credential.
 //
-// A store must honour ctx cancellation. All methods may be called
+// A store must honour ctx cancellation and deadlines (the Manager bounds
+// every call with [Config.StoreTimeout]). All methods may be called
 // concurrently.
 //
 // Optional capabilities are separate interfaces, discovered by type
-// assertion: [DeltaStore], [UserStore] and [Purger]. A store that implements
-// only Store works: commits save the whole record, so two concurrent requests
-// that change one session resolve last-writer-wins, and a write racing a
-// Destroy may bring the session back. Implement DeltaStore to avoid both.
+// assertion: [DeltaStore], [Renewer], [UserStore] (with [UserDeleter]),
+// [Purger] and [RevocationStore]. A store that implements only Store works:
+// commits save the whole record, so two concurrent requests that change one
+// session resolve last-writer-wins, and a write racing a Destroy may bring
+// the session back. Renew and Login stay safe (see [Renewer]). Implement
+// DeltaStore and Renewer to make every commit atomic.
 type Store interface {
 	// Load returns the record stored under id. It returns an error wrapping
 	// ErrNotFound if there is none or it has expired, and any other error
@@ -127,19 +153,50 @@ type Store interface {
 	// and its Values map: the caller hands them over and never modifies
 	// them afterwards (the Manager gives every Save a new Record).
 	Save(ctx context.Context, id string, rec *Record) error
-	// Delete removes the record stored under id. Deleting a record that
-	// does not exist is not an error.
-	Delete(ctx context.Context, id string) error
+	// Delete removes the record stored under id, and reports whether it
+	// removed a live one. Deleting a record that does not exist is not an
+	// error. Of concurrent Deletes of one record, exactly one reports true.
+	Delete(ctx context.Context, id string) (bool, error)
 }
 
 // DeltaStore is a Store that applies partial updates atomically, so that
 // concurrent requests changing different keys of one session all survive.
 type DeltaStore interface {
 	Store
-	// Apply applies d to the record stored under id, atomically. If no
-	// live record exists it changes nothing and returns an error wrapping
-	// ErrNotFound: a commit never brings a destroyed session back.
-	Apply(ctx context.Context, id string, d *Delta) error
+	// Apply applies d to the live record stored under id, atomically. If
+	// no live record exists it changes nothing and returns an error
+	// wrapping ErrNotFound: a commit never brings a destroyed session back.
+	// If the result is empty (see [Record.Empty]; only an
+	// [Delta.Emptying] delta can do that) it deletes the record instead,
+	// in the same atomic step, and reports deleted.
+	Apply(ctx context.Context, id string, d *Delta) (deleted bool, err error)
+}
+
+// Renewer is a Store that changes a session's ID atomically, for
+// [Session.Renew] and [Session.Login].
+//
+// Without it the Manager saves the record under the new ID, deletes the old
+// one, and deletes the new one again unless that Delete reported a live
+// record: of parallel renewals one wins, and none resurrects a session
+// destroyed or revoked meanwhile. What it cannot do is tell a request that
+// carries the old cookie from one with an unknown cookie, so such a request
+// may start a new session.
+type Renewer interface {
+	Store
+	// Renew moves the live record stored under oldID to newID, with d
+	// applied (d.User and d.Deadline are always set), in one step that is
+	// atomic with respect to every other method: of concurrent Renews of
+	// one ID exactly one succeeds, and a Delete or DeleteUser that
+	// returns before Renew starts, or that Renew returns before, leaves no
+	// live record under either ID.
+	//
+	// If no live record exists under oldID it changes nothing and returns
+	// an error wrapping ErrNotFound, and also ErrRenewed if oldID was
+	// renewed. After a Renew, until the old record would have expired,
+	// Load, Apply and Renew of oldID report ErrNotFound and ErrRenewed,
+	// and Delete of oldID deletes the session now under newID (so that a
+	// revocation racing a renewal still ends it).
+	Renew(ctx context.Context, oldID, newID string, d *Delta) error
 }
 
 // UserStore is a Store that indexes sessions by [Record.User], so a user's
@@ -147,13 +204,26 @@ type DeltaStore interface {
 // sessions, never to the size of the store.
 type UserStore interface {
 	Store
+	UserDeleter
 	// Sessions lists the live sessions of user, in no particular order.
 	// An unknown user has no sessions and is not an error.
 	Sessions(ctx context.Context, user string) ([]Info, error)
+}
+
+// UserDeleter ends every session of a user: [Manager.RevokeAll] calls it.
+// A UserStore implements it, and so does a Sealer that keeps per-user
+// revocation marks (package cookiestore).
+type UserDeleter interface {
 	// DeleteUser deletes every session of user except the one with ID
-	// keep (none if keep is ""). It returns how many it deleted.
+	// keep (none if keep is ""). It returns how many it deleted, or
+	// CountUnknown if it cannot know (a Sealer).
 	DeleteUser(ctx context.Context, user, keep string) (int, error)
 }
+
+// CountUnknown is the count DeleteUser and [Manager.RevokeAll] return when
+// the number of sessions ended cannot be known: a cookie store cannot count
+// the cookies that exist.
+const CountUnknown = -1
 
 // Purger is a store that can remove its expired records on demand.
 type Purger interface {
@@ -169,10 +239,23 @@ type Purger interface {
 // gives an error wrapping ErrNotFound. Any other error means a server-side
 // dependency failed. Both methods may be called concurrently.
 type Sealer interface {
-	// Seal returns the cookie value for the session with the given ID.
+	// Seal returns the cookie value for the session with the given ID. If
+	// s.Prev is set (the ID changes), a Sealer that keeps revocations
+	// returns an error wrapping ErrNotFound if s.Prev has been revoked
+	// since it was opened.
 	Seal(ctx context.Context, name string, s Sealed) (string, error)
 	// Open authenticates and decodes a cookie value.
 	Open(ctx context.Context, name, value string) (Sealed, error)
+}
+
+// SealRevoker is a Sealer that can revoke one sealed session, so that
+// copies of its cookie stop opening: the Manager calls Revoke when a session
+// that has a user is destroyed, so that logging out sticks for cookie-only
+// sessions too.
+type SealRevoker interface {
+	Sealer
+	// Revoke revokes the session s, as opened by Open.
+	Revoke(ctx context.Context, s Sealed) error
 }
 
 // Sealed is a session as a Sealer sees it.
@@ -184,26 +267,35 @@ type Sealed struct {
 	// Stale, set by Open, asks for the value to be sealed again on this
 	// response; for example because it was sealed with an old key.
 	Stale bool
+	// Prev, set by the Manager when a commit changes the ID (Renew,
+	// Login), is the session as it was opened.
+	Prev *Sealed
 }
 
 // RevocationStore keeps, per user, a revocation mark for sessions that have
-// no server-side record (a Sealer's), so that "log out all my devices" works
-// for cookie-only sessions too. Package cookiestore consults it on every open
-// of a session that has a user: one store read per such request.
+// no server-side record (a Sealer's), so that "log out all my devices" and
+// logging out one session work for cookie-only sessions too. Package
+// cookiestore consults it on every open of a session that has a user: one
+// store read per such request.
 //
-// Both methods may be called concurrently.
+// All methods may be called concurrently.
 type RevocationStore interface {
-	// SetRevocation records r as user's mark, replacing any earlier one.
-	// The store may drop it after r.Expires.
+	// SetRevocation sets user's mark to r.Before and r.Keep, replacing
+	// earlier ones, and keeps the mark's denied IDs (r.Denied is ignored).
+	// The store may drop the mark after r.Expires and its denied IDs'
+	// expiry.
 	SetRevocation(ctx context.Context, user string, r Revocation) error
-	// Revocation returns user's mark: the zero Revocation, and no error,
-	// if there is none or it has expired.
+	// Deny adds the session ID id to user's denied IDs until expires,
+	// atomically with respect to SetRevocation and other Denys.
+	Deny(ctx context.Context, user, id string, expires time.Time) error
+	// Revocation returns user's mark, with the denied IDs that have not
+	// expired: the zero Revocation, and no error, if there is none.
 	Revocation(ctx context.Context, user string) (Revocation, error)
 }
 
 // Revocation is a per-user revocation mark: every session of the user
-// created (or renewed) before Before is revoked, except the one whose ID
-// is Keep.
+// created before Before is revoked, except the one whose ID is Keep, and so
+// is every session whose ID is in Denied.
 type Revocation struct {
 	// Before is the revocation time. Stores keep at least millisecond
 	// precision, so callers round it up to the next millisecond.
@@ -211,13 +303,19 @@ type Revocation struct {
 	// Keep is the ID of the session that stays valid ("" for none): the
 	// one that asked to log out everywhere else.
 	Keep string
-	// Expires is when the mark becomes useless, because every session it
-	// revokes has ended: Before plus the session lifetime.
+	// Expires is when Before and Keep become useless, because every
+	// session they revoke has ended: Before plus the session lifetime.
 	Expires time.Time
+	// Denied maps revoked session IDs to the end of their lifetime, after
+	// which a store drops them.
+	Denied map[string]time.Time
 }
 
 // Revokes reports whether r revokes the session with the given ID and
 // creation time.
 func (r Revocation) Revokes(id string, created time.Time) bool {
+	if _, ok := r.Denied[id]; ok {
+		return true
+	}
 	return !r.Before.IsZero() && created.Before(r.Before) && (r.Keep == "" || id != r.Keep)
 }

@@ -77,7 +77,7 @@ func TestLoginReplacesTheCookieAndKillsTheOldOne(t *testing.T) {
 	}
 	alice := mustSessionCookie(t, tab, a).Value // fails if the jar holds two
 	if alice == anonymous {
-		t.Fatal("login (Renew) left the cookie value unchanged in the browser's jar")
+		t.Fatal("login left the cookie value unchanged in the browser's jar")
 	}
 	res := call(t, tab, "GET", "/api/me", nil)
 	var me struct {

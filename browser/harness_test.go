@@ -212,8 +212,7 @@ func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 			return
 		}
 		s := sesame.FromContext(r.Context())
-		s.Renew() // as the demo: a new ID at every login
-		s.SetUser(in.User)
+		s.Login(in.User) // as the demo: a new ID, the user, a new lifetime
 		if in.Remember {
 			s.RememberMe(true)
 		}

@@ -1,117 +1,3 @@
-// Package cookiestore is a client-side session store: the cookie value is the
-// session itself, sealed with a key ring, and nothing is kept on the server
-// (except, optionally, one revocation mark per user). It implements
-// [sesame.Sealer]:
-//
-//	keys, err := cookiestore.KeysFromEnv() // SESAME_KEYS, newest key first
-//	...
-//	store, err := cookiestore.New(cookiestore.Config{Keys: keys})
-//	...
-//	m := sesame.New(sesame.Config{Sealer: store})
-//
-// # Encryption
-//
-// Values are sealed with XChaCha20-Poly1305 (golang.org/x/crypto), an AEAD:
-// the session is both encrypted and authenticated. It was chosen over
-// AES-256-GCM for its nonce. Every seal (a new session, an update, an idle
-// touch, a re-seal after rotation) uses a fresh random nonce, and a stateless
-// store running on many instances cannot count its seals. GCM's 96-bit random
-// nonces are safe for at most 2^32 seals per key (NIST SP 800-38D), which a
-// busy site reaches in weeks, and a repeated nonce lets an attacker forge
-// values. XChaCha20-Poly1305's 192-bit nonces make a collision negligible
-// for any number of seals, so no key ever has to be retired for wear.
-//
-// The price is speed, which does not matter here: sealing and opening a
-// 256-byte session takes about 0.66 µs with XChaCha20-Poly1305 against
-// 0.23 µs with AES-256-GCM (amd64 with AES-NI and AVX2), next to about
-// 2.6 µs for the JSON of the values and 16 µs for gob in the other
-// libraries. ChaCha20 is also constant-time in software on CPUs without AES
-// instructions. One caveat: XChaCha20-Poly1305 is not FIPS 140 approved, so
-// New fails in the Go FIPS 140-only mode (GODEBUG=fips140=only).
-//
-// With [Config.SignOnly], values are signed with HMAC-SHA-256 (crypto/hmac)
-// instead: tamper-proof and readable by anyone holding the cookie. Use it
-// only for data that may be seen by the user; it is not a privacy mode.
-//
-// Each key's 32-byte secret is not used directly: HKDF-SHA-256 (crypto/hkdf)
-// derives one subkey for XChaCha20-Poly1305 and another for HMAC, so one key
-// ring can serve both modes without reusing key material across algorithms.
-//
-// # What is bound and checked
-//
-//   - The cookie name is authenticated with the value (as AEAD associated
-//     data, or in the MAC), so a value moved to another cookie is rejected.
-//   - The mode is part of the value's authenticated header: an encrypting
-//     store never accepts a signed value, and the reverse.
-//   - The session's ID, user, creation, last-seen, deadline and expiry times
-//     are inside the sealed data. [Store.Open] rejects a value whose expiry
-//     or deadline has passed, or that is older than [Config.Lifetime], and
-//     the Manager checks the absolute lifetime and idle timeout again from
-//     the same times. A cookie replayed after its end is rejected even if
-//     the browser ignored Max-Age.
-//   - A value is decoded with strict base64url, so a re-encoded value (with
-//     padding, another alphabet or other unused bits) is rejected.
-//   - Anything that fails these checks gives an error wrapping
-//     sesame.ErrNotFound, which the Manager turns into a new, empty session
-//     and a debug log line. Open never panics on any input (see FuzzOpen).
-//
-// Values are never compressed before sealing: compressing secrets together
-// with data an attacker can choose leaks them through the length (as in the
-// CRIME attack).
-//
-// # Value format
-//
-// A value is unpadded base64url of
-//
-//	format   1 byte: 1 sealed (XChaCha20-Poly1305), 2 signed (HMAC-SHA-256)
-//	key ID   1 byte length, 1 to 16 bytes
-//	sealed:  24-byte nonce, ciphertext of the payload, 16-byte tag
-//	signed:  payload, 32-byte HMAC-SHA-256
-//
-// The associated data (or the MAC's input before the payload) binds the
-// header and the cookie name: the header, the name's length (2 bytes, big
-// endian), the name. The payload is the session in a compact binary form:
-// flags (Persist), ID, user, the four times in Unix milliseconds, and the
-// values, each the JSON of [sesame.MarshalValue]. Open returns the values as
-// json.RawMessage, so [sesame.Get] decodes each into its own type.
-//
-// The whole Set-Cookie line must fit in 4096 bytes, the limit browsers
-// enforce. A larger session fails its commit with a
-// *[sesame.CookieTooLargeError] that reaches the Manager's ErrorHandler
-// before anything is sent; a truncated cookie is never sent. A session of
-// about 2.5 KB of values fits.
-//
-// # Key rotation
-//
-// [Config.Keys] is a key ring, newest first. The first key seals; every key
-// opens the values that carry its ID. A value opened with an older key is
-// marked stale and re-sealed with the newest key on the same response. To
-// rotate without logging anyone out:
-//
-//  1. Generate a key (GenerateKey, or "sesamectl keygen") and put it first
-//     in SESAME_KEYS, keeping the old keys after it. Deploy.
-//  2. Once every active session has been seen since, or after the session
-//     lifetime at most, remove the old key. Its values are then rejected.
-//
-// Remove a key at once if it may have leaked: its sessions end. Rotating
-// regularly (say, quarterly) limits what a leaked key exposes; the nonce
-// space never requires it. See [ParseKeys] for the text form of a ring.
-//
-// # Revocation
-//
-// A sealed session needs no server, so it cannot be deleted: logging out
-// removes the cookie from the browser, but a copy of it stays valid until
-// its idle timeout or lifetime ends. Keep those short, or set
-// [Config.Revocation] to make "log out all my devices" work:
-// [sesame.Manager.RevokeAll] then calls [Store.DeleteUser], which stores one
-// mark for the user ("every session created before now, except this one, is
-// revoked"), and Open consults the user's mark for every session that has a
-// user. That costs one RevocationStore read per request that loads a session
-// with a user; requests that do not touch the session, and sessions without
-// a user, cost nothing. A failure of the RevocationStore fails the request
-// (the ErrorHandler's 500), rather than letting a possibly revoked session
-// in. Marks compare creation times from different instances, so the
-// instances' clocks must be synchronised (as every expiry check assumes).
 package cookiestore
 
 import (
@@ -145,14 +31,16 @@ type Config struct {
 	// change them. Use it only for data that may be visible. Changing it
 	// ends every session.
 	SignOnly bool
-	// Revocation, if set, keeps per-user revocation marks, so that
-	// Manager.RevokeAll can end cookie-only sessions. Open then reads the
-	// user's mark on every request that loads a session with a user. If
-	// nil, sessions cannot be revoked and RevokeAll returns an error
-	// wrapping sesame.ErrNotSupported.
+	// Revocation, if set, keeps per-user revocation marks and denied
+	// session IDs, so that Manager.RevokeAll, Destroy and Renew can end
+	// cookie-only sessions and the copies of their cookies. Open then reads
+	// the user's mark on every request that loads a session with a user. If
+	// nil, sessions cannot be revoked: RevokeAll returns an error wrapping
+	// sesame.ErrNotSupported, and a copy of a cookie stays valid until it
+	// expires, even after a Destroy or Renew.
 	Revocation sesame.RevocationStore
-	// Lifetime is how long a revocation mark is kept, and the age beyond
-	// which Open rejects any session. Set it to the Manager's Lifetime. If
+	// Lifetime is how long a revocation mark is kept (and at most a denied
+	// ID), and the age beyond which Open rejects any session. Set it to the Manager's Lifetime. If
 	// zero, sesame.DefaultLifetime (8h) is used.
 	Lifetime time.Duration
 }
@@ -204,6 +92,17 @@ var (
 	errCorrupt    = fmt.Errorf("cookiestore: authentic value with a malformed payload: %w", sesame.ErrNotFound)
 	errExpired    = fmt.Errorf("cookiestore: session expired: %w", sesame.ErrNotFound)
 	errRevoked    = fmt.Errorf("cookiestore: session revoked: %w", sesame.ErrNotFound)
+)
+
+// errRenewRevoked is Seal's answer to the renewal of a session that was
+// revoked since it was opened.
+var errRenewRevoked = fmt.Errorf("cookiestore: seal: the session being renewed was revoked: %w", sesame.ErrNotFound)
+
+// The interfaces a Store implements.
+var (
+	_ sesame.Sealer      = (*Store)(nil)
+	_ sesame.SealRevoker = (*Store)(nil)
+	_ sesame.UserDeleter = (*Store)(nil)
 )
 
 // New returns a Store for cfg. It fails if the key ring is empty or
@@ -263,13 +162,57 @@ func appendAD(dst, header []byte, name string) []byte {
 // Seal implements sesame.Sealer: it returns the cookie value for the
 // session, sealed (or signed) with the newest key for the cookie called
 // name.
-func (s *Store) Seal(_ context.Context, name string, in sesame.Sealed) (string, error) {
+//
+// When in.Prev is set (a Renew or Login gives the session a new ID), the
+// previous session has a user, and Config.Revocation is set, Seal also
+// reads the user's mark, once. If the mark revokes in.Prev (a RevokeAll or
+// a Destroy since it was opened), Seal returns an error wrapping
+// sesame.ErrNotFound and seals nothing. If in.Prev is the session that a
+// RevokeAll kept, the new session stays kept: its Created is moved up to
+// the mark's Before (its Deadline does not move). Once the value is
+// sealed, Seal denies in.Prev.ID until the previous session's end, so that
+// copies of the pre-renewal cookie stop opening: 1 mark read and 1 write
+// in all. Any other error is a failure of the RevocationStore.
+func (s *Store) Seal(ctx context.Context, name string, in sesame.Sealed) (string, error) {
 	if in.Record == nil || in.ID == "" {
 		return "", errors.New("cookiestore: seal: a session needs an ID and a Record")
 	}
 	if len(name) > 0xffff {
 		return "", errors.New("cookiestore: seal: cookie name too long")
 	}
+	prev := in.Prev
+	renewal := s.rev != nil && prev != nil && prev.Record != nil && prev.Record.User != "" && prev.ID != in.ID
+	if renewal {
+		r, err := s.rev.Revocation(ctx, prev.Record.User)
+		if err != nil {
+			return "", fmt.Errorf("cookiestore: seal: reading the revocation mark: %w", err)
+		}
+		if r.Revokes(prev.ID, prev.Record.Created) {
+			return "", errRenewRevoked
+		}
+		if r.Keep == prev.ID && in.Record.User == prev.Record.User && in.Record.Created.Before(r.Before) {
+			rec := *in.Record // the Manager's Record is not modified
+			rec.Created = r.Before
+			in.Record = &rec
+		}
+	}
+	v, err := s.seal(name, in.ID, in.Record)
+	if err != nil {
+		return "", fmt.Errorf("cookiestore: seal: %w", err)
+	}
+	// A value too long for any cookie is never sent (the Manager fails the
+	// commit): the previous session then stays valid.
+	if renewal && len(name)+1+len(v) <= maxValue {
+		if err := s.rev.Deny(ctx, prev.Record.User, prev.ID, s.end(prev.Record)); err != nil {
+			return "", fmt.Errorf("cookiestore: seal: denying the previous session ID: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// seal seals (or signs) the session (id, rec) with the newest key for the
+// cookie called name.
+func (s *Store) seal(name, id string, rec *sesame.Record) (string, error) {
 	k := &s.keys[0]
 	hdr := headerSize(k.id)
 	pre := hdr // where the payload starts
@@ -277,12 +220,12 @@ func (s *Store) Seal(_ context.Context, name string, in sesame.Sealed) (string, 
 		pre += nonceSize
 	}
 	adLen := hdr + 2 + len(name)
-	buf := make([]byte, pre, pre+payloadSize(in.ID, in.Record)+max(tagSize, macSize)+adLen)
+	buf := make([]byte, pre, pre+payloadSize(id, rec)+max(tagSize, macSize)+adLen)
 	buf[0], buf[1] = s.format, byte(len(k.id))
 	copy(buf[2:], k.id)
-	buf, err := appendPayload(buf, in.ID, in.Record)
+	buf, err := appendPayload(buf, id, rec)
 	if err != nil {
-		return "", fmt.Errorf("cookiestore: seal: %w", err)
+		return "", err
 	}
 	end := len(buf)
 	// The associated data goes past the room for the tag or MAC, in the
@@ -304,11 +247,45 @@ func (s *Store) Seal(_ context.Context, name string, in sesame.Sealed) (string, 
 	return b64.EncodeToString(buf[:end]), nil
 }
 
+// end returns when every copy of the session rec stops opening anyway: the
+// earlier of its Deadline and its creation plus Config.Lifetime. A denied
+// ID is kept until then, and no longer.
+func (s *Store) end(rec *sesame.Record) time.Time {
+	end := rec.Created.Add(s.lifetime)
+	if !rec.Deadline.IsZero() && rec.Deadline.Before(end) {
+		end = rec.Deadline
+	}
+	return end
+}
+
+// Revoke implements sesame.SealRevoker: the Manager calls it when it
+// destroys a session that has a user. It denies the session's ID until the
+// session's end (its Deadline, or its creation plus Config.Lifetime if
+// earlier), so that copies of its cookie, such as one taken before the
+// logout, stop opening: 1 RevocationStore write. The denial is dropped
+// after that end, when Open rejects the copies as expired anyway.
+//
+// Without Config.Revocation, or for a session without a user (marks are
+// kept per user), nothing can be revoked: Revoke returns nil, and copies of
+// the cookie stay valid until they expire.
+func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
+	if s.rev == nil || in.Record == nil || in.Record.User == "" || in.ID == "" {
+		return nil
+	}
+	if err := s.rev.Deny(ctx, in.Record.User, in.ID, s.end(in.Record)); err != nil {
+		return fmt.Errorf("cookiestore: revoke: denying the session ID: %w", err)
+	}
+	return nil
+}
+
 // Open implements sesame.Sealer: it authenticates and decodes a value
 // sealed for the cookie called name. Any value it cannot authenticate, or
-// whose session has expired, is too old or is revoked, gives an error
-// wrapping sesame.ErrNotFound. Any other error is a failure of the
-// RevocationStore.
+// whose session has expired, is too old or is revoked (by the user's mark,
+// or because its ID is denied: destroyed or renewed), gives an error
+// wrapping sesame.ErrNotFound. For a session with a user, with
+// Config.Revocation set, it reads the user's mark: 1 RevocationStore read,
+// which includes the denied IDs. Any other error is a failure of the
+// RevocationStore, and fails the request.
 //
 // A value opened with a key other than the newest is returned with Stale
 // set, so that the Manager re-seals it with the newest key.
@@ -370,7 +347,7 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 	if s.rev != nil && rec.User != "" {
 		r, err := s.rev.Revocation(ctx, rec.User)
 		if err != nil {
-			return sesame.Sealed{}, fmt.Errorf("cookiestore: reading the revocation mark: %w", err)
+			return sesame.Sealed{}, fmt.Errorf("cookiestore: open: reading the revocation mark: %w", err)
 		}
 		if r.Revokes(id, rec.Created) {
 			return sesame.Sealed{}, errRevoked
@@ -394,16 +371,20 @@ func (s *Store) key(id []byte) int {
 // Config.Revocation, and otherwise returns an error wrapping
 // sesame.ErrNotSupported.
 //
-// It stores one mark for the user, replacing any earlier one: every session
-// of the user created (or renewed) before now, rounded up to the next
-// millisecond, is revoked, except keep. It returns only once the clock has
-// passed that time (at most 1 ms later), so a session created or renewed
-// after it returns, such as a Renew later in the same request, stays valid.
-// The mark is kept for Config.Lifetime, after which Open rejects the
-// sessions it revoked as too old anyway.
+// It stores one mark for the user, replacing any earlier one (the denied
+// IDs stay): every session of the user created before now, rounded up to
+// the next millisecond, is revoked, except keep. A Renew keeps a session's
+// creation time, so the sessions renewed from a revoked one are revoked
+// too, and Seal refuses to renew a revoked session. keep stays valid
+// through its renewals: Seal gives the session renewed from keep a
+// creation time of at least the mark's. DeleteUser returns only once the
+// clock has passed the mark's time (at most 1 ms later), so a session
+// created after it returns, such as a Login later in the same request,
+// stays valid. The mark is kept for Config.Lifetime, after which Open
+// rejects the sessions it revoked as too old anyway.
 //
 // A cookie store cannot know how many cookies exist, so on success the
-// count is always -1, meaning "unknown".
+// count is always sesame.CountUnknown.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if s.rev == nil {
 		return 0, fmt.Errorf("cookiestore: revoking sessions needs Config.Revocation: %w", sesame.ErrNotSupported)
@@ -414,5 +395,5 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 		return 0, fmt.Errorf("cookiestore: storing the revocation mark: %w", err)
 	}
 	time.Sleep(time.Until(before))
-	return -1, nil
+	return sesame.CountUnknown, nil
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -548,8 +548,8 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != -1 {
-				t.Errorf("RevokeAll returned %d, want -1 (unknown)", n)
+			if n != sesame.CountUnknown {
+				t.Errorf("RevokeAll returned %d, want sesame.CountUnknown", n)
 			}
 			for i, want := range []string{"", "alice", ""} {
 				if got := userOf(alice[i]); got != want {
@@ -606,59 +606,128 @@ func TestRenewRightAfterRevokeAllSurvives(t *testing.T) {
 	}
 }
 
-// countingMarks counts the reads of a real RevocationStore.
-type countingMarks struct {
+// spyMarks is a real RevocationStore (a memstore) that counts its calls,
+// records its Denys, can fail every call with fail, and can pause a Deny
+// until the test lets it go on.
+type spyMarks struct {
 	*memstore.Store
-	mu    sync.Mutex
-	reads int
+	mu            sync.Mutex
+	reads, writes int
+	denied        map[string]time.Time // every Deny's id and expiry
+	fail          error
+	// pause, if set, is called by the next Deny before it runs, once.
+	pause func()
 }
 
-func (c *countingMarks) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+func newSpy(t testing.TB) *spyMarks {
+	return &spyMarks{Store: revocations(t), denied: map[string]time.Time{}}
+}
+
+func (c *spyMarks) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
 	c.mu.Lock()
 	c.reads++
+	err := c.fail
 	c.mu.Unlock()
+	if err != nil {
+		return sesame.Revocation{}, err
+	}
 	return c.Store.Revocation(ctx, user)
 }
 
-func (c *countingMarks) count() int {
+func (c *spyMarks) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.reads
-	c.reads = 0
-	return n
+	c.writes++
+	err := c.fail
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.Store.SetRevocation(ctx, user, r)
 }
 
-func TestRevocationCostsOneReadPerLoadOfASessionWithAUser(t *testing.T) {
-	marks := &countingMarks{Store: revocations(t)}
+func (c *spyMarks) Deny(ctx context.Context, user, id string, expires time.Time) error {
+	c.mu.Lock()
+	c.writes++
+	err, pause := c.fail, c.pause
+	c.pause = nil
+	c.denied[id] = expires
+	c.mu.Unlock()
+	if pause != nil {
+		pause()
+	}
+	if err != nil {
+		return err
+	}
+	return c.Store.Deny(ctx, user, id, expires)
+}
+
+// count returns the reads and writes since the last count.
+func (c *spyMarks) count() (reads, writes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reads, writes = c.reads, c.writes
+	c.reads, c.writes = 0, 0
+	return reads, writes
+}
+
+func (c *spyMarks) setFail(err error) {
+	c.mu.Lock()
+	c.fail = err
+	c.mu.Unlock()
+}
+
+func (c *spyMarks) denial(id string) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.denied[id]
+	return until, ok
+}
+
+func TestRevocationCostsWhatTheDocSays(t *testing.T) {
+	marks := newSpy(t)
 	m := manager(newStore(t, cookiestore.Config{Revocation: marks}), sesame.Config{}, nil)
 	anon, user := sesametest.NewClient(t, m), sesametest.NewClient(t, m)
 	anon.Put("k", 1)
 	user.Login("alice")
 	marks.count()
 	for _, tc := range []struct {
-		name string
-		c    *sesametest.Client
-		h    func(w http.ResponseWriter, r *http.Request)
-		want int
+		name          string
+		c             *sesametest.Client
+		h             func(w http.ResponseWriter, r *http.Request)
+		reads, writes int
 	}{
-		{"untouched", user, func(w http.ResponseWriter, r *http.Request) {}, 0},
-		{"session without a user", anon, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Has("k") }, 0},
+		{"untouched", user, func(w http.ResponseWriter, r *http.Request) {}, 0, 0},
+		{"session without a user", anon, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Has("k") }, 0, 0},
+		{"renew of a session without a user", anon, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Renew() }, 0, 0},
 		{"session with a user", user, func(w http.ResponseWriter, r *http.Request) {
 			s := sesame.FromContext(r.Context())
 			s.Has("k")
 			s.User()
 			s.Put("k", 2)
-		}, 1},
+		}, 1, 0},
+		{"renew of a session with a user", user, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Renew() }, 2, 1},
+		{"login of a session with a user", user, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Login("alice") }, 2, 1},
+		{"destroy of a session with a user", user, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Destroy() }, 1, 1},
+		{"destroy of a session without a user", anon, func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Destroy() }, 0, 0},
 	} {
-		tc.c.Do(tc.h)
-		if n := marks.count(); n != tc.want {
-			t.Errorf("%s: %d revocation reads, want %d", tc.name, n, tc.want)
+		if resp := tc.c.Do(tc.h); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", tc.name, resp.StatusCode)
 		}
+		if r, w := marks.count(); r != tc.reads || w != tc.writes {
+			t.Errorf("%s: %d revocation reads and %d writes, want %d and %d", tc.name, r, w, tc.reads, tc.writes)
+		}
+	}
+	if _, err := m.RevokeAll(t.Context(), "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r, w := marks.count(); r != 0 || w != 1 {
+		t.Errorf("RevokeAll: %d revocation reads and %d writes, want 0 and 1", r, w)
 	}
 }
 
 func TestRevocationStoreFailureIsAServerError(t *testing.T) {
-	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
+	marks := newSpy(t)
+	st := newStore(t, cookiestore.Config{Revocation: marks})
 	var got error
 	m := sesame.New(sesame.Config{Sealer: st, Insecure: true, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		got = err
@@ -666,27 +735,324 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 	}})
 	c := sesametest.NewClient(t, m)
 	c.Login("alice")
+	login := c.Cookie
+	down := errors.New("revocation store down")
+	marks.setFail(down)
 
-	// memstore fails every call with a cancelled context, as a remote
-	// store fails when it cannot answer.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	req.Header.Set("Cookie", m.Name()+"="+c.Cookie)
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sesame.FromContext(r.Context()).User()
-		w.Write([]byte("handler body"))
-	})).ServeHTTP(rec, req)
-	if rec.Code != http.StatusServiceUnavailable || errors.Is(got, sesame.ErrNotFound) || !errors.Is(got, context.Canceled) {
-		t.Errorf("status %d, ErrorHandler got %v; want the ErrorHandler's answer for a store error", rec.Code, got)
+	// Every request that needs the RevocationStore fails with the
+	// ErrorHandler's answer and sends no cookie: the load of a session
+	// with a user (Open), a Renew (Seal) and a Destroy (Revoke).
+	for name, h := range map[string]func(s *sesame.Session){
+		"load":    func(s *sesame.Session) { s.User() },
+		"renew":   func(s *sesame.Session) { s.Renew() },
+		"destroy": func(s *sesame.Session) { s.Destroy() },
+		"blind":   func(s *sesame.Session) { s.Put("k", 1) },
+	} {
+		got = nil
+		resp := (&sesametest.Client{T: t, M: m, Cookie: login}).Do(func(w http.ResponseWriter, r *http.Request) {
+			h(sesame.FromContext(r.Context()))
+			w.Write([]byte("handler body"))
+		})
+		if resp.StatusCode != http.StatusServiceUnavailable || errors.Is(got, sesame.ErrNotFound) || !errors.Is(got, down) {
+			t.Errorf("%s: status %d, ErrorHandler got %v; want the ErrorHandler's answer for a store error", name, resp.StatusCode, got)
+		}
+		if h := resp.Header.Values("Set-Cookie"); len(h) != 0 {
+			t.Errorf("%s: a failed revocation check set %q", name, h)
+		}
 	}
-	if h := rec.Result().Header.Values("Set-Cookie"); len(h) != 0 {
-		t.Errorf("a failed revocation check set %q", h)
+	_, err := st.Open(t.Context(), m.Name(), login)
+	if err == nil || errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, down) {
+		t.Errorf("Open with a failing RevocationStore: %v, want an error wrapping its failure, not ErrNotFound", err)
 	}
-	_, err := st.Open(ctx, m.Name(), c.Cookie)
-	if err == nil || errors.Is(err, sesame.ErrNotFound) {
-		t.Errorf("Open with a failing RevocationStore: %v, want an error that is not ErrNotFound", err)
+	// The Seal of a renewal, directly: a failing mark read or Deny gives
+	// no value.
+	opened := sesame.Sealed{ID: "old", Record: &sesame.Record{
+		User: "alice", Created: time.Now(), LastSeen: time.Now(), Deadline: time.Now().Add(time.Hour), Expires: time.Now().Add(time.Hour),
+	}}
+	v, err := st.Seal(t.Context(), m.Name(), sesame.Sealed{ID: "new", Record: opened.Record, Prev: &opened})
+	if v != "" || !errors.Is(err, down) || errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("Seal of a renewal with a failing RevocationStore: %q, %v", v, err)
+	}
+	marks.setFail(nil)
+	if userOf(&sesametest.Client{T: t, M: m, Cookie: login}) != "alice" {
+		t.Error("the session did not survive the RevocationStore's outage")
+	}
+}
+
+// opened opens the cookie value v with st, or fails t.
+func opened(t *testing.T, st *cookiestore.Store, m *sesame.Manager, v string) sesame.Sealed {
+	t.Helper()
+	s, err := st.Open(t.Context(), m.Name(), v)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			marks := newSpy(t)
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: marks})
+			m := manager(st, sesame.Config{}, nil)
+			c, other := sesametest.NewClient(t, m), sesametest.NewClient(t, m)
+			c.Login("alice")
+			other.Login("alice")
+			c.Put("cart", "apples") // re-sealed: two copies of one session ID
+			copies := []string{c.Cookie}
+			c.Put("cart", "pears")
+			copies = append(copies, c.Cookie)
+			session := opened(t, st, m, c.Cookie)
+
+			resp := c.Session(func(s *sesame.Session) { s.Destroy() })
+			if c.Cookie != "" || !strings.Contains(sesametest.SetCookie(resp, m.Name()), "Max-Age=0") {
+				t.Errorf("Destroy did not delete the cookie: %q", sesametest.SetCookie(resp, m.Name()))
+			}
+			for i, v := range copies {
+				_, err := st.Open(t.Context(), m.Name(), v)
+				if !errors.Is(err, sesame.ErrNotFound) || !strings.Contains(fmt.Sprint(err), "revoked") {
+					t.Errorf("copy %d: Open after Destroy = %v, want the revoked error", i, err)
+				}
+				replay := &sesametest.Client{T: t, M: m, Cookie: v}
+				if u := userOf(replay); u != "" || replay.Has("cart") {
+					t.Errorf("copy %d: logged in as %q after Destroy", i, u)
+				}
+			}
+			until, ok := marks.denial(session.ID)
+			if !ok || !until.Equal(session.Record.Deadline) {
+				t.Errorf("the destroyed ID is denied until %v (%v), want its deadline %v", until, ok, session.Record.Deadline)
+			}
+			if userOf(other) != "alice" {
+				t.Error("Destroy of one session ended the user's other session")
+			}
+		})
+	}
+}
+
+// holdRequest runs a request with cookie whose handler runs first, then
+// waits for the returned release function, then runs then. release
+// returns the client, which holds the response's cookie.
+func holdRequest(t *testing.T, m *sesame.Manager, cookie string, first, then func(s *sesame.Session)) (release func() *sesametest.Client) {
+	c := &sesametest.Client{T: t, M: m, Cookie: cookie}
+	started, cont, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Do(func(w http.ResponseWriter, r *http.Request) {
+			s := sesame.FromContext(r.Context())
+			first(s)
+			close(started)
+			<-cont
+			then(s)
+		})
+	}()
+	<-started
+	return func() *sesametest.Client {
+		close(cont)
+		<-done
+		return c
+	}
+}
+
+func TestRenewRacingRevokeAllGivesNoLiveCookie(t *testing.T) {
+	// The two places a RevokeAll can land in a renewal: after the request
+	// opened the session and before its commit (Seal's mark read sees it),
+	// or inside the commit, after Seal read the mark (the renewed cookie
+	// keeps the old creation time, so the mark revokes it).
+	for _, mode := range modes {
+		for _, where := range []string{"before the commit", "inside Seal, after its mark read"} {
+			t.Run(mode.name+"/"+where, func(t *testing.T) {
+				marks := newSpy(t)
+				st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: marks})
+				m := manager(st, sesame.Config{}, nil)
+				c := sesametest.NewClient(t, m)
+				c.Login("alice")
+				c.Put("secret", "s")
+				revoke := func() {
+					if _, err := m.RevokeAll(context.Background(), "alice", ""); err != nil {
+						t.Error(err)
+					}
+				}
+				var release func() *sesametest.Client
+				if where == "before the commit" {
+					release = holdRequest(t, m, c.Cookie, readUser, renew)
+					revoke()
+				} else {
+					marks.mu.Lock()
+					marks.pause = revoke // the Deny runs after Seal's mark read
+					marks.mu.Unlock()
+					release = holdRequest(t, m, c.Cookie, readUser, renew)
+				}
+				renewed := release()
+				if where == "before the commit" && renewed.Cookie != c.Cookie {
+					t.Error("the renewal of a session revoked since it was opened sent a cookie; Seal must refuse it")
+				}
+				if where != "before the commit" {
+					marks.mu.Lock()
+					paused := marks.pause == nil
+					marks.mu.Unlock()
+					if !paused {
+						t.Fatal("the renewal never reached its Deny")
+					}
+					if renewed.Cookie == c.Cookie {
+						t.Fatal("the renewal sent no cookie; this interleaving needs one")
+					}
+				}
+				for name, v := range map[string]string{"renewed": renewed.Cookie, "original": c.Cookie} {
+					if v == "" {
+						continue
+					}
+					cc := &sesametest.Client{T: t, M: m, Cookie: v}
+					if u := userOf(cc); u != "" || cc.Has("secret") {
+						t.Errorf("the %s cookie is logged in as %q after RevokeAll raced a Renew", name, u)
+					}
+				}
+			})
+		}
+	}
+}
+
+func readUser(s *sesame.Session) { s.User() }
+func renew(s *sesame.Session)    { s.Renew() }
+
+func TestRenewOfTheKeptSessionStaysKept(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			marks := newSpy(t)
+			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: marks})
+			m := manager(st, sesame.Config{}, nil)
+			kept, other := sesametest.NewClient(t, m), sesametest.NewClient(t, m)
+			keptID := kept.Login("alice")
+			other.Login("alice")
+			stolen := other.Cookie
+			before := opened(t, st, m, kept.Cookie)
+
+			// "Log out my other devices", from another request.
+			if _, err := m.RevokeAll(t.Context(), "alice", keptID); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := marks.Store.Revocation(t.Context(), "alice")
+			pre := []string{kept.Cookie}
+			for i := range 3 {
+				kept.Session(func(s *sesame.Session) { s.Renew() })
+				pre = append(pre, kept.Cookie)
+				now := opened(t, st, m, kept.Cookie)
+				if now.ID == before.ID || now.Record.User != "alice" {
+					t.Fatalf("renewal %d: %+v", i, now)
+				}
+				if now.Record.Created.Before(r.Before) {
+					t.Errorf("renewal %d: Created %v is before the mark %v: the next RevokeAll check revokes it", i, now.Record.Created, r.Before)
+				}
+				if !now.Record.Deadline.Equal(before.Record.Deadline) {
+					t.Errorf("renewal %d: the deadline moved from %v to %v", i, before.Record.Deadline, now.Record.Deadline)
+				}
+			}
+			if userOf(kept) != "alice" {
+				t.Error("the kept session was revoked by its own renewal")
+			}
+			if userOf(other) != "" || userOf(&sesametest.Client{T: t, M: m, Cookie: stolen}) != "" {
+				t.Error("the other device's session survived RevokeAll")
+			}
+			// The pre-renewal copies of the kept session are denied.
+			for i, v := range pre[:len(pre)-1] {
+				if u := userOf(&sesametest.Client{T: t, M: m, Cookie: v}); u != "" {
+					t.Errorf("the kept session's cookie before renewal %d still logs in as %q", i, u)
+				}
+			}
+			// Being kept once gives no immunity from the next RevokeAll.
+			if _, err := m.RevokeAll(t.Context(), "alice", ""); err != nil {
+				t.Fatal(err)
+			}
+			if userOf(kept) != "" {
+				t.Error("the kept session's renewal survived a later RevokeAll")
+			}
+		})
+	}
+}
+
+func TestDenyListIsBoundedByExpiry(t *testing.T) {
+	const lifetime = 400 * time.Millisecond
+	marks := newSpy(t)
+	st := newStore(t, cookiestore.Config{Revocation: marks, Lifetime: lifetime})
+	m := manager(st, sesame.Config{Lifetime: lifetime}, nil)
+	c := sesametest.NewClient(t, m)
+	c.Login("alice")
+	first := opened(t, st, m, c.Cookie)
+	c.Session(func(s *sesame.Session) { s.Renew() }) // denies first.ID
+	second := opened(t, st, m, c.Cookie)
+	c.Session(func(s *sesame.Session) { s.Destroy() }) // denies second.ID
+
+	r, err := marks.Store.Revocation(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]sesame.Sealed{"renewed": first, "destroyed": second} {
+		if until, ok := r.Denied[s.ID]; !ok || !until.Equal(s.Record.Deadline) {
+			t.Errorf("the %s ID is denied until %v (%v), want its deadline %v", name, until, ok, s.Record.Deadline)
+		}
+	}
+	if len(r.Denied) != 2 {
+		t.Errorf("%d denied IDs, want 2", len(r.Denied))
+	}
+	time.Sleep(time.Until(first.Record.Deadline.Add(20 * time.Millisecond)))
+	r, err = marks.Store.Revocation(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Denied) != 0 {
+		t.Errorf("after the sessions' deadline the deny list still holds %v", r.Denied)
+	}
+
+	// A Manager with a longer lifetime than the store's: the store's
+	// Lifetime bounds the denial, as it bounds what Open accepts.
+	m = manager(st, sesame.Config{Lifetime: time.Hour}, nil)
+	c = sesametest.NewClient(t, m)
+	c.Login("bob")
+	s := opened(t, st, m, c.Cookie)
+	c.Session(func(s *sesame.Session) { s.Destroy() })
+	if until, _ := marks.denial(s.ID); !until.Equal(s.Record.Created.Add(lifetime)) {
+		t.Errorf("denied until %v, want Created+Config.Lifetime %v", until, s.Record.Created.Add(lifetime))
+	}
+}
+
+func TestSealAndRevokeDirectly(t *testing.T) {
+	now := time.Now()
+	rec := func(user string) *sesame.Record {
+		return &sesame.Record{User: user, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: map[string]any{"k": 1}}
+	}
+	marks := newSpy(t)
+	st := newStore(t, cookiestore.Config{Revocation: marks})
+	prev := sesame.Sealed{ID: "old", Record: rec("alice")}
+	if err := st.Revoke(t.Context(), prev); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
+	mustNotFound(t, err, "Seal of the renewal of a revoked session")
+	if _, ok := marks.denial("new"); ok {
+		t.Error("a refused renewal denied something")
+	}
+	// A session without a user cannot be revoked: nothing is written.
+	marks.count()
+	anon := sesame.Sealed{ID: "anon", Record: rec("")}
+	if err := st.Revoke(t.Context(), anon); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "anon2", Record: rec(""), Prev: &anon}); err != nil {
+		t.Fatal(err)
+	}
+	if r, w := marks.count(); r != 0 || w != 0 {
+		t.Errorf("a session without a user cost %d reads and %d writes", r, w)
+	}
+	// Without a RevocationStore, Revoke does nothing and succeeds.
+	plain := newStore(t, cookiestore.Config{})
+	if err := plain.Revoke(t.Context(), prev); err != nil {
+		t.Errorf("Revoke without Config.Revocation: %v, want nil", err)
+	}
+	v, err := plain.Seal(t.Context(), "session", sesame.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Open(t.Context(), "session", v); err != nil {
+		t.Errorf("a renewal without Config.Revocation: %v", err)
 	}
 }
 

@@ -46,7 +46,7 @@ func Example() {
 	handler.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.com/login", nil))
 	c := rec.Result().Cookies()[0]
 	fmt.Println(c.Name, c.HttpOnly, c.Secure, len(c.Value) > 0)
-	// Output: session true true true
+	// Output: __Host-session true true true
 }
 
 // This example prints a new key in the text form that SESAME_KEYS and

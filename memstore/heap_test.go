@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkHeapPerSession reports the heap each stored session costs at
-// 1,000,000 sessions (DESIGN.md's target: at most 600 bytes), each holding
+// 1,000,000 sessions (the target: at most 600 bytes, see bench/README.md), each holding
 // the benchmarks' session {user_id int, name string, roles [3]string}
 // created through the middleware. Run it with -benchtime 1x.
 func BenchmarkHeapPerSession(b *testing.B) {

@@ -5,9 +5,15 @@
 // costs no decoding. Do not modify a value after putting it in a session.
 //
 // The store implements every optional interface of sesame: delta commits
-// are applied atomically under a lock, sessions are indexed by user,
-// revocation marks are kept for cookie-only sessions, and a janitor
-// goroutine purges expired sessions and marks until Close.
+// and renewals are applied atomically under one lock, sessions are indexed
+// by user, revocation marks are kept for cookie-only sessions, and a
+// janitor goroutine purges expired sessions, renewal records and marks
+// until Close.
+//
+// Every reader gets the same stored value: sesame.Get hands out a copy of a
+// value that holds maps, slices or pointers, so that parallel requests can
+// modify what they read. Plain values (numbers, strings, structs of them)
+// are returned as they are, without a copy.
 package memstore
 
 import (
@@ -26,10 +32,11 @@ const DefaultCleanupInterval = time.Minute
 // Store is an in-memory session store. The zero value is not usable; call
 // New. It is safe for concurrent use.
 type Store struct {
-	mu    sync.RWMutex
-	recs  map[string]*sesame.Record // never modified once stored
-	users map[string]map[string]struct{}
-	marks map[string]sesame.Revocation // by user
+	mu      sync.RWMutex
+	recs    map[string]*sesame.Record // never modified once stored
+	users   map[string]map[string]struct{}
+	renewed map[string]renewal           // by old ID
+	marks   map[string]sesame.Revocation // by user
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -46,11 +53,12 @@ func New() *Store { return NewWithCleanupInterval(DefaultCleanupInterval) }
 // returned, and Purge removes them). Call Close to stop the janitor.
 func NewWithCleanupInterval(cleanupInterval time.Duration) *Store {
 	s := &Store{
-		recs:  make(map[string]*sesame.Record),
-		users: make(map[string]map[string]struct{}),
-		marks: make(map[string]sesame.Revocation),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		recs:    make(map[string]*sesame.Record),
+		users:   make(map[string]map[string]struct{}),
+		renewed: make(map[string]renewal),
+		marks:   make(map[string]sesame.Revocation),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	if cleanupInterval == 0 {
 		cleanupInterval = DefaultCleanupInterval
@@ -62,6 +70,26 @@ func NewWithCleanupInterval(cleanupInterval time.Duration) *Store {
 	go s.janitor(cleanupInterval)
 	return s
 }
+
+// renewal records that an ID was renewed to another, until the old record
+// would have expired.
+type renewal struct {
+	to      string
+	expires time.Time
+}
+
+var (
+	errNotFound = fmt.Errorf("memstore: %w", sesame.ErrNotFound)
+	errRenewed  = fmt.Errorf("memstore: %w: %w", sesame.ErrNotFound, sesame.ErrRenewed)
+)
+
+var (
+	_ sesame.DeltaStore      = (*Store)(nil)
+	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.UserStore       = (*Store)(nil)
+	_ sesame.Purger          = (*Store)(nil)
+	_ sesame.RevocationStore = (*Store)(nil)
+)
 
 func (s *Store) janitor(every time.Duration) {
 	defer close(s.done)
@@ -91,12 +119,20 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 		return nil, err
 	}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live(id, time.Now())
+}
+
+// live returns the live record stored under id. s.mu is held.
+func (s *Store) live(id string, now time.Time) (*sesame.Record, error) {
 	rec := s.recs[id]
-	s.mu.RUnlock()
-	if rec == nil || !time.Now().Before(rec.Expires) {
-		return nil, sesame.ErrNotFound
+	if rec != nil && now.Before(rec.Expires) {
+		return rec, nil
 	}
-	return rec, nil
+	if r, ok := s.renewed[id]; ok && now.Before(r.expires) {
+		return nil, errRenewed
+	}
+	return nil, errNotFound
 }
 
 // Save implements sesame.Store.
@@ -111,20 +147,44 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 }
 
 // Apply implements sesame.DeltaStore.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
+func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, err := s.live(id, time.Now())
+	if err != nil {
+		return false, err
+	}
+	c := *cur
+	c.Values = maps.Clone(cur.Values)
+	d.ApplyTo(&c)
+	if c.Empty() {
+		s.remove(id)
+		return true, nil
+	}
+	s.put(id, &c)
+	return false, nil
+}
+
+// Renew implements sesame.Renewer, under the store's lock.
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur := s.recs[id]
-	if cur == nil || !time.Now().Before(cur.Expires) {
-		return fmt.Errorf("memstore: apply: %w", sesame.ErrNotFound)
+	cur, err := s.live(oldID, time.Now())
+	if err != nil {
+		return err
 	}
 	c := *cur
 	c.Values = maps.Clone(cur.Values)
 	d.ApplyTo(&c)
-	s.put(id, &c)
+	s.remove(oldID)
+	s.put(newID, &c)
+	s.renewed[oldID] = renewal{to: newID, expires: cur.Expires}
 	return nil
 }
 
@@ -164,16 +224,30 @@ func (s *Store) unindex(id, user string) {
 	}
 }
 
-// Delete implements sesame.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete implements sesame.Store. Deleting a renewed ID deletes the
+// session it was renewed to (see sesame.Renewer).
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
-	s.remove(id)
-	s.mu.Unlock()
-	return nil
+	defer s.mu.Unlock()
+	now := time.Now()
+	for range maxHops {
+		r, ok := s.renewed[id]
+		if !ok || !now.Before(r.expires) {
+			break
+		}
+		id = r.to
+	}
+	if rec := s.recs[id]; rec == nil || !now.Before(rec.Expires) {
+		return false, nil
+	}
+	return s.remove(id), nil
 }
+
+// maxHops bounds how many renewals Delete follows.
+const maxHops = 64
 
 // Sessions implements sesame.UserStore.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
@@ -223,8 +297,18 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	for id, r := range s.renewed {
+		if !now.Before(r.expires) {
+			delete(s.renewed, id)
+		}
+	}
 	for user, r := range s.marks {
-		if !now.Before(r.Expires) {
+		for id, until := range r.Denied {
+			if !now.Before(until) {
+				delete(r.Denied, id)
+			}
+		}
+		if !now.Before(r.Expires) && len(r.Denied) == 0 {
 			delete(s.marks, user)
 		}
 	}
@@ -237,8 +321,25 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.Denied = s.marks[user].Denied
 	s.marks[user] = r
-	s.mu.Unlock()
+	return nil
+}
+
+// Deny implements sesame.RevocationStore.
+func (s *Store) Deny(ctx context.Context, user, id string, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.marks[user]
+	if r.Denied == nil {
+		r.Denied = make(map[string]time.Time, 1)
+	}
+	r.Denied[id] = expires
+	s.marks[user] = r
 	return nil
 }
 
@@ -247,12 +348,23 @@ func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation,
 	if err := ctx.Err(); err != nil {
 		return sesame.Revocation{}, err
 	}
+	now := time.Now()
 	s.mu.RLock()
-	r, ok := s.marks[user]
-	s.mu.RUnlock()
-	if !ok || !time.Now().Before(r.Expires) {
-		return sesame.Revocation{}, nil
+	defer s.mu.RUnlock()
+	r := s.marks[user]
+	if !now.Before(r.Expires) {
+		r.Before, r.Keep, r.Expires = time.Time{}, "", time.Time{}
 	}
+	var denied map[string]time.Time
+	for id, until := range r.Denied {
+		if now.Before(until) {
+			if denied == nil {
+				denied = make(map[string]time.Time, len(r.Denied))
+			}
+			denied[id] = until
+		}
+	}
+	r.Denied = denied
 	return r, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,8 +53,11 @@ func uniqueTable(t testing.TB, pool *pgxpool.Pool) string {
 	name := "sesame_test_" + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
 		table := pgx.Identifier{name}
-		_, err := pool.Exec(context.Background(), fmt.Sprintf("DROP TABLE IF EXISTS %s, %s, %s",
-			table.Sanitize(), suffixed(table, revocationsSuffix).Sanitize(), suffixed(table, schemaSuffix).Sanitize()))
+		names := []string{table.Sanitize()}
+		for _, suffix := range []string{revocationsSuffix, renewedSuffix, deniedSuffix, schemaSuffix} {
+			names = append(names, suffixed(table, suffix).Sanitize())
+		}
+		_, err := pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+strings.Join(names, ", "))
 		if err != nil {
 			t.Errorf("dropping %s: %v", name, err)
 		}
@@ -80,7 +84,7 @@ type dumpStore struct{ *Store }
 
 func (d dumpStore) Dump(ctx context.Context) ([]byte, error) {
 	var out strings.Builder
-	for _, table := range []pgx.Identifier{d.table, d.q.revocationsTable} {
+	for _, table := range []pgx.Identifier{d.table, d.q.revocationsTable, d.q.renewedTable, d.q.deniedTable} {
 		rows, err := d.pool.Query(ctx, `SELECT r::text FROM `+table.Sanitize()+` r`)
 		if err != nil {
 			return nil, err
@@ -149,8 +153,8 @@ func TestConcurrentNewOnANewTableAllSucceed(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if got := versions(t, pool, table); fmt.Sprint(got) != "[1]" {
-		t.Errorf("schema versions recorded: %v, want [1]", got)
+	if got := versions(t, pool, table); fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("schema versions recorded: %v, want [1 2]", got)
 	}
 	// Every instance works on the one table.
 	for i, st := range stores {
@@ -225,8 +229,8 @@ func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
 	if after := read(); after != before {
 		t.Errorf("New on an existing table changed the schema: before %+v, after %+v", before, after)
 	}
-	if got := versions(t, pool, table); fmt.Sprint(got) != "[1]" {
-		t.Errorf("schema versions recorded: %v, want [1]", got)
+	if got := versions(t, pool, table); fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("schema versions recorded: %v, want [1 2]", got)
 	}
 	if _, err := second.Load(t.Context(), "id1"); err != nil {
 		t.Errorf("the record saved before the second New: %v", err)
@@ -236,14 +240,15 @@ func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
 func TestNewerSchemaIsRefused(t *testing.T) {
 	pool := testPool(t, 0)
 	st := newStore(t, pool, Options{})
-	if _, err := pool.Exec(t.Context(), `INSERT INTO `+st.q.versionTable.Sanitize()+` (version) VALUES (2)`); err != nil {
+	newer := SchemaVersion + 1
+	if _, err := pool.Exec(t.Context(), `INSERT INTO `+st.q.versionTable.Sanitize()+` (version) VALUES ($1)`, newer); err != nil {
 		t.Fatal(err)
 	}
 	_, err := New(t.Context(), pool, Options{Table: st.table[1]})
 	if !errors.Is(err, ErrNewerSchema) {
-		t.Fatalf("New on a version-2 schema: %v, want ErrNewerSchema", err)
+		t.Fatalf("New on a version-%d schema: %v, want ErrNewerSchema", newer, err)
 	}
-	if !strings.Contains(err.Error(), "version 2") {
+	if !strings.Contains(err.Error(), fmt.Sprintf("version %d", newer)) {
 		t.Errorf("error %q does not name the version found", err)
 	}
 	t.Log(err)
@@ -292,7 +297,7 @@ func TestValuesRoundTripByteForByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := st.Apply(t.Context(), "id1", &sesame.Delta{Set: map[string]any{"applied": json.RawMessage(`{"b":1,"a":2}`)}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if _, err := st.Apply(t.Context(), "id1", &sesame.Delta{Set: map[string]any{"applied": json.RawMessage(`{"b":1,"a":2}`)}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	vals["applied"] = json.RawMessage(`{"b":1,"a":2}`)
@@ -488,4 +493,219 @@ func BenchmarkRevokeUser(b *testing.B) {
 			}
 		})
 	}
+}
+
+// counter is a pgx tracer that counts the statements sent.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestStatementsPerOperation counts the statements each operation sends:
+// one, and a second only where the package doc says so (telling a renewed
+// ID on the not-found path).
+func TestStatementsPerOperation(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(testenv.PostgresDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c counter
+	cfg.ConnConfig.Tracer = &c
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(t.Context()); err != nil {
+		testenv.Unavailable(t, "PostgreSQL", err)
+	}
+	st := newStore(t, pool, Options{})
+	ctx := t.Context()
+	alice := "alice"
+	rec := liveRecord(alice, map[string]any{"a": 1, "b": 2})
+	check := func(name string, want int64, op func() error) {
+		t.Helper()
+		before := c.n.Load()
+		if err := op(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := c.n.Load() - before; got != want {
+			t.Errorf("%s sent %d statements, want %d", name, got, want)
+		}
+	}
+	notFound := func(err error) error {
+		if errors.Is(err, sesame.ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("got %v, want ErrNotFound", err)
+	}
+	check("Save", 1, func() error { return st.Save(ctx, "id1", rec) })
+	check("Load", 1, func() error { _, err := st.Load(ctx, "id1"); return err })
+	check("Load of a missing ID", 2, func() error { _, err := st.Load(ctx, "missing"); return notFound(err) })
+	check("Apply (a touch)", 1, func() error { _, err := st.Apply(ctx, "id1", delta(sesame.Delta{})); return err })
+	check("Apply (a set)", 1, func() error {
+		_, err := st.Apply(ctx, "id1", delta(sesame.Delta{Set: map[string]any{"c": 3}}))
+		return err
+	})
+	check("Apply (emptying, not empty)", 1, func() error {
+		_, err := st.Apply(ctx, "id1", delta(sesame.Delta{Delete: []string{"c"}}))
+		return err
+	})
+	check("Apply of a missing ID", 2, func() error {
+		_, err := st.Apply(ctx, "missing", delta(sesame.Delta{Set: map[string]any{"c": 3}}))
+		return notFound(err)
+	})
+	check("Renew", 1, func() error {
+		return st.Renew(ctx, "id1", "id2", delta(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+	})
+	check("Load of a renewed ID", 2, func() error {
+		_, err := st.Load(ctx, "id1")
+		if !errors.Is(err, sesame.ErrRenewed) {
+			return fmt.Errorf("got %v, want ErrRenewed", err)
+		}
+		return nil
+	})
+	check("Renew of a missing ID", 2, func() error {
+		return notFound(st.Renew(ctx, "missing", "id3", delta(sesame.Delta{User: &alice, Deadline: rec.Deadline})))
+	})
+	check("Sessions", 1, func() error { _, err := st.Sessions(ctx, alice); return err })
+	check("Delete of a renewed ID", 1, func() error {
+		found, err := st.Delete(ctx, "id1")
+		if err == nil && !found {
+			err = errors.New("found nothing")
+		}
+		return err
+	})
+	check("Delete of a missing ID", 1, func() error { _, err := st.Delete(ctx, "missing"); return err })
+	st.Save(ctx, "id4", liveRecord("", map[string]any{"a": 1}))
+	check("Apply (emptying, deletes)", 1, func() error {
+		deleted, err := st.Apply(ctx, "id4", delta(sesame.Delta{Clear: true}))
+		if err == nil && !deleted {
+			err = errors.New("not deleted")
+		}
+		return err
+	})
+	check("DeleteUser", 1, func() error { _, err := st.DeleteUser(ctx, alice, ""); return err })
+	now := time.Now()
+	check("Deny", 1, func() error { return st.Deny(ctx, alice, "id9", now.Add(time.Hour)) })
+	check("SetRevocation", 1, func() error {
+		return st.SetRevocation(ctx, alice, sesame.Revocation{Before: now, Expires: now.Add(time.Hour)})
+	})
+	check("Revocation", 1, func() error {
+		r, err := st.Revocation(ctx, alice)
+		if err == nil && (len(r.Denied) != 1 || r.Before.IsZero()) {
+			err = fmt.Errorf("got %+v, want the mark and one denied ID", r)
+		}
+		return err
+	})
+}
+
+// TestPurgeRemovesExpiredRenewalsAndDeniedIDs checks that Purge also
+// empties the renewal and denied-ID tables of their expired rows, in
+// batches, and keeps the live ones and the denied IDs of an expired mark.
+func TestPurgeRemovesExpiredRenewalsAndDeniedIDs(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	const expired = purgeBatch + 3
+	now := time.Now()
+	_, err := pool.Exec(t.Context(), `INSERT INTO `+st.q.renewedTable.Sanitize()+` (id, new_id, expires)
+SELECT 'dead' || i, 'x', $1 FROM generate_series(1, $2) AS i`, now.Add(-time.Minute), expired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pool.Exec(t.Context(), `INSERT INTO `+st.q.deniedTable.Sanitize()+` (user_id, id, expires)
+SELECT 'u' || (i % 7), 'dead' || i, $1 FROM generate_series(1, $2) AS i`, now.Add(-time.Minute), expired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := liveRecord("alice", map[string]any{"a": 1})
+	st.Save(t.Context(), "old", rec)
+	if err := st.Renew(t.Context(), "old", "new", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+		t.Fatal(err)
+	}
+	st.Deny(t.Context(), "alice", "live", now.Add(time.Hour))
+	st.SetRevocation(t.Context(), "alice", sesame.Revocation{Before: now, Expires: now.Add(-time.Second)})
+	if _, err := st.Purge(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var renewed, denied, marks int
+	err = pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM `+st.q.renewedTable.Sanitize()+`),
+	(SELECT count(*) FROM `+st.q.deniedTable.Sanitize()+`), (SELECT count(*) FROM `+st.q.revocationsTable.Sanitize()+`)`).Scan(&renewed, &denied, &marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed != 1 || denied != 1 || marks != 0 {
+		t.Errorf("after Purge: %d renewals, %d denied IDs, %d marks; want 1, 1, 0", renewed, denied, marks)
+	}
+	if _, err := st.Load(t.Context(), "old"); !errors.Is(err, sesame.ErrRenewed) {
+		t.Errorf("Load(old) after Purge: %v, want ErrRenewed (the renewal is live)", err)
+	}
+	if r, err := st.Revocation(t.Context(), "alice"); err != nil || !r.Revokes("live", now) {
+		t.Errorf("Revocation(alice) after Purge = %+v, %v; want the live denied ID", r, err)
+	}
+}
+
+// BenchmarkOperations measures one call of each per-session operation,
+// on a table that holds 10000 other sessions: its time is one statement's
+// round trip to the server and its work there.
+func BenchmarkOperations(b *testing.B) {
+	pool := testPool(b, 0)
+	st := newStore(b, pool, Options{})
+	insertSessions(b, pool, st, "other-", 10000, time.Hour)
+	analyze(b, pool, st)
+	ctx := context.Background()
+	alice := "alice"
+	rec := liveRecord(alice, map[string]any{"a": 1, "cart": []string{"apple"}})
+	if err := st.Save(ctx, "bench", rec); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.Load(ctx, "bench"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Apply", func(b *testing.B) { // a set: one UPDATE
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := st.Apply(ctx, "bench", delta(sesame.Delta{Set: map[string]any{"n": i}})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ApplyEmptying", func(b *testing.B) { // a delete of a key: lock, then update
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := st.Apply(ctx, "bench", delta(sesame.Delta{Delete: []string{"n"}, Set: map[string]any{"n": i}})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Renew", func(b *testing.B) { // along a chain of renewals
+		b.ReportAllocs()
+		id := "bench"
+		for i := 0; b.Loop(); i++ {
+			next := fmt.Sprint("bench-", i)
+			if err := st.Renew(ctx, id, next, delta(sesame.Delta{User: &alice, Deadline: rec.Deadline})); err != nil {
+				b.Fatal(err)
+			}
+			id = next
+		}
+	})
+	b.Run("Delete", func(b *testing.B) {
+		insertSessions(b, pool, st, "victim-", b.N, time.Hour)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if found, err := st.Delete(ctx, fmt.Sprint("victim-", i)); err != nil || !found {
+				b.Fatalf("Delete = %v, %v", found, err)
+			}
+		}
+	})
 }

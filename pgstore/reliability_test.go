@@ -307,9 +307,11 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 // TestHungServerFailsWithinTheTimeout freezes PostgreSQL (SIGSTOP to the
 // postmaster and every backend: a hung server, or a network partition)
 // while a request commits a session. The Manager commits with a context
-// that is never cancelled, so only the store's Timeout can end the wait:
-// the request must get the ErrorHandler's answer within a bound, and the
-// store must work again once the server resumes.
+// that the client's going away does not cancel, so only
+// sesame.Config.StoreTimeout (300ms here), which pgx honours by cancelling
+// the statement, can end the wait: the request must get the
+// ErrorHandler's answer within a bound, and the store must work again once
+// the server resumes. The store has no timeout of its own.
 func TestHungServerFailsWithinTheTimeout(t *testing.T) {
 	srv := startPostgres(t)
 	pool, err := pgxpool.New(t.Context(), srv.dsn())
@@ -317,13 +319,13 @@ func TestHungServerFailsWithinTheTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	st, err := New(t.Context(), pool, Options{Timeout: 300 * time.Millisecond})
+	st, err := New(t.Context(), pool, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	var handled error
-	m := sesame.New(sesame.Config{Store: st, Insecure: true, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+	m := sesame.New(sesame.Config{Store: st, Insecure: true, StoreTimeout: 300 * time.Millisecond, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		handled = err
 		http.Error(w, "sessions unavailable", http.StatusServiceUnavailable)
 	}})
@@ -355,7 +357,7 @@ func TestHungServerFailsWithinTheTimeout(t *testing.T) {
 		t.Errorf("commit to a hung server: status %d, ErrorHandler got %v; want 503 and a deadline error", resp.StatusCode, handled)
 	}
 	if took > 3*time.Second {
-		t.Errorf("the commit took %v with a 300ms store timeout", took)
+		t.Errorf("the commit took %v with a 300ms Config.StoreTimeout", took)
 	}
 	t.Logf("commit to the frozen server failed after %v: %v", took.Round(time.Millisecond), handled)
 	// A commit that timed out may or may not have been applied; either

@@ -213,8 +213,8 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	}{
 		{"pipelined Save (index + hash), cold", 2, func() error { return st.Save(ctx, "id1", rec) }},
 		{"pipelined Save (index + hash), warm", 1, func() error { return st.Save(ctx, "id2", rec) }},
-		{"Apply (Script.Run), cold", 2, func() error { return st.Apply(ctx, "id1", touch) }},
-		{"Apply (Script.Run), warm", 1, func() error { return st.Apply(ctx, "id1", touch) }},
+		{"Apply (Script.Run), cold", 2, func() error { _, err := st.Apply(ctx, "id1", touch); return err }},
+		{"Apply (Script.Run), warm", 1, func() error { _, err := st.Apply(ctx, "id1", touch); return err }},
 	} {
 		var err error
 		got := rt.during(func() { err = tt.f() })

@@ -1,91 +1,3 @@
-// Package redisstore is a sesame.Store on Redis, through a go-redis v9
-// [redis.UniversalClient]: a standalone server, Sentinel (a failover
-// client) or Redis Cluster. It implements sesame.DeltaStore,
-// sesame.UserStore and sesame.RevocationStore, and needs Redis 6.2 or
-// later.
-//
-// # Layout
-//
-// Every key starts with [Options.Prefix]. For a session ID, a user and a
-// user's revocation mark the store keeps:
-//
-//	PREFIX s:ID    hash: a field "v:"+key per value, holding its JSON, and
-//	               the metadata fields u (user), c (created), l (last
-//	               seen), d (deadline), e (expires) and p (persist), times
-//	               in Unix milliseconds. Only value fields start with "v:",
-//	               so no value key can collide with a metadata field.
-//	PREFIX u:USER  sorted set: the user's session IDs, scored by deadline.
-//	PREFIX r:USER  string: the user's revocation mark.
-//
-// Expiry is native: a session hash expires at its Expires (PEXPIREAT), a
-// mark at its Expires, and a user index with its latest member. The store
-// needs no purge, and never runs KEYS or SCAN.
-//
-// # Round trips
-//
-// Load is one HGETALL. Save, Apply (a write or a touch) and Delete each run
-// one Lua script, atomic on the session hash, sent as EVALSHA, with the
-// index update, if any, in the same pipeline: one round trip. So through a
-// sesame.Manager an untouched request costs no round trip, a read 1, a new
-// session 1, a blind write 1, a read-modify-write 2, and a read that is due
-// an idle touch 2. A few rarer operations cost more:
-//
-//   - Delete of a session that has a user: 2 (the index entry goes second).
-//   - Save over a record of another user: 2 (likewise). The Manager only
-//     saves new IDs.
-//   - Apply of a delta that sets the user: 2, or 3 if the user changes (the
-//     record's deadline is read, then the new index entry written, before
-//     the session changes hands). Log in with Renew, which saves a new
-//     record, rather than SetUser alone.
-//   - A script not cached by the server yet (first use, restart, failover,
-//     new node): 1 more, once per server and script. [Store.LoadScripts]
-//     loads them beforehand.
-//
-// Listing a user's sessions reads the index, in one pipeline that first
-// prunes the members past their deadline, then all the listed hashes, in
-// another: 2 round trips, and a third when it removes stale entries.
-// Revoking all of a user's sessions reads the index, then deletes every
-// session and index entry in one pipeline: 2 round trips. Neither depends
-// on the number of the user's sessions or on the size of the store.
-//
-// # Cluster
-//
-// A session hash and its user's index hash to different slots, so no
-// script or command touches both: each script works on the single key it
-// is given, and the commands of a pipeline each go to their own key's node.
-// go-redis splits a Cluster pipeline by node and sends the parts in
-// parallel, so it still costs one round trip of latency (a go-redis hook
-// sees it once, as on a single server). A hash tag in the prefix
-// ("{app}:") would put every key in one slot, on one node.
-//
-// # Consistency of the index
-//
-// The index is scored by each session's deadline, its absolute end, which
-// no touch or write moves: writes and touches, even blind ones that do not
-// know the user, leave the index alone, and a score never understates how
-// long a session may live. The index key expires with its latest member.
-//
-// A session is not left belonging to a user whose index misses it: Apply
-// writes the new user's index entry before it changes the user, and Save
-// deletes the record again (best effort) if its index update failed; for a
-// new session, the Manager then never hands out the token. An entry may instead
-// point to a session that ended early (idle timeout) or changed user:
-// listing skips and removes such entries, revoking deletes a session only
-// if it still belongs to the user, and every entry goes at its deadline.
-//
-// # Values
-//
-// Values are stored as JSON (sesame.MarshalValue) and loaded as
-// json.RawMessage, which sesame.Get decodes into the caller's type.
-//
-// # Contexts and failures
-//
-// Every method returns the context's error if it is done before the call,
-// and passes the context to go-redis, where a deadline bounds the call. To
-// have a cancellation interrupt a call in flight, set ContextTimeoutEnabled
-// in the client's options. While Redis is down, methods fail with
-// go-redis's error, wrapped; they work again once it is back, since go-redis
-// reconnects and the store reloads its scripts as needed.
 package redisstore
 
 import (
@@ -93,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +20,15 @@ const DefaultPrefix = "sesame:"
 // valuePrefix starts the hash field of every value; metadata fields never
 // start with it.
 const valuePrefix = "v:"
+
+// maxHops bounds how many forward pointers (renewals) a Delete or
+// DeleteUser follows from one ID.
+const maxHops = 32
+
+// openTombstone is how long DeleteUser bars renewals into a listed ID
+// that has no record yet, when its index score is +inf (a session saved
+// without a deadline, which a sesame.Manager never does).
+const openTombstone = 24 * time.Hour
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
@@ -124,8 +46,11 @@ type Store struct {
 }
 
 var (
+	_ sesame.Store           = (*Store)(nil)
 	_ sesame.DeltaStore      = (*Store)(nil)
+	_ sesame.Renewer         = (*Store)(nil)
 	_ sesame.UserStore       = (*Store)(nil)
+	_ sesame.UserDeleter     = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
 
@@ -158,7 +83,13 @@ func wrap(op string, err error) error {
 
 func notFound(op string) error { return fmt.Errorf("redisstore: %s: %w", op, sesame.ErrNotFound) }
 
-// Load implements sesame.Store with one HGETALL.
+func renewed(op string) error {
+	return fmt.Errorf("redisstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+}
+
+// Load implements sesame.Store with one HGETALL. A forward pointer (the ID
+// was renewed) gives an error wrapping sesame.ErrNotFound and
+// sesame.ErrRenewed.
 func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("load", err)
@@ -167,20 +98,27 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	if err != nil {
 		return nil, wrap("load", err)
 	}
-	if len(h) == 0 {
+	now := time.Now()
+	if _, ok := h["t"]; ok || len(h) == 0 {
+		return nil, notFound("load")
+	}
+	if _, ok := h["f"]; ok {
+		if e, err := parseMS(h["e"]); err == nil && now.Before(e) {
+			return nil, renewed("load")
+		}
 		return nil, notFound("load")
 	}
 	rec, err := decode(h)
 	if err != nil {
 		return nil, wrap("load", err)
 	}
-	if !time.Now().Before(rec.Expires) {
+	if !now.Before(rec.Expires) {
 		return nil, notFound("load")
 	}
 	return rec, nil
 }
 
-// decode returns the record held in the hash h.
+// decode returns the record held in the session hash h.
 func decode(h map[string]string) (*sesame.Record, error) {
 	rec := &sesame.Record{User: h["u"], Persist: h["p"] == "1"}
 	for _, f := range []struct {
@@ -208,19 +146,25 @@ func decode(h map[string]string) (*sesame.Record, error) {
 // user index update in the same pipeline. If the index update fails while
 // the hash was written, the hash is deleted and Save fails. Replacing a
 // record that belonged to another user costs a second round trip, to
-// remove it from that user's index. A record that has already expired is
-// deleted instead.
+// remove it from that user's index, after the record left it. A record
+// that has already expired is not written: the key is deleted instead.
 func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("save", err)
 	}
 	now := time.Now()
-	if !now.Before(rec.Expires) {
-		return s.Delete(ctx, id)
-	}
-	calls, save, err := s.saveCalls(id, rec, now)
-	if err != nil {
-		return wrap("save", err)
+	var calls []*call
+	var save *call
+	gone := !now.Before(rec.Expires)
+	if !gone {
+		var err error
+		if calls, save, err = s.saveCalls(id, rec, now); err != nil {
+			return wrap("save", err)
+		}
+	} else {
+		// Replaced by an expired record: the script deletes the key.
+		save = &call{script: saveScript, keys: []string{s.sessionKey(id)}, args: []any{ms(rec.Expires)}}
+		calls = []*call{save}
 	}
 	if err := s.exec(ctx, calls); err != nil {
 		if len(calls) == 2 && calls[0].cmd.Err() != nil && save.cmd.Err() == nil {
@@ -230,7 +174,7 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 		}
 		return wrap("save", err)
 	}
-	if old, _ := save.cmd.Val().(string); old != "" && old != rec.User {
+	if old, _ := save.cmd.Val().(string); old != "" && (old != rec.User || gone) {
 		return wrap("save: unindex", s.rdb.ZRem(ctx, s.userKey(old), id).Err())
 	}
 	return nil
@@ -274,18 +218,8 @@ func (s *Store) index(user, id string, deadline, expires, now time.Time) *call {
 	return &call{script: indexScript, keys: []string{s.userKey(user)}, args: []any{ms(now), score, id}}
 }
 
-// Apply implements sesame.DeltaStore: one script on the session hash,
-// which changes nothing and reports sesame.ErrNotFound if there is no live
-// record. A delta that sets the user first reads the record's user and
-// deadline; if the user changes, it then adds the session to the new
-// user's index, and only then runs the script, with the removal from the
-// old user's index in the same pipeline: three round trips.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
-	if err := ctx.Err(); err != nil {
-		return wrap("apply", err)
-	}
-	now := time.Now()
-	args := make([]any, 0, 8+len(d.Delete)+2*len(d.Set))
+// deltaArgs appends d to args as the scripts take it (see scripts.go).
+func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
 	clearValues, setUser, user, persist := "0", "0", "", ""
 	if d.Clear {
 		clearValues = "1"
@@ -299,205 +233,360 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
 			persist = "1"
 		}
 	}
-	args = append(args, ms(now), ms(d.LastSeen), ms(d.Expires), clearValues, setUser, user, persist, len(d.Delete))
+	args = append(args, ms(d.LastSeen), ms(d.Expires), clearValues, setUser, user, persist,
+		ms(d.Created), ms(d.Deadline), len(d.Delete))
 	for _, k := range d.Delete {
 		args = append(args, valuePrefix+k)
 	}
 	for k, v := range d.Set {
 		b, err := sesame.MarshalValue(v)
 		if err != nil {
-			return wrap("apply", err)
+			return nil, fmt.Errorf("value %q: %w", k, err)
 		}
 		args = append(args, valuePrefix+k, string(b))
 	}
+	return args, nil
+}
+
+// maxMoves bounds how many times Apply starts again because another
+// request changed the session's user between its read and its write.
+const maxMoves = 8
+
+// Apply implements sesame.DeltaStore: one script on the session hash,
+// which changes nothing and reports sesame.ErrNotFound if there is no live
+// record (and sesame.ErrRenewed if the ID was renewed away), and deletes
+// the record if an emptying delta leaves it without values and user.
+//
+// A delta that changes the user, or sets a new deadline, must first make
+// the index right: it reads the record's user and deadline, writes the new
+// user's index entry, and only then runs the script, which checks that the
+// user is still the one read. The old user's entry goes after the record
+// left that user. See the package doc for the round trips.
+func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, wrap("apply", err)
+	}
 	key := s.sessionKey(id)
-	apply := &call{script: applyScript, keys: []string{key}, args: args}
-	var cmds []redis.Cmder
-	if d.User != nil {
-		cur, err := s.rdb.HMGet(ctx, key, "u", "d", "e").Result()
+	for range maxMoves {
+		now := time.Now()
+		args := []any{ms(now), "0", "0", ""}
+		if d.Emptying() {
+			args[1] = "1"
+		}
+		args, err := deltaArgs(args, d)
 		if err != nil {
-			return wrap("apply", err)
+			return false, wrap("apply", err)
 		}
-		old := str(cur[0])
-		deadline, err1 := parseMS(str(cur[1]))
-		expires, err2 := parseMS(str(cur[2]))
-		if cur[2] == nil || !now.Before(expires) {
-			return notFound("apply")
+		var added string // the user whose index this Apply added id to
+		if d.User != nil && *d.User != "" || !d.Deadline.IsZero() {
+			cur, err := s.rdb.HMGet(ctx, key, "u", "d", "e", "f", "t").Result()
+			if err != nil {
+				return false, wrap("apply", err)
+			}
+			expires, err := parseMS(str(cur[2]))
+			switch {
+			case err != nil:
+				return false, wrap("apply: malformed session", err)
+			case cur[4] != nil || cur[2] == nil || !now.Before(expires):
+				return false, notFound("apply")
+			case cur[3] != nil:
+				return false, renewed("apply")
+			}
+			old := str(cur[0])
+			deadline, err := parseMS(str(cur[1]))
+			if err != nil {
+				return false, wrap("apply: malformed session", err)
+			}
+			final := old
+			if d.User != nil {
+				final = *d.User
+			}
+			if !d.Deadline.IsZero() {
+				deadline = d.Deadline
+			}
+			if final != "" && (final != old || !d.Deadline.IsZero()) {
+				// Index first, in a round trip of its own: the session
+				// never belongs to a user whose index misses it.
+				if err := s.exec(ctx, []*call{s.index(final, id, deadline, time.Time{}, now)}); err != nil {
+					return false, wrap("apply: index", err)
+				}
+				if final != old {
+					added = final
+				}
+			}
+			args[2], args[3] = "1", old // the script checks the user read
 		}
-		if err := errors.Join(err1, err2); err != nil {
-			return wrap("apply", err)
+		apply := &call{script: applyScript, keys: []string{key}, args: args}
+		if err := s.exec(ctx, []*call{apply}); err != nil {
+			return false, wrap("apply", err)
 		}
-		if user != "" && user != old {
-			// Index first, in a round trip of its own: the session never
-			// belongs to a user whose index misses it.
-			if err := s.exec(ctx, []*call{s.index(user, id, deadline, expires, now)}); err != nil {
-				return wrap("apply: index", err)
+		code, prev, err := applyResult(apply.cmd)
+		if err != nil {
+			return false, wrap("apply", err)
+		}
+		switch code {
+		case applyMoved:
+			continue // another request changed the user: start again
+		case applyNotFound, applyRenewed:
+			if added != "" { // no session took the entry: take it back
+				s.rdb.ZRem(ctx, s.userKey(added), id)
+			}
+			if code == applyRenewed {
+				return false, renewed("apply")
+			}
+			return false, notFound("apply")
+		}
+		final := prev
+		if d.User != nil {
+			final = *d.User
+		}
+		if code == applyDeleted {
+			final = ""
+		}
+		if prev != "" && prev != final {
+			// The record has left prev: now its entry can go.
+			if err := s.rdb.ZRem(ctx, s.userKey(prev), id).Err(); err != nil {
+				return code == applyDeleted, wrap("apply: unindex", err)
 			}
 		}
-		if old != "" && old != user {
-			cmds = append(cmds, redis.NewIntCmd(ctx, "zrem", s.userKey(old), id))
+		return code == applyDeleted, nil
+	}
+	return false, fmt.Errorf("redisstore: apply: the session's user changed %d times during the call", maxMoves)
+}
+
+// applyResult parses applyScript's reply.
+func applyResult(cmd *redis.Cmd) (code int64, prev string, err error) {
+	v, _ := cmd.Val().([]any)
+	if len(v) != 2 {
+		return 0, "", fmt.Errorf("unexpected script reply %v", cmd.Val())
+	}
+	code, _ = v[0].(int64)
+	return code, str(v[1]), nil
+}
+
+// killed is deleteScript's reply.
+type killed struct {
+	code   int64
+	user   string    // delKilled: the session's user
+	target string    // delPointer: the ID renewed to
+	until  time.Time // delPointer: the pointer's expiry
+}
+
+func killResult(cmd *redis.Cmd) (killed, error) {
+	v, _ := cmd.Val().([]any)
+	if len(v) == 0 {
+		return killed{}, fmt.Errorf("unexpected script reply %v", cmd.Val())
+	}
+	k := killed{}
+	k.code, _ = v[0].(int64)
+	switch {
+	case k.code == delKilled && len(v) == 2:
+		k.user = str(v[1])
+	case k.code == delPointer && len(v) == 3:
+		k.target = str(v[1])
+		until, err := parseMS(str(v[2]))
+		if err != nil {
+			return killed{}, fmt.Errorf("malformed forward pointer: %w", err)
 		}
+		k.until = until
+	case k.code == delKilled || k.code == delPointer:
+		return killed{}, fmt.Errorf("unexpected script reply %v", cmd.Val())
 	}
-	if err := s.exec(ctx, []*call{apply}, cmds...); err != nil {
-		return wrap("apply", err)
+	return k, nil
+}
+
+// kill returns the deleteScript call for id. user "" matches any user; a
+// zero until leaves no tombstone on a missing key.
+func (s *Store) kill(id, user string, until, now time.Time) *call {
+	tomb := ""
+	if !until.IsZero() {
+		tomb = ms(until)
 	}
-	if n, _ := apply.cmd.Val().(int64); n == 0 {
-		if d.User != nil && user != "" { // the session ended meanwhile: take back its entry
-			s.rdb.ZRem(ctx, s.userKey(user), id)
-		}
-		return notFound("apply")
-	}
-	return nil
+	return &call{script: deleteScript, keys: []string{s.sessionKey(id)}, args: []any{ms(now), user, tomb}}
 }
 
 // Delete implements sesame.Store: one script, plus a second round trip to
-// remove the session from its user's index if it had a user.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// remove the session from its user's index if it had a user. Deleting a
+// renewed ID follows its forward pointers, one round trip each, and
+// deletes the session at the end of the chain; if that has no record yet
+// (its Renew is between its two steps), it leaves a tombstone there, which
+// the Renew's second step refuses. Delete reports true when it deleted a
+// live session or left such a tombstone.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return wrap("delete", err)
+		return false, wrap("delete", err)
 	}
-	del := &call{script: deleteScript, keys: []string{s.sessionKey(id)}}
-	if err := s.exec(ctx, []*call{del}); err != nil {
-		return wrap("delete", err)
+	now := time.Now()
+	var until time.Time // the expiry of the pointer followed to id, if any
+	for range maxHops {
+		c := s.kill(id, "", until, now)
+		if err := s.exec(ctx, []*call{c}); err != nil {
+			return false, wrap("delete", err)
+		}
+		k, err := killResult(c.cmd)
+		if err != nil {
+			return false, wrap("delete", err)
+		}
+		switch k.code {
+		case delKilled:
+			if k.user != "" {
+				return true, wrap("delete: unindex", s.rdb.ZRem(ctx, s.userKey(k.user), id).Err())
+			}
+			return true, nil
+		case delPointer:
+			id, until = k.target, k.until
+		case delTombstoned:
+			return true, nil
+		default:
+			return false, nil
+		}
 	}
-	if user, _ := del.cmd.Val().(string); user != "" {
-		return wrap("delete: unindex", s.rdb.ZRem(ctx, s.userKey(user), id).Err())
-	}
-	return nil
+	return false, fmt.Errorf("redisstore: delete: more than %d renewals in a chain", maxHops)
 }
 
-// members returns the IDs in user's index, after pruning those past their
-// deadline: one round trip.
-func (s *Store) members(ctx context.Context, user string, now time.Time) ([]string, error) {
+// members returns user's index, with scores, after pruning the members
+// past their deadline: one round trip. Nothing else ever removes a member
+// that might be live: an entry whose session is missing or has another
+// user may be one whose write is in flight.
+func (s *Store) members(ctx context.Context, user string, now time.Time) ([]redis.Z, error) {
 	key := s.userKey(user)
-	var ids *redis.StringSliceCmd
+	var z *redis.ZSliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, key, "-inf", "("+ms(now))
-		ids = p.ZRange(ctx, key, 0, -1)
+		z = p.ZRangeWithScores(ctx, key, 0, -1)
 		return nil
 	})
-	return ids.Val(), err
+	return z.Val(), err
 }
 
 // Sessions implements sesame.UserStore: it reads the user's index, then
-// the listed sessions, in two round trips. Entries for sessions that ended
-// or changed user are removed, in a third, only when there are any.
+// the listed sessions, in two round trips. It skips entries whose session
+// ended early, changed user or has no record (yet), and removes none:
+// entries go at their deadline, or when a Delete, DeleteUser, Apply or
+// Renew takes its own session out.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("sessions", err)
 	}
 	now := time.Now()
-	ids, err := s.members(ctx, user, now)
-	if err != nil || len(ids) == 0 {
+	members, err := s.members(ctx, user, now)
+	if err != nil || len(members) == 0 {
 		return nil, wrap("sessions", err)
 	}
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.SliceCmd, len(members))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HMGet(ctx, s.sessionKey(id), "u", "c", "l", "e")
+		for i, m := range members {
+			cmds[i] = p.HMGet(ctx, s.sessionKey(m.Member.(string)), "u", "c", "l", "e", "f", "t")
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrap("sessions", err)
 	}
-	list := make([]sesame.Info, 0, len(ids))
-	var stale []any
-	for i, id := range ids {
+	list := make([]sesame.Info, 0, len(members))
+	for i, m := range members {
 		v := cmds[i].Val()
-		info := sesame.Info{ID: id, User: user}
 		c, err1 := parseMS(str(v[1]))
 		l, err2 := parseMS(str(v[2]))
 		e, err3 := parseMS(str(v[3]))
-		if str(v[0]) != user || v[3] == nil || errors.Join(err1, err2, err3) != nil || !now.Before(e) {
-			stale = append(stale, id)
+		if str(v[0]) != user || v[3] == nil || v[4] != nil || v[5] != nil || errors.Join(err1, err2, err3) != nil || !now.Before(e) {
 			continue
 		}
-		info.Created, info.LastSeen, info.Expires = c, l, e
-		list = append(list, info)
-	}
-	if len(stale) > 0 {
-		// Best effort: an entry left behind is skipped again next time,
-		// and goes at its deadline anyway.
-		s.rdb.ZRem(ctx, s.userKey(user), stale...)
+		list = append(list, sesame.Info{ID: m.Member.(string), User: user, Created: c, LastSeen: l, Expires: e})
 	}
 	return list, nil
 }
 
-// DeleteUser implements sesame.UserStore: it reads the user's index, then
-// deletes every listed session that still belongs to the user, and the
-// index entries, in one pipeline: two round trips in all.
+// DeleteUser implements sesame.UserStore. It reads the user's index (one
+// round trip), then runs one script per listed ID but keep (one pipeline):
+// a live session of the user is deleted and counted; a forward pointer of
+// the user is followed, in one pipeline per hop, and the session it leads
+// to is deleted and counted (or, if that has no record yet, a tombstone
+// bars its Renew's second step); a listed ID with no record gets a
+// tombstone until its index score, for the same reason, and is neither
+// counted nor removed from the index, since a Save may be writing it.
+// Then, in a last round trip, it removes from the indexes exactly the
+// entries of what it deleted. Three round trips in all when no renewal is
+// in flight.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, wrap("delete user", err)
 	}
-	ids, err := s.members(ctx, user, time.Now())
+	now := time.Now()
+	members, err := s.members(ctx, user, now)
 	if err != nil {
 		return 0, wrap("delete user", err)
 	}
-	calls := make([]*call, 0, len(ids))
-	zrem := []any{"zrem", s.userKey(user)}
-	for _, id := range ids {
+	type target struct {
+		id    string
+		first bool // listed in user's index, not reached through a pointer
+	}
+	var level []target
+	var calls []*call
+	for _, m := range members {
+		id := m.Member.(string)
 		if id == keep {
 			continue
 		}
-		calls = append(calls, &call{script: deleteUserScript, keys: []string{s.sessionKey(id)}, args: []any{user}})
-		zrem = append(zrem, id)
-	}
-	if len(calls) == 0 {
-		return 0, nil
-	}
-	if err := s.exec(ctx, calls, redis.NewIntCmd(ctx, zrem...)); err != nil {
-		return 0, wrap("delete user", err)
+		until := now.Add(openTombstone)
+		if !math.IsInf(m.Score, 1) {
+			until = time.UnixMilli(int64(m.Score))
+		}
+		level = append(level, target{id, true})
+		calls = append(calls, s.kill(id, user, until, now))
 	}
 	n := 0
-	for _, c := range calls {
-		if v, _ := c.cmd.Val().(int64); v == 1 {
-			n++
+	unindex := map[string][]any{} // user key -> IDs to remove
+	for hop := 0; len(calls) > 0; hop++ {
+		if hop > maxHops {
+			return n, fmt.Errorf("redisstore: delete user: more than %d renewals in a chain", maxHops)
+		}
+		if err := s.exec(ctx, calls, zrems(ctx, unindex)...); err != nil {
+			return n, wrap("delete user", err)
+		}
+		clear(unindex)
+		var next []target
+		var nextCalls []*call
+		for i, c := range calls {
+			k, err := killResult(c.cmd)
+			if err != nil {
+				return n, wrap("delete user", err)
+			}
+			t := level[i]
+			switch k.code {
+			case delKilled:
+				n++
+				if k.user != "" {
+					unindex[s.userKey(k.user)] = append(unindex[s.userKey(k.user)], t.id)
+				}
+			case delPointer:
+				// The pointer's ID is dead for good: its entry can go.
+				unindex[s.userKey(user)] = append(unindex[s.userKey(user)], t.id)
+				next = append(next, target{k.target, false})
+				nextCalls = append(nextCalls, s.kill(k.target, "", k.until, now))
+			case delTombstoned:
+				if !t.first {
+					n++ // a renewal in flight, stopped
+				}
+			}
+		}
+		level, calls = next, nextCalls
+	}
+	if len(unindex) > 0 {
+		if err := s.exec(ctx, nil, zrems(ctx, unindex)...); err != nil {
+			return n, wrap("delete user: unindex", err)
 		}
 	}
 	return n, nil
 }
 
-// SetRevocation implements sesame.RevocationStore: one SET that expires at
-// r.Expires. A mark that has already expired is deleted instead.
-func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
-	if err := ctx.Err(); err != nil {
-		return wrap("set revocation", err)
+// zrems returns one ZREM per user index key of unindex.
+func zrems(ctx context.Context, unindex map[string][]any) []redis.Cmder {
+	cmds := make([]redis.Cmder, 0, len(unindex))
+	for key, ids := range unindex {
+		cmds = append(cmds, redis.NewIntCmd(ctx, append([]any{"zrem", key}, ids...)...))
 	}
-	key := s.markKey(user)
-	if !time.Now().Before(r.Expires) {
-		return wrap("set revocation", s.rdb.Del(ctx, key).Err())
-	}
-	v := ms(r.Before) + " " + ms(r.Expires) + " " + r.Keep
-	return wrap("set revocation", s.rdb.SetArgs(ctx, key, v, redis.SetArgs{ExpireAt: r.Expires}).Err())
-}
-
-// Revocation implements sesame.RevocationStore with one GET.
-func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
-	if err := ctx.Err(); err != nil {
-		return sesame.Revocation{}, wrap("revocation", err)
-	}
-	v, err := s.rdb.Get(ctx, s.markKey(user)).Result()
-	if errors.Is(err, redis.Nil) {
-		return sesame.Revocation{}, nil
-	}
-	if err != nil {
-		return sesame.Revocation{}, wrap("revocation", err)
-	}
-	parts := strings.SplitN(v, " ", 3)
-	if len(parts) != 3 {
-		return sesame.Revocation{}, fmt.Errorf("redisstore: revocation: malformed mark %q", v)
-	}
-	before, err1 := parseMS(parts[0])
-	expires, err2 := parseMS(parts[1])
-	if err := errors.Join(err1, err2); err != nil {
-		return sesame.Revocation{}, wrap("revocation: malformed mark", err)
-	}
-	if !time.Now().Before(expires) {
-		return sesame.Revocation{}, nil
-	}
-	return sesame.Revocation{Before: before, Keep: parts[2], Expires: expires}, nil
+	return cmds
 }
 
 // ms formats t in Unix milliseconds, or "0" for the zero time.

@@ -8,13 +8,32 @@ import (
 )
 
 // The Lua scripts each touch a single key, so they run on one Cluster node.
-// A session hash holds the metadata fields u (user), c (created), l (last
-// seen), d (deadline), e (expires) and p (persist "1" or "0"), times in Unix
-// milliseconds with 0 for a zero time, and one field "v:"+key per value.
+//
+// A session key s:ID is a hash in one of three states (see the package
+// doc, "# Layout"):
+//
+//   - a session: the metadata fields u (user), c (created), l (last seen),
+//     d (deadline), e (expires) and p (persist "1" or "0"), times in Unix
+//     milliseconds with 0 for a zero time, one field "v:"+key per value,
+//     and, if the session was renewed into this ID, r: the expiry of the
+//     forward pointer that leads here;
+//   - a forward pointer left by a Renew: f (the new ID), u (the user) and
+//     e (the old record's expiry, when the pointer goes);
+//   - a tombstone: t = "1", left where a renewal must not land.
+//
+// A session is live while e is after now; a key that has f or t is never a
+// live session. Every key has a TTL.
+//
+// Scripts that apply a sesame.Delta take it as the arguments from ARGV[5]
+// on (see deltaArgs): last seen, idle expiry, clear ("1"), set user ("1")
+// and the user, persist ("", "0" or "1"), created and deadline ("0" if not
+// set), the number n of value fields to delete, the n fields, then
+// field/value pairs to set.
 
 // saveScript replaces the session hash KEYS[1] with the field/value pairs
-// ARGV[2:], expiring at ARGV[1] (Unix ms). It returns the previous user, or
-// "". HSET is called in chunks, since Lua's unpack has a stack limit.
+// ARGV[2:], expiring at ARGV[1] (Unix ms; a time past deletes it). It
+// returns the previous user, or "". HSET is called in chunks, since Lua's
+// unpack has a stack limit.
 var saveScript = redis.NewScript(`
 local h = KEYS[1]
 local old = redis.call('HGET', h, 'u')
@@ -26,61 +45,225 @@ redis.call('PEXPIREAT', h, ARGV[1])
 return old or ''
 `)
 
-// applyScript applies a sesame.Delta to the session hash KEYS[1], as
-// (*sesame.Delta).ApplyTo does. It returns 0, changing nothing, if there is
-// no live record. ARGV: now, last seen, idle expiry (Unix ms), clear ("1"),
-// set user ("1") and the user, persist ("", "0" or "1"), the number n of
-// fields to delete, the n fields, then field/value pairs to set.
+// Apply's result codes.
+const (
+	applyNotFound = 0 // no live session: nothing changed
+	applyDone     = 1
+	applyDeleted  = 2 // the delta left the session empty: it is deleted
+	applyRenewed  = 3 // the ID was renewed away (a forward pointer)
+	applyMoved    = 4 // the user is not the one expected: nothing changed
+)
+
+// applyScript applies a delta to the session hash KEYS[1], as
+// (*sesame.Delta).ApplyTo does, and returns {code, previous user} (see the
+// apply* codes). ARGV: now (Unix ms), emptying ("1": delete the session if
+// the delta leaves it without values and user), check ("1": refuse with
+// applyMoved unless the user is ARGV[4]), the expected user, then the
+// delta (from ARGV[5]). A session deleted here that was renewed into
+// leaves a tombstone until its field r, as a Delete does.
 var applyScript = redis.NewScript(`
 local h = KEYS[1]
-local e = redis.call('HGET', h, 'e')
-if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
-if ARGV[4] == '1' then
+local m = redis.call('HMGET', h, 'e', 'f', 't', 'u', 'r')
+if m[3] or not m[1] or tonumber(m[1]) <= tonumber(ARGV[1]) then return {0, ''} end
+if m[2] then return {3, ''} end
+local prev = m[4] or ''
+if ARGV[3] == '1' and prev ~= ARGV[4] then return {4, prev} end
+if ARGV[7] == '1' then
   for _, f in ipairs(redis.call('HKEYS', h)) do
     if string.sub(f, 1, 2) == 'v:' then redis.call('HDEL', h, f) end
   end
 end
-local n = tonumber(ARGV[8])
-for i = 9, 8 + n do redis.call('HDEL', h, ARGV[i]) end
-for i = 9 + n, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
-if ARGV[5] == '1' then redis.call('HSET', h, 'u', ARGV[6]) end
-if ARGV[7] ~= '' then redis.call('HSET', h, 'p', ARGV[7]) end
-local exp = ARGV[3]
+local n = tonumber(ARGV[13])
+for i = 14, 13 + n do redis.call('HDEL', h, ARGV[i]) end
+for i = 14 + n, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
+if ARGV[8] == '1' then redis.call('HSET', h, 'u', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', h, 'p', ARGV[10]) end
+if ARGV[11] ~= '0' then redis.call('HSET', h, 'c', ARGV[11]) end
+if ARGV[12] ~= '0' then redis.call('HSET', h, 'd', ARGV[12]) end
+if ARGV[2] == '1' and (redis.call('HGET', h, 'u') or '') == '' then
+  local empty = true
+  for _, f in ipairs(redis.call('HKEYS', h)) do
+    if string.sub(f, 1, 2) == 'v:' then empty = false break end
+  end
+  if empty then
+    redis.call('DEL', h)
+    if m[5] then
+      redis.call('HSET', h, 't', '1')
+      redis.call('PEXPIREAT', h, m[5])
+    end
+    return {2, prev}
+  end
+end
+local exp = ARGV[6]
 local d = redis.call('HGET', h, 'd')
 if d and tonumber(d) ~= 0 and tonumber(d) < tonumber(exp) then exp = d end
-redis.call('HSET', h, 'l', ARGV[2], 'e', exp)
+redis.call('HSET', h, 'l', ARGV[5], 'e', exp)
 redis.call('PEXPIREAT', h, exp)
-return 1
+return {1, prev}
 `)
 
-// deleteScript deletes the session hash KEYS[1] and returns its user, or "".
+// Delete's result codes.
+const (
+	delNone       = 0 // nothing live: nothing changed
+	delKilled     = 1 // a live session was deleted
+	delPointer    = 2 // a forward pointer: follow it
+	delTombstoned = 3 // nothing there: a tombstone now bars a renewal
+)
+
+// deleteScript ends what the key KEYS[1] holds, for Delete and DeleteUser.
+// ARGV: now (Unix ms), the user ("" for any: Delete) and the tombstone
+// expiry T ("" for none). It returns:
+//
+//   - {1, user} if it deleted a live session (of the user, if one is
+//     given). A session that was renewed into (field r) leaves a
+//     tombstone until r: a pointer may still lead here, and a second
+//     Delete through it must find nothing live.
+//   - {2, target, expiry} for a live forward pointer (of the user): the
+//     caller follows it, with T = expiry. The pointer stays.
+//   - {3} if the key does not exist and T is given and not past: it leaves
+//     a tombstone there until T, so that a pending renewIn refuses.
+//   - {0} otherwise: a tombstone, an expired or another user's key.
 var deleteScript = redis.NewScript(`
-local u = redis.call('HGET', KEYS[1], 'u')
-redis.call('DEL', KEYS[1])
-return u or ''
+local h = KEYS[1]
+local m = redis.call('HMGET', h, 'e', 'f', 't', 'u', 'r')
+if m[3] then return {0} end
+if not m[1] then
+  if ARGV[3] == '' or tonumber(ARGV[3]) <= tonumber(ARGV[1]) then return {0} end
+  redis.call('HSET', h, 't', '1')
+  redis.call('PEXPIREAT', h, ARGV[3])
+  return {3}
+end
+if tonumber(m[1]) <= tonumber(ARGV[1]) then return {0} end
+local u = m[4] or ''
+if ARGV[2] ~= '' and u ~= ARGV[2] then return {0} end
+if m[2] then return {2, m[2], m[1]} end
+redis.call('DEL', h)
+if m[5] then
+  redis.call('HSET', h, 't', '1')
+  redis.call('PEXPIREAT', h, m[5])
+end
+return {1, u}
 `)
 
-// deleteUserScript deletes the session hash KEYS[1] if it belongs to the
-// user ARGV[1], and returns 1 if it did, else 0.
-var deleteUserScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+// renewOutScript is step 1 of a Renew, on the old session hash KEYS[1]:
+// if it holds a live session, it applies the delta (from ARGV[5]) to it in
+// Lua, replaces the hash with a forward pointer {f: ARGV[2], u: the old
+// user, e: the old expiry} expiring at the old expiry, and returns {1, old
+// user, old expiry, field, value, ...}: the new record's fields. It
+// returns {3} for a live forward pointer (renewed), {0} otherwise.
+// ARGV[1] is now (Unix ms); ARGV[3] and ARGV[4] are unused.
+var renewOutScript = redis.NewScript(`
+local h = KEYS[1]
+local now = tonumber(ARGV[1])
+local cur = redis.call('HGETALL', h)
+local r = {}
+for i = 1, #cur, 2 do r[cur[i]] = cur[i + 1] end
+if r.t or not r.e or tonumber(r.e) <= now then return {0} end
+if r.f then return {3} end
+local olduser, oldexp = r.u or '', r.e
+r.r = nil
+if ARGV[7] == '1' then
+  for k in pairs(r) do
+    if string.sub(k, 1, 2) == 'v:' then r[k] = nil end
+  end
+end
+local n = tonumber(ARGV[13])
+for i = 14, 13 + n do r[ARGV[i]] = nil end
+for i = 14 + n, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
+if ARGV[8] == '1' then r.u = ARGV[9] end
+if ARGV[10] ~= '' then r.p = ARGV[10] end
+if ARGV[11] ~= '0' then r.c = ARGV[11] end
+if ARGV[12] ~= '0' then r.d = ARGV[12] end
+r.l = ARGV[5]
+local exp = ARGV[6]
+if r.d and tonumber(r.d) ~= 0 and tonumber(r.d) < tonumber(exp) then exp = r.d end
+r.e = exp
+redis.call('DEL', h)
+redis.call('HSET', h, 'f', ARGV[2], 'u', olduser, 'e', oldexp)
+redis.call('PEXPIREAT', h, oldexp)
+local out = {1, olduser, oldexp}
+for k, v in pairs(r) do
+  out[#out + 1] = k
+  out[#out + 1] = v
+end
+return out
+`)
+
+// renewInScript is step 2 of a Renew, on the new session hash KEYS[1]: it
+// writes the field/value pairs ARGV[3:] and the field r = ARGV[1] (the
+// forward pointer's expiry), expiring at ARGV[2] (the new expiry), and
+// returns 1; or returns 0, writing nothing, if the key exists (a
+// tombstone: a Delete or DeleteUser got there first) or if the server's
+// clock is at or past either time. A tombstone that a Delete left through
+// the pointer expires with the pointer, on this same node's clock, so it
+// cannot have expired while the pointer's time has not come.
+var renewInScript = redis.NewScript(`
+local h = KEYS[1]
+if redis.call('EXISTS', h) == 1 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now >= tonumber(ARGV[1]) or now >= tonumber(ARGV[2]) then return 0 end
+for i = 3, #ARGV, 1000 do
+  redis.call('HSET', h, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('HSET', h, 'r', ARGV[1])
+redis.call('PEXPIREAT', h, ARGV[2])
+return 1
 `)
 
 // indexScript adds the session ARGV[3] to the user index KEYS[1] (a sorted
 // set), scored by ARGV[2], the session's deadline in Unix ms ("+inf" for
 // none), after pruning the members whose deadline is before ARGV[1] (now).
-// The index then expires with its latest member.
+// A member's score only ever grows (ZADD GT), so it never understates how
+// long the session may live. The index then expires with its latest
+// member.
 var indexScript = redis.NewScript(`
 local z = KEYS[1]
 redis.call('ZREMRANGEBYSCORE', z, '-inf', '(' .. ARGV[1])
-redis.call('ZADD', z, ARGV[2], ARGV[3])
+redis.call('ZADD', z, 'GT', ARGV[2], ARGV[3])
 local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
 if top[2] == 'inf' then redis.call('PERSIST', z) else redis.call('PEXPIREAT', z, top[2]) end
 return 1
 `)
 
-var scripts = []*redis.Script{saveScript, applyScript, deleteScript, deleteUserScript, indexScript}
+// markScript writes the field/value pairs ARGV[2:] into the revocation
+// mark hash KEYS[1], then drops what has expired at ARGV[1] (now, Unix
+// ms): the fields b, k and x (before, keep, expires) once x is past, and
+// each denied ID's field "d:"+ID once its expiry is past. The key then
+// expires at the latest remaining time, or is deleted if none remains. A
+// mark of the previous version (a string "before expires keep") is first
+// converted into the hash, so an upgrade drops no revocation.
+var markScript = redis.NewScript(`
+local h = KEYS[1]
+local now = tonumber(ARGV[1])
+if redis.call('TYPE', h).ok == 'string' then
+  local v = redis.call('GET', h)
+  redis.call('DEL', h)
+  local b, x, k = string.match(v, '^(%d+) (%d+) (.*)$')
+  if b then redis.call('HSET', h, 'b', b, 'x', x, 'k', k) end
+end
+for i = 2, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
+local latest = 0
+local all = redis.call('HGETALL', h)
+for i = 1, #all, 2 do
+  local f, n = all[i], tonumber(all[i + 1])
+  if f == 'x' or string.sub(f, 1, 2) == 'd:' then
+    if not n or n <= now then
+      if f == 'x' then redis.call('HDEL', h, 'b', 'k', 'x') else redis.call('HDEL', h, f) end
+    elseif n > latest then
+      latest = n
+    end
+  end
+end
+if latest == 0 then
+  redis.call('DEL', h)
+  return 0
+end
+redis.call('PEXPIREAT', h, latest)
+return 1
+`)
+
+var scripts = []*redis.Script{saveScript, applyScript, deleteScript, renewOutScript, renewInScript, indexScript, markScript}
 
 // call is one script call of a pipeline.
 type call struct {
@@ -95,9 +278,13 @@ type call struct {
 // no command runs through Script.Run. Scripts go as EVALSHA; one that a
 // node does not have cached (NOSCRIPT: never loaded there, or the server
 // restarted) did not run, and is sent again with EVAL, which caches it:
-// one more round trip, once per node and script. Every script and command
-// the store pipelines may run again safely, so exec does not need them to
-// run in order after a NOSCRIPT.
+// one more round trip, once per node and script. The store pipelines only
+// scripts and commands that need no order among themselves (on a Cluster
+// they run in parallel anyway), so a script sent again after the others
+// is as good as one sent first. If a call or command fails otherwise,
+// exec returns its error and sends nothing again: a call that got NOSCRIPT
+// then did not run. A caller that must know which parts ran looks at each
+// cmd.
 func (s *Store) exec(ctx context.Context, calls []*call, cmds ...redis.Cmder) error {
 	if len(calls) == 1 && len(cmds) == 0 {
 		c := calls[0]

@@ -72,16 +72,13 @@ func (c *Client) Has(key string) bool {
 	return ok
 }
 
-// Login renews the session and sets its user, as a login handler does, and
-// returns the session's new ID.
+// Login logs the session in as user, as a login handler does, and returns
+// the session's new ID.
 func (c *Client) Login(user string) string {
 	c.T.Helper()
 	var id string
 	c.Session(func(s *sesame.Session) {
-		if err := s.Renew(); err != nil {
-			c.T.Fatal(err)
-		}
-		if err := s.SetUser(user); err != nil {
+		if err := s.Login(user); err != nil {
 			c.T.Fatal(err)
 		}
 		id = s.ID()

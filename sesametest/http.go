@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,13 @@ import (
 
 	"github.com/sesame-go/sesame"
 )
+
+// deadMargin is how long past a session's end a test waits before checking
+// that it has ended, for stores whose expiry lags a little (Redis expires
+// keys in a background cycle). Checks that a session is still live are made
+// against the time measured around them, never against a fixed sleep, so a
+// stalled machine can only skip such a check, never fail it.
+const deadMargin = 250 * time.Millisecond
 
 // httpTests run requests through a Manager on the store, as an app would.
 var httpTests = []test{
@@ -30,9 +38,6 @@ var httpTests = []test{
 		resp := c.Do(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) })
 		if h := resp.Header.Values("Set-Cookie"); len(h) > 0 {
 			t.Errorf("untouched request set %q", h)
-		}
-		if h := resp.Header.Values("Vary"); len(h) > 0 {
-			t.Errorf("untouched request set Vary %q", h)
 		}
 	}},
 	{"ReadOnlyRequestSetsNoCookie", func(t *testing.T, b backend) {
@@ -184,34 +189,44 @@ var httpTests = []test{
 		}
 	}},
 	{"AbsoluteLifetimeIsEnforced", func(t *testing.T, b backend) {
-		m := manager(t, b, sesame.Config{Lifetime: time.Second, IdleTimeout: -1})
+		const lifetime = 2 * time.Second
+		m := manager(t, b, sesame.Config{Lifetime: lifetime, IdleTimeout: -1})
 		c := NewClient(t, m)
+		start := time.Now() // the session is created after this
 		c.Put("k", "v")
+		created := time.Now() // and before this
 		old := c.Cookie
 		for range 3 { // activity does not extend an absolute lifetime
-			time.Sleep(300 * time.Millisecond)
-			if !c.Has("k") {
+			time.Sleep(lifetime / 5)
+			if !c.Has("k") && time.Since(start) < lifetime {
 				t.Fatal("the session ended before its lifetime")
 			}
 		}
-		time.Sleep(time.Second - 900*time.Millisecond + 150*time.Millisecond)
+		time.Sleep(time.Until(created.Add(lifetime + deadMargin)))
 		replay := &Client{T: t, M: m, Cookie: old}
 		if replay.Has("k") {
 			t.Error("a token replayed after the absolute lifetime still works")
 		}
 	}},
 	{"IdleTimeoutIsEnforced", func(t *testing.T, b backend) {
-		m := manager(t, b, sesame.Config{IdleTimeout: 500 * time.Millisecond, TouchInterval: -1})
+		const idle = time.Second
+		m := manager(t, b, sesame.Config{IdleTimeout: idle, TouchInterval: -1})
 		c := NewClient(t, m)
+		last := time.Now() // the session was last seen after this
 		c.Put("k", "v")
 		for range 4 { // activity keeps it alive past the idle timeout
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(idle / 4)
+			before := time.Now()
 			if !c.Has("k") {
-				t.Fatal("an active session timed out")
+				if time.Since(last) < idle {
+					t.Fatal("an active session timed out")
+				}
+				t.Skipf("the machine stalled for over %v between two requests; cannot judge", idle)
 			}
+			last = before // the request touched the session after this
 		}
 		old := c.Cookie
-		time.Sleep(650 * time.Millisecond)
+		time.Sleep(idle + deadMargin)
 		replay := &Client{T: t, M: m, Cookie: old}
 		if replay.Has("k") {
 			t.Error("a token replayed after the idle timeout still works")
@@ -255,7 +270,7 @@ var httpTests = []test{
 		})
 	}},
 	{"ConcurrentIncrementsAreNeverLost", func(t *testing.T, b backend) {
-		// DESIGN.md's reliability target: 64 clients × 200 increments of
+		// The reliability target: 64 clients × 200 increments of
 		// their own key on one shared session lose none. -short runs 20.
 		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
 		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
@@ -444,5 +459,99 @@ func checkDeleted(t *testing.T, resp *http.Response, name string) {
 	line := SetCookie(resp, name)
 	if !strings.Contains(line, "Max-Age=0") || !strings.Contains(line, "Expires=Thu, 01 Jan 1970") {
 		t.Errorf("Set-Cookie %q does not delete the cookie (Max-Age=0 and an Expires in the past)", line)
+	}
+}
+
+// manager returns a Manager on b with cfg's settings (cookies over plain
+// HTTP, since the test client does not use TLS).
+func manager(t *testing.T, b backend, cfg sesame.Config) *sesame.Manager {
+	cfg = b.config(cfg)
+	cfg.Insecure = true
+	return sesame.New(cfg)
+}
+
+// checkCookie checks the attributes a new session's cookie must carry.
+func checkCookie(t *testing.T, resp *http.Response, name string) {
+	t.Helper()
+	line := SetCookie(resp, name)
+	if line == "" {
+		t.Fatal("no Set-Cookie for a new session")
+	}
+	for _, attr := range []string{"Path=/", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(line, attr) {
+			t.Errorf("Set-Cookie %q lacks %s", line, attr)
+		}
+	}
+	if !strings.Contains(resp.Header.Get("Cache-Control"), `no-cache="Set-Cookie"`) {
+		t.Errorf(`Cache-Control %q lacks no-cache="Set-Cookie"`, resp.Header.Get("Cache-Control"))
+	}
+	if !slices.Contains(resp.Header.Values("Vary"), "Cookie") {
+		t.Errorf("Vary %q lacks Cookie", resp.Header.Values("Vary"))
+	}
+}
+
+// typedValues are Put and read back with their own types.
+var typedValues = map[string]any{
+	"int64":  int64(1<<62 + 1),
+	"int":    42,
+	"string": "héllo <b>",
+	"bool":   true,
+	"float":  2.5,
+	"time":   time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC),
+	"slice":  []string{"a", "b"},
+	"map":    map[string]int{"x": 1},
+	"struct": cart{Items: []string{"apple"}, Total: 1999},
+}
+
+// cart is a user-defined type stored in sessions by the suite.
+type cart struct {
+	Items []string
+	Total int64
+}
+
+func checkTypedValues(t *testing.T, s *sesame.Session) {
+	t.Helper()
+	check := func(name string, got any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		want := typedValues[name]
+		if wt, ok := want.(time.Time); ok {
+			if gt := got.(time.Time); !gt.Equal(wt) {
+				t.Errorf("%s = %v, want %v", name, gt, wt)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+	}
+	v1, err := sesame.Lookup[int64](s, "int64")
+	check("int64", v1, err)
+	v2, err := sesame.Lookup[int](s, "int")
+	check("int", v2, err)
+	v3, err := sesame.Lookup[string](s, "string")
+	check("string", v3, err)
+	v4, err := sesame.Lookup[bool](s, "bool")
+	check("bool", v4, err)
+	v5, err := sesame.Lookup[float64](s, "float")
+	check("float", v5, err)
+	v6, err := sesame.Lookup[time.Time](s, "time")
+	check("time", v6, err)
+	v7, err := sesame.Lookup[[]string](s, "slice")
+	check("slice", v7, err)
+	v8, err := sesame.Lookup[map[string]int](s, "map")
+	check("map", v8, err)
+	v9, err := sesame.Lookup[cart](s, "struct")
+	check("struct", v9, err)
+
+	var te *sesame.TypeError
+	if _, err := sesame.Lookup[int](s, "string"); !errors.As(err, &te) {
+		t.Errorf("Lookup[int] of a string: %v, want a *sesame.TypeError", err)
+	}
+	if _, err := sesame.Lookup[int](s, "missing"); !errors.Is(err, sesame.ErrNoKey) {
+		t.Errorf("Lookup of a missing key: %v, want sesame.ErrNoKey", err)
 	}
 }

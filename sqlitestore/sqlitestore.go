@@ -1,62 +1,3 @@
-// Package sqlitestore is a sesame.Store kept in an SQLite database file,
-// built on modernc.org/sqlite (pure Go, no cgo). It needs no server and
-// survives restarts, which makes it the right store for a single machine:
-// one process, or a few processes sharing the file.
-//
-// The store implements every optional interface of sesame: delta commits
-// (sesame.DeltaStore), the per-user index (sesame.UserStore), on-demand
-// purging (sesame.Purger) and per-user revocation marks for cookie-only
-// sessions (sesame.RevocationStore). A janitor goroutine purges expired
-// sessions and marks periodically until Close.
-//
-// # Schema
-//
-// The store creates its tables itself: sesame_sessions, sesame_revocations
-// and sesame_schema, which holds the schema version. Opening a database
-// applies the migrations it lacks in one transaction, so opening is
-// idempotent and safe when several processes open a new file at once. A
-// database whose schema is newer than this package knows is refused with an
-// error rather than misread. The version lives in a table of its own, not in
-// PRAGMA user_version, so the file may hold the application's tables too.
-//
-// Each session is one row keyed by its ID (already a hash of the token; no
-// token is ever stored). Values are one JSON object in a TEXT column, each
-// value encoded with [sesame.MarshalValue], and Load returns them as
-// json.RawMessage. Times are unix milliseconds in INTEGER columns (zero
-// means the zero time). The user is an indexed column (a partial index that
-// leaves out sessions without a user), so Sessions and DeleteUser cost
-// O(that user's sessions); expiry is indexed too, so Purge costs O(expired
-// sessions).
-//
-// # Concurrency
-//
-// SQLite has one writer at a time, and the store is designed around that:
-//
-//   - The database uses WAL (readers never block the writer, nor the
-//     writer readers) and every connection a 5 s busy timeout. [Open] sets
-//     both, plus synchronous=NORMAL, through the DSN's _pragma parameters
-//     (see [DSN]), so every pooled connection gets them, not only the
-//     first.
-//     synchronous=NORMAL is safe against process crashes; an OS crash or
-//     power loss may lose the last commits, never corrupt the file.
-//   - Within a process, writes are serialised by the Store itself, in a
-//     queue that honours the caller's context, so concurrent requests wait
-//     their turn without polling SQLite's lock. Reads are not serialised.
-//   - Between processes (or several Stores on one file) writers meet at
-//     SQLite's lock and wait for it through the busy timeout, which gives
-//     up early when the caller's context ends. A wait at the start of a
-//     transaction can always be retried; a read transaction upgraded to a
-//     write cannot (it fails at once with SQLITE_BUSY), so [DSN] sets
-//     _txlock=immediate (BEGIN IMMEDIATE), and every transaction the store
-//     runs starts with a write anyway, so a caller-owned pool without that
-//     setting is safe too.
-//
-// A delta commit ([Store.Apply]) is one transaction whose first statement
-// updates the metadata only if the record is live and returns its values;
-// the values are merged in Go and written back before the commit. A commit
-// to a missing or expired record changes nothing and returns an error
-// wrapping sesame.ErrNotFound, so a destroyed session never comes back. A
-// touch (a delta without value changes) is a single UPDATE.
 package sqlitestore
 
 import (
@@ -65,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -83,12 +26,16 @@ const DefaultCleanupInterval = 5 * time.Minute
 // never holds the write lock for long.
 const purgeBatch = 1000
 
+// maxHops bounds how many renewals Delete follows from the ID it is given
+// (in SQL text, for deleteQuery).
+const maxHops = "64"
+
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
-	// CleanupInterval is how often the janitor purges expired sessions and
-	// revocation marks. If zero, DefaultCleanupInterval is used; if
-	// negative, there is no janitor (expired sessions are still never
-	// returned, and Purge removes them).
+	// CleanupInterval is how often the janitor purges expired sessions,
+	// renewal records, revocation marks and denied IDs. If zero,
+	// DefaultCleanupInterval is used; if negative, there is no janitor
+	// (expired sessions are still never returned, and Purge removes them).
 	CleanupInterval time.Duration
 	// Logger receives the janitor's errors and purge counts. If nil,
 	// slog.Default() is used.
@@ -112,6 +59,16 @@ type Store struct {
 	closeErr  error
 }
 
+var (
+	_ sesame.Store           = (*Store)(nil)
+	_ sesame.DeltaStore      = (*Store)(nil)
+	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.UserStore       = (*Store)(nil)
+	_ sesame.UserDeleter     = (*Store)(nil)
+	_ sesame.Purger          = (*Store)(nil)
+	_ sesame.RevocationStore = (*Store)(nil)
+)
+
 // DSN returns the data source name that Open uses for the database file at
 // path: WAL, a 5 s busy timeout, synchronous=NORMAL and BEGIN IMMEDIATE
 // transactions, set on every connection of the pool. Use it to open a pool
@@ -133,10 +90,15 @@ func DSN(path string) string {
 		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
-// Open opens (creating it if needed) the SQLite database file at path with
-// the settings of [DSN], creates or migrates the store's schema, and starts
-// the janitor. Close stops the janitor and closes the database.
+// Open opens the SQLite database file at path with the settings of [DSN],
+// creates or migrates the store's schema, and starts the janitor. If the
+// file does not exist, Open creates it with mode 0600 (owner only), and
+// SQLite gives its -wal and -shm files the same mode. Close stops the
+// janitor and closes the database.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := createFile(path); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -149,12 +111,28 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// createFile creates an empty database file at path, readable by its owner
+// only, unless a file is there already. An empty file is an empty SQLite
+// database; SQLite creates the -wal and -shm files with the main file's
+// mode.
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // New returns a Store on db, a database/sql pool of the "sqlite" driver
 // (modernc.org/sqlite) that the caller owns and closes after the Store. It
 // creates or migrates the schema and starts the janitor; Close stops the
 // janitor but leaves db open. Open db with [DSN], or at least with WAL and
 // a busy timeout on every connection, so that concurrent writers wait for
-// each other instead of failing.
+// each other instead of failing. The caller creates the file, with the
+// mode it wants.
 func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	return newStore(ctx, db, false, opts)
 }
@@ -192,79 +170,15 @@ func newStore(ctx context.Context, db *sql.DB, owned bool, opts Options) (*Store
 	return s, nil
 }
 
-// migrations are the schema versions in order: applying migrations[i]
-// takes a database from version i to i+1. Append; never edit one that has
-// shipped.
-var migrations = []string{
-	`CREATE TABLE sesame_sessions (
-		id        TEXT PRIMARY KEY,
-		user_id   TEXT NOT NULL DEFAULT '',
-		vals      TEXT NOT NULL DEFAULT '{}',
-		created   INTEGER NOT NULL,
-		last_seen INTEGER NOT NULL,
-		deadline  INTEGER NOT NULL,
-		expires   INTEGER NOT NULL,
-		persist   INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE INDEX sesame_sessions_user ON sesame_sessions (user_id) WHERE user_id <> '';
-	CREATE INDEX sesame_sessions_expires ON sesame_sessions (expires);
-	CREATE TABLE sesame_revocations (
-		user_id        TEXT PRIMARY KEY,
-		revoked_before INTEGER NOT NULL,
-		keep_id        TEXT NOT NULL DEFAULT '',
-		expires        INTEGER NOT NULL
-	);
-	CREATE INDEX sesame_revocations_expires ON sesame_revocations (expires);`,
-}
-
-// migrate creates the schema or brings it up to the latest version.
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS sesame_schema (
-		id INTEGER PRIMARY KEY CHECK (id = 1),
-		version INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("sqlitestore: create schema table: %w", err)
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	defer tx.Rollback()
-	// A write first, so the transaction holds the write lock before it
-	// reads the version, even if it began DEFERRED.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sesame_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	var v int
-	if err := tx.QueryRowContext(ctx, `SELECT version FROM sesame_schema`).Scan(&v); err != nil {
-		return fmt.Errorf("sqlitestore: read schema version: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("sqlitestore: database schema version %d is newer than this package supports (%d): upgrade github.com/sesame-go/sesame", v, len(migrations))
-	}
-	if v == len(migrations) {
-		return nil
-	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("sqlitestore: migrate to schema version %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sesame_schema SET version = ?`, len(migrations)); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	return nil
-}
-
-// The statements of the frequent operations, prepared once per Store (see
-// stmts). The numbered parameters are listed with each.
+// The statements of the store, most prepared once per Store (see stmts).
+// The numbered parameters are listed with each.
 const (
 	// loadQuery reads a live record. ?1 id, ?2 now.
 	loadQuery = `SELECT user_id, vals, created, last_seen, deadline, expires, persist
 		FROM sesame_sessions WHERE id = ?1 AND expires > ?2`
+	// renewedQuery reports whether an ID was renewed away and the old
+	// record would still be live. ?1 id, ?2 now.
+	renewedQuery = `SELECT EXISTS (SELECT 1 FROM sesame_renewals WHERE id = ?1 AND expires > ?2)`
 	// saveQuery creates or replaces a record. ?1 id, ?2 user, ?3 values,
 	// ?4 created, ?5 last seen, ?6 deadline, ?7 expires, ?8 persist.
 	saveQuery = `INSERT INTO sesame_sessions
@@ -273,40 +187,95 @@ const (
 		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, vals = excluded.vals,
 			created = excluded.created, last_seen = excluded.last_seen,
 			deadline = excluded.deadline, expires = excluded.expires, persist = excluded.persist`
-	// touchQuery updates a live record's metadata as a Delta does,
-	// capping Expires at the record's deadline. ?1 user (NULL keeps it),
-	// ?2 persist (NULL keeps it), ?3 last seen, ?4 expires, ?5 id, ?6 now.
-	touchQuery = `UPDATE sesame_sessions SET
-			user_id = coalesce(?1, user_id), persist = coalesce(?2, persist), last_seen = ?3,
-			expires = CASE WHEN deadline <> 0 AND deadline < ?4 THEN deadline ELSE ?4 END
-		WHERE id = ?5 AND expires > ?6`
-	// applyQuery is touchQuery returning the record's values.
-	applyQuery = touchQuery + ` RETURNING vals`
-	// setValsQuery replaces a record's values. ?1 values, ?2 id.
-	setValsQuery = `UPDATE sesame_sessions SET vals = ?1 WHERE id = ?2`
-	// deleteQuery deletes a record. ?1 id.
-	deleteQuery = `DELETE FROM sesame_sessions WHERE id = ?1`
-	// revocationQuery reads a user's live revocation mark. ?1 user, ?2 now.
-	revocationQuery = `SELECT revoked_before, keep_id, expires FROM sesame_revocations
-		WHERE user_id = ?1 AND expires > ?2`
+	// deltaSet applies a sesame.Delta as Delta.ApplyTo does; every column
+	// on the right is the row's old value. The values: Clear empties
+	// them, then json_patch applies the patch (deleted keys map to null,
+	// set keys to their encoding as a JSON string, which merge-patch
+	// replaces wholesale); a NULL patch (a touch) leaves them alone.
+	// Expires is capped at the deadline, the new one if the delta sets
+	// one. Parameters: ?3 clear, ?4 patch (NULL: no value changes), ?5
+	// user (NULL keeps it), ?6 persist (NULL keeps it), ?7 created (0
+	// keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10 expires.
+	deltaSet = `vals = CASE WHEN ?4 IS NULL THEN vals
+			ELSE json_patch(CASE WHEN ?3 THEN '{}' ELSE vals END, ?4) END,
+		user_id = coalesce(?5, user_id),
+		persist = coalesce(?6, persist),
+		created = CASE WHEN ?7 <> 0 THEN ?7 ELSE created END,
+		deadline = CASE WHEN ?8 <> 0 THEN ?8 ELSE deadline END,
+		last_seen = ?9,
+		expires = CASE WHEN ?8 <> 0 THEN min(?8, ?10) WHEN deadline <> 0 THEN min(deadline, ?10) ELSE ?10 END`
+	// applyQuery applies a delta to a live record. ?1 id, ?2 now, then
+	// deltaSet's.
+	applyQuery = `UPDATE sesame_sessions SET ` + deltaSet + ` WHERE id = ?1 AND expires > ?2`
+	// applyEmptyingQuery is applyQuery reporting whether the record is
+	// now empty: no values and no user.
+	applyEmptyingQuery = applyQuery + ` RETURNING vals = '{}' AND user_id = ''`
+	// deleteIDQuery deletes one record. ?1 id.
+	deleteIDQuery = `DELETE FROM sesame_sessions WHERE id = ?1`
+	// renewMarkQuery remembers that a live record is renewed away, until
+	// it would have expired; it inserts nothing if the record is not
+	// live. ?1 old id, ?2 now, ?3 new id.
+	renewMarkQuery = `INSERT INTO sesame_renewals (id, new_id, expires)
+		SELECT id, ?3, expires FROM sesame_sessions WHERE id = ?1 AND expires > ?2
+		ON CONFLICT (id) DO UPDATE SET new_id = excluded.new_id, expires = excluded.expires`
+	// renewMoveQuery moves a live record to its new ID with a delta
+	// applied, replacing any record under the new ID. ?1 old id, ?2 now,
+	// deltaSet's, ?11 new id.
+	renewMoveQuery = `UPDATE OR REPLACE sesame_sessions SET id = ?11, ` + deltaSet + ` WHERE id = ?1 AND expires > ?2`
+	// deleteQuery deletes the record under an ID or, if the ID was
+	// renewed, under the ID it was renewed to, following up to maxHops
+	// renewals that have not expired. It returns one row per record
+	// deleted, true if it was live. ?1 id, ?2 now.
+	deleteQuery = `WITH RECURSIVE chain (id, hops) AS (
+			SELECT ?1, 0
+			UNION ALL
+			SELECT r.new_id, c.hops + 1 FROM sesame_renewals r JOIN chain c ON r.id = c.id
+			WHERE r.expires > ?2 AND c.hops < ` + maxHops + `
+		)
+		DELETE FROM sesame_sessions WHERE id IN (SELECT id FROM chain) RETURNING expires > ?2`
+	// revocationQuery reads a user's live revocation mark (kind 0) and
+	// live denied IDs (kind 1), in one query. ?1 user, ?2 now.
+	revocationQuery = `SELECT 0, revoked_before, keep_id, expires FROM sesame_revocations
+			WHERE user_id = ?1 AND expires > ?2
+		UNION ALL
+		SELECT 1, 0, id, expires FROM sesame_denied WHERE user_id = ?1 AND expires > ?2`
+	// setRevocationQuery sets a user's mark; the denied IDs, in a table
+	// of their own, are kept. ?1 user, ?2 before, ?3 keep, ?4 expires.
+	setRevocationQuery = `INSERT INTO sesame_revocations (user_id, revoked_before, keep_id, expires)
+		VALUES (?1, ?2, ?3, ?4)
+		ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before,
+			keep_id = excluded.keep_id, expires = excluded.expires`
+	// denyQuery adds a denied ID. ?1 user, ?2 id, ?3 expires.
+	denyQuery = `INSERT INTO sesame_denied (user_id, id, expires) VALUES (?1, ?2, ?3)
+		ON CONFLICT (user_id, id) DO UPDATE SET expires = excluded.expires`
 )
 
 // stmts are the prepared statements of the frequent operations: preparing
 // once saves parsing and planning the SQL on every call.
 type stmts struct {
-	load, save, touch, apply, setVals, del, revocation *sql.Stmt
+	load, renewed, save, apply, applyEmptying, deleteID *sql.Stmt
+	renewMark, renewMove, del                           *sql.Stmt
+	revocation, setRevocation, deny                     *sql.Stmt
+}
+
+func (st *stmts) all() []struct {
+	dst   **sql.Stmt
+	query string
+} {
+	return []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&st.load, loadQuery}, {&st.renewed, renewedQuery}, {&st.save, saveQuery},
+		{&st.apply, applyQuery}, {&st.applyEmptying, applyEmptyingQuery}, {&st.deleteID, deleteIDQuery},
+		{&st.renewMark, renewMarkQuery}, {&st.renewMove, renewMoveQuery}, {&st.del, deleteQuery},
+		{&st.revocation, revocationQuery}, {&st.setRevocation, setRevocationQuery}, {&st.deny, denyQuery},
+	}
 }
 
 func prepare(ctx context.Context, db *sql.DB) (stmts, error) {
 	var st stmts
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-	}{
-		{&st.load, loadQuery}, {&st.save, saveQuery}, {&st.touch, touchQuery},
-		{&st.apply, applyQuery}, {&st.setVals, setValsQuery}, {&st.del, deleteQuery},
-		{&st.revocation, revocationQuery},
-	} {
+	for _, p := range st.all() {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
 			st.close()
@@ -317,11 +286,11 @@ func prepare(ctx context.Context, db *sql.DB) (stmts, error) {
 	return st, nil
 }
 
-func (st stmts) close() error {
+func (st *stmts) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.load, st.save, st.touch, st.apply, st.setVals, st.del, st.revocation} {
-		if stmt != nil {
-			errs = append(errs, stmt.Close())
+	for _, p := range st.all() {
+		if *p.dst != nil {
+			errs = append(errs, (*p.dst).Close())
 		}
 	}
 	return errors.Join(errs...)
@@ -363,6 +332,48 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// callCtx returns a context that behaves as ctx for the length of a call
+// and stays safe to use after it returns. database/sql consults the
+// context it is given from goroutines of its own, which may run after the
+// call has returned (Rows.awaitDone calls Done and Err; context.WithCancel
+// on a Context type it does not know starts a goroutine that calls Done),
+// while a caller may reuse its Context value once the call has returned
+// (sesame's Manager does). The copy reads ctx's Done channel and deadline
+// once, now; it shares ctx's values.
+func callCtx(ctx context.Context) context.Context {
+	done := ctx.Done()
+	if done == nil {
+		return ctx // never cancelled: database/sql starts no goroutine
+	}
+	c := &frozenCtx{parent: ctx, done: done}
+	c.deadline, c.hasDeadline = ctx.Deadline()
+	return c
+}
+
+// frozenCtx is what callCtx returns.
+type frozenCtx struct {
+	parent      context.Context // for Value only
+	done        <-chan struct{}
+	deadline    time.Time
+	hasDeadline bool
+}
+
+func (c *frozenCtx) Deadline() (time.Time, bool) { return c.deadline, c.hasDeadline }
+func (c *frozenCtx) Done() <-chan struct{}       { return c.done }
+func (c *frozenCtx) Value(key any) any           { return c.parent.Value(key) }
+
+func (c *frozenCtx) Err() error {
+	select {
+	case <-c.done:
+	default:
+		return nil
+	}
+	if c.hasDeadline && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
+}
+
 // lock takes the write semaphore, or fails when ctx ends first. The
 // returned function releases it.
 func (s *Store) lock(ctx context.Context) (func(), error) {
@@ -393,55 +404,119 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
-// encodeValues returns vals as one JSON object, each value encoded with
-// sesame.MarshalValue.
+// encodeValues returns vals as one JSON object mapping each key to a JSON
+// string: the value's encoding by sesame.MarshalValue.
 func encodeValues(vals map[string]any) (string, error) {
-	raw := make(map[string]json.RawMessage, len(vals))
+	if len(vals) == 0 {
+		return "{}", nil
+	}
+	enc := make(map[string]string, len(vals))
 	for k, v := range vals {
 		b, err := sesame.MarshalValue(v)
 		if err != nil {
 			return "", fmt.Errorf("sqlitestore: value %q: %w", k, err)
 		}
-		raw[k] = b
+		enc[k] = string(b)
 	}
-	b, err := json.Marshal(raw)
+	b, err := json.Marshal(enc)
 	if err != nil {
 		return "", fmt.Errorf("sqlitestore: encode values: %w", err)
 	}
 	return string(b), nil
 }
 
-// decodeValues decodes a JSON object into values that are
-// json.RawMessages; nil when the object is empty.
+// encodePatch returns the JSON merge patch of a delta's key changes:
+// deleted keys map to null, set keys to their encoding as a JSON string
+// (Set wins over Delete, as in Delta.ApplyTo). It returns nil, for SQL
+// NULL, when the delta changes no keys (a touch).
+func encodePatch(d *sesame.Delta) (any, error) {
+	if !d.Clear && len(d.Delete) == 0 && len(d.Set) == 0 {
+		return nil, nil
+	}
+	patch := make(map[string]any, len(d.Delete)+len(d.Set))
+	for _, k := range d.Delete {
+		patch[k] = nil
+	}
+	for k, v := range d.Set {
+		b, err := sesame.MarshalValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: value %q: %w", k, err)
+		}
+		patch[k] = string(b)
+	}
+	b, err := json.Marshal(patch)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: encode delta: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeValues decodes the vals column into json.RawMessages; nil when the
+// object is empty.
 func decodeValues(s string) (map[string]any, error) {
 	if s == "{}" || s == "" {
 		return nil, nil
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+	var enc map[string]string
+	if err := json.Unmarshal([]byte(s), &enc); err != nil {
 		return nil, fmt.Errorf("sqlitestore: decode values: %w", err)
 	}
-	if len(raw) == 0 {
+	if len(enc) == 0 {
 		return nil, nil
 	}
-	vals := make(map[string]any, len(raw))
-	for k, v := range raw {
-		vals[k] = v
+	vals := make(map[string]any, len(enc))
+	for k, v := range enc {
+		vals[k] = json.RawMessage(v)
 	}
 	return vals, nil
 }
 
-// Load implements sesame.Store. Values are returned as json.RawMessage.
+// deltaArgs returns the arguments of applyQuery (and, with newID appended,
+// renewMoveQuery) for d.
+func deltaArgs(id string, now int64, d *sesame.Delta) ([]any, error) {
+	patch, err := encodePatch(d)
+	if err != nil {
+		return nil, err
+	}
+	var user, persist any
+	if d.User != nil {
+		user = *d.User
+	}
+	if d.Persist != nil {
+		persist = *d.Persist
+	}
+	return []any{id, now, d.Clear, patch, user, persist, ms(d.Created), ms(d.Deadline), ms(d.LastSeen), ms(d.Expires)}, nil
+}
+
+// missing returns the error of an operation that found no live record
+// under id: it wraps sesame.ErrNotFound and, if id was renewed away,
+// sesame.ErrRenewed. It reads the renewal table, only on this path.
+func (s *Store) missing(ctx context.Context, op, id string, now int64) error {
+	var renewed bool
+	if err := s.stmt.renewed.QueryRowContext(ctx, id, now).Scan(&renewed); err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	if renewed {
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, sesame.ErrNotFound)
+}
+
+// Load implements sesame.Store: one SELECT by primary key, and one more of
+// the renewal table if there is no live record. Values are returned as
+// json.RawMessage.
 func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+	ctx = callCtx(ctx)
 	var (
 		rec                                 sesame.Record
 		vals                                string
 		created, lastSeen, deadline, expire int64
 	)
-	err := s.stmt.load.QueryRowContext(ctx, id, time.Now().UnixMilli()).
+	now := time.Now().UnixMilli()
+	err := s.stmt.load.QueryRowContext(ctx, id, now).
 		Scan(&rec.User, &vals, &created, &lastSeen, &deadline, &expire, &rec.Persist)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlitestore: load: %w", sesame.ErrNotFound)
+		return nil, s.missing(ctx, "load", id, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: load: %w", err)
@@ -454,8 +529,9 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	return &rec, nil
 }
 
-// Save implements sesame.Store.
+// Save implements sesame.Store: one INSERT ... ON CONFLICT DO UPDATE.
 func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+	ctx = callCtx(ctx)
 	vals, err := encodeValues(rec.Values)
 	if err != nil {
 		return err
@@ -472,80 +548,144 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 	return nil
 }
 
-// Apply implements sesame.DeltaStore. It changes nothing and returns an
-// error wrapping sesame.ErrNotFound if no live record exists.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) error {
-	var user, persist any
-	if d.User != nil {
-		user = *d.User
+// Apply implements sesame.DeltaStore. A touch or an additive delta is one
+// UPDATE statement, which merges the key changes into the stored values
+// with json_patch. A delta that can empty the record (d.Emptying) is one
+// transaction: the same UPDATE, returning whether the record is now empty,
+// then a DELETE if it is. If no live record exists Apply changes nothing
+// and returns an error wrapping sesame.ErrNotFound (and sesame.ErrRenewed
+// if id was renewed away).
+func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+	ctx = callCtx(ctx)
+	now := time.Now().UnixMilli()
+	args, err := deltaArgs(id, now, d)
+	if err != nil {
+		return false, err
 	}
-	if d.Persist != nil {
-		persist = *d.Persist
-	}
-	args := []any{user, persist, ms(d.LastSeen), ms(d.Expires), id, time.Now().UnixMilli()}
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: apply: %w", err)
+		return false, fmt.Errorf("sqlitestore: apply: %w", err)
 	}
 	defer unlock()
-	if !d.Clear && len(d.Delete) == 0 && len(d.Set) == 0 {
-		// A touch: one statement.
-		res, err := s.stmt.touch.ExecContext(ctx, args...)
+	if !d.Emptying() {
+		res, err := s.stmt.apply.ExecContext(ctx, args...)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: apply: %w", err)
+			return false, fmt.Errorf("sqlitestore: apply: %w", err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("sqlitestore: apply: %w", err)
+			return false, fmt.Errorf("sqlitestore: apply: %w", err)
 		}
 		if n == 0 {
-			return fmt.Errorf("sqlitestore: apply: %w", sesame.ErrNotFound)
+			return false, s.missing(ctx, "apply", id, now)
 		}
-		return nil
+		return false, nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: apply: %w", err)
+		return false, fmt.Errorf("sqlitestore: apply: %w", err)
 	}
 	defer tx.Rollback()
-	var vals string
 	// The first statement writes, so the transaction holds the write lock
 	// from its start even if it began DEFERRED.
-	err = tx.StmtContext(ctx, s.stmt.apply).QueryRowContext(ctx, args...).Scan(&vals)
+	var empty bool
+	err = tx.StmtContext(ctx, s.stmt.applyEmptying).QueryRowContext(ctx, args...).Scan(&empty)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlitestore: apply: %w", sesame.ErrNotFound)
+		tx.Rollback()
+		return false, s.missing(ctx, "apply", id, now)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlitestore: apply: %w", err)
+		return false, fmt.Errorf("sqlitestore: apply: %w", err)
 	}
-	rec := sesame.Record{}
-	if rec.Values, err = decodeValues(vals); err != nil {
-		return err
-	}
-	d.ApplyTo(&rec) // only the values are written back: the metadata is done
-	if vals, err = encodeValues(rec.Values); err != nil {
-		return err
-	}
-	if _, err := tx.StmtContext(ctx, s.stmt.setVals).ExecContext(ctx, vals, id); err != nil {
-		return fmt.Errorf("sqlitestore: apply: %w", err)
+	if empty {
+		if _, err := tx.StmtContext(ctx, s.stmt.deleteID).ExecContext(ctx, id); err != nil {
+			return false, fmt.Errorf("sqlitestore: apply: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: apply: %w", err)
+		return false, fmt.Errorf("sqlitestore: apply: %w", err)
+	}
+	return empty, nil
+}
+
+// Renew implements sesame.Renewer, in one transaction (BEGIN IMMEDIATE
+// with [DSN]; its first statement writes in any case): an INSERT ...
+// SELECT remembers oldID in the renewal table, with the old record's
+// expiry, if and only if the old record is live; then one UPDATE moves the
+// row to newID with d applied. If the INSERT found no live record, Renew
+// rolls back and returns an error wrapping sesame.ErrNotFound, and
+// sesame.ErrRenewed if oldID was renewed before.
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+	ctx = callCtx(ctx)
+	now := time.Now().UnixMilli()
+	args, err := deltaArgs(oldID, now, d)
+	if err != nil {
+		return err
+	}
+	args = append(args, newID)
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	}
+	defer unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, s.stmt.renewMark).ExecContext(ctx, oldID, now, newID)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	} else if n == 0 {
+		tx.Rollback()
+		return s.missing(ctx, "renew", oldID, now)
+	}
+	res, err = tx.StmtContext(ctx, s.stmt.renewMove).ExecContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
+	} else if n != 1 {
+		return fmt.Errorf("sqlitestore: renew: moved %d records, want 1", n)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: renew: %w", err)
 	}
 	return nil
 }
 
-// Delete implements sesame.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
+// Delete implements sesame.Store, in one DELETE statement: if id was
+// renewed, it follows the renewals (a recursive CTE, at most 64 hops)
+// and deletes the session at the end of the chain. It reports whether it
+// deleted a live record.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: delete: %w", err)
+		return false, fmt.Errorf("sqlitestore: delete: %w", err)
 	}
 	defer unlock()
-	if _, err := s.stmt.del.ExecContext(ctx, id); err != nil {
-		return fmt.Errorf("sqlitestore: delete: %w", err)
+	rows, err := s.stmt.del.QueryContext(ctx, id, time.Now().UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: delete: %w", err)
 	}
-	return nil
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var live bool
+		if err := rows.Scan(&live); err != nil {
+			return false, fmt.Errorf("sqlitestore: delete: %w", err)
+		}
+		found = found || live
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("sqlitestore: delete: %w", err)
+	}
+	return found, nil
 }
 
 // sessionsQuery lists a user's live sessions through the user index: the
@@ -562,6 +702,7 @@ const deleteUserQuery = `DELETE FROM sesame_sessions WHERE user_id = ?1 AND user
 // the user index. Sessions without a user are not indexed: Sessions("")
 // lists none.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+	ctx = callCtx(ctx)
 	rows, err := s.db.QueryContext(ctx, sessionsQuery, user, time.Now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: sessions: %w", err)
@@ -583,10 +724,11 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	return list, nil
 }
 
-// DeleteUser implements sesame.UserStore. It touches only user's rows,
+// DeleteUser implements sesame.UserDeleter. It touches only user's rows,
 // through the user index. Expired sessions not yet purged are deleted and
 // counted too. DeleteUser("", keep) deletes nothing.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
+	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: delete user: %w", err)
@@ -603,32 +745,43 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	return int(n), nil
 }
 
-// purgeQuery deletes up to purgeBatch expired sessions through the expiry
-// index. ?1 now, ?2 the batch size.
-const purgeQuery = `DELETE FROM sesame_sessions WHERE id IN
-	(SELECT id FROM sesame_sessions WHERE expires <= ?1 LIMIT ?2)`
+// The purge statements each delete up to a batch of expired rows of one
+// table through its expiry index. ?1 now, ?2 the batch size.
+const (
+	purgeQuery = `DELETE FROM sesame_sessions WHERE id IN
+		(SELECT id FROM sesame_sessions WHERE expires <= ?1 LIMIT ?2)`
+	purgeRenewalsQuery = `DELETE FROM sesame_renewals WHERE id IN
+		(SELECT id FROM sesame_renewals WHERE expires <= ?1 LIMIT ?2)`
+	purgeMarksQuery = `DELETE FROM sesame_revocations WHERE user_id IN
+		(SELECT user_id FROM sesame_revocations WHERE expires <= ?1 LIMIT ?2)`
+	purgeDeniedQuery = `DELETE FROM sesame_denied WHERE rowid IN
+		(SELECT rowid FROM sesame_denied WHERE expires <= ?1 LIMIT ?2)`
+)
 
-// Purge implements sesame.Purger: it deletes expired sessions and
-// revocation marks, and returns how many sessions it deleted. It deletes in
-// batches, releasing the write lock between them, so that a large purge
-// does not stall commits.
+// Purge implements sesame.Purger: it deletes expired sessions, renewal
+// records, revocation marks and denied IDs, and returns how many sessions
+// it deleted. It deletes in batches of 1,000 rows, one statement each,
+// releasing the write lock between them, so that a large purge does not
+// stall commits.
 func (s *Store) Purge(ctx context.Context) (int, error) {
+	ctx = callCtx(ctx)
 	now := time.Now().UnixMilli()
-	total := 0
-	for {
-		n, err := s.purgeOnce(ctx, purgeQuery, now, purgeBatch)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: purge: %w", err)
-		}
-		if n < purgeBatch {
-			break
+	sessions := 0
+	for i, query := range []string{purgeQuery, purgeRenewalsQuery, purgeMarksQuery, purgeDeniedQuery} {
+		for {
+			n, err := s.purgeOnce(ctx, query, now, purgeBatch)
+			if i == 0 {
+				sessions += n
+			}
+			if err != nil {
+				return sessions, fmt.Errorf("sqlitestore: purge: %w", err)
+			}
+			if n < purgeBatch {
+				break
+			}
 		}
 	}
-	if _, err := s.purgeOnce(ctx, `DELETE FROM sesame_revocations WHERE expires <= ?1`, now); err != nil {
-		return total, fmt.Errorf("sqlitestore: purge: %w", err)
-	}
-	return total, nil
+	return sessions, nil
 }
 
 func (s *Store) purgeOnce(ctx context.Context, query string, args ...any) (int, error) {
@@ -645,35 +798,67 @@ func (s *Store) purgeOnce(ctx context.Context, query string, args ...any) (int, 
 	return int(n), err
 }
 
-// SetRevocation implements sesame.RevocationStore.
+// SetRevocation implements sesame.RevocationStore: one INSERT ... ON
+// CONFLICT DO UPDATE of the user's mark. The user's denied IDs, in a table
+// of their own, are kept.
 func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: set revocation: %w", err)
 	}
 	defer unlock()
-	_, err = s.db.ExecContext(ctx, `INSERT INTO sesame_revocations (user_id, revoked_before, keep_id, expires)
-		VALUES (?1, ?2, ?3, ?4)
-		ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before,
-			keep_id = excluded.keep_id, expires = excluded.expires`,
-		user, ms(r.Before), r.Keep, ms(r.Expires))
-	if err != nil {
+	if _, err := s.stmt.setRevocation.ExecContext(ctx, user, ms(r.Before), r.Keep, ms(r.Expires)); err != nil {
 		return fmt.Errorf("sqlitestore: set revocation: %w", err)
 	}
 	return nil
 }
 
-// Revocation implements sesame.RevocationStore.
-func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
-	var r sesame.Revocation
-	var before, expires int64
-	err := s.stmt.revocation.QueryRowContext(ctx, user, time.Now().UnixMilli()).Scan(&before, &r.Keep, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sesame.Revocation{}, nil
+// Deny implements sesame.RevocationStore: one INSERT ... ON CONFLICT DO
+// UPDATE of a (user, id) row.
+func (s *Store) Deny(ctx context.Context, user, id string, expires time.Time) error {
+	ctx = callCtx(ctx)
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: deny: %w", err)
 	}
+	defer unlock()
+	if _, err := s.stmt.deny.ExecContext(ctx, user, id, ms(expires)); err != nil {
+		return fmt.Errorf("sqlitestore: deny: %w", err)
+	}
+	return nil
+}
+
+// Revocation implements sesame.RevocationStore: one query returns the
+// user's live mark and live denied IDs.
+func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+	ctx = callCtx(ctx)
+	rows, err := s.stmt.revocation.QueryContext(ctx, user, time.Now().UnixMilli())
 	if err != nil {
 		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
-	r.Before, r.Expires = fromMS(before), fromMS(expires)
+	defer rows.Close()
+	var r sesame.Revocation
+	for rows.Next() {
+		var (
+			kind            int
+			before, expires int64
+			id              string
+		)
+		if err := rows.Scan(&kind, &before, &id, &expires); err != nil {
+			return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+		}
+		if kind == 0 {
+			r.Before, r.Keep, r.Expires = fromMS(before), id, fromMS(expires)
+			continue
+		}
+		if r.Denied == nil {
+			r.Denied = make(map[string]time.Time)
+		}
+		r.Denied[id] = fromMS(expires)
+	}
+	if err := rows.Err(); err != nil {
+		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+	}
 	return r, nil
 }

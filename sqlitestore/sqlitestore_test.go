@@ -27,7 +27,7 @@ type dumpStore struct {
 // Dump implements sesametest.Dumper: every row of the store's tables.
 func (d dumpStore) Dump(ctx context.Context) ([]byte, error) {
 	var b strings.Builder
-	for _, table := range []string{"sesame_sessions", "sesame_revocations"} {
+	for _, table := range []string{"sesame_sessions", "sesame_renewals", "sesame_revocations", "sesame_denied"} {
 		rows, err := d.raw.QueryContext(ctx, "SELECT * FROM "+table)
 		if err != nil {
 			return nil, err
@@ -124,7 +124,7 @@ func TestTwoStoresOnOneFileShareData(t *testing.T) {
 			st = b
 		}
 		wg.Go(func() {
-			if err := st.Apply(ctx, "id1", delta(map[string]any{fmt.Sprintf("k%02d", i): i})); err != nil {
+			if _, err := st.Apply(ctx, "id1", delta(map[string]any{fmt.Sprintf("k%02d", i): i})); err != nil {
 				t.Error(err)
 			}
 		})
@@ -146,7 +146,7 @@ func TestTwoStoresOnOneFileShareData(t *testing.T) {
 	if _, err := a.Load(ctx, "id1"); !errors.Is(err, sesame.ErrNotFound) {
 		t.Errorf("a.Load after b revoked the user: %v, want ErrNotFound", err)
 	}
-	if err := a.Apply(ctx, "id1", delta(map[string]any{"late": true})); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := a.Apply(ctx, "id1", delta(map[string]any{"late": true})); !errors.Is(err, sesame.ErrNotFound) {
 		t.Errorf("a.Apply after b revoked the user: %v, want ErrNotFound", err)
 	}
 }
@@ -198,8 +198,8 @@ func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
 	}
 	wg.Wait()
 	var v int
-	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 1 {
-		t.Errorf("schema version = %d, %v; want 1", v, err)
+	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 2 {
+		t.Errorf("schema version = %d, %v; want 2", v, err)
 	}
 }
 
@@ -251,7 +251,7 @@ func TestNewOnCallerOwnedDeferredPools(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 32 {
 		wg.Go(func() {
-			if err := st[i%2].Apply(ctx, "id1", delta(map[string]any{fmt.Sprintf("k%02d", i): i})); err != nil {
+			if _, err := st[i%2].Apply(ctx, "id1", delta(map[string]any{fmt.Sprintf("k%02d", i): i})); err != nil {
 				t.Error(err)
 			}
 		})
@@ -266,6 +266,76 @@ func TestNewOnCallerOwnedDeferredPools(t *testing.T) {
 		}
 		if err := dbs[i].Ping(); err != nil {
 			t.Errorf("Close closed the caller's DB: %v", err)
+		}
+	}
+}
+
+// TestRenewsAndDeletesAcrossStoresAreAtomic races Renews, then Deletes,
+// of one session from four Stores on one file, two of them on
+// caller-owned pools whose transactions begin DEFERRED, as separate
+// processes would: exactly one Renew wins, every other reports
+// ErrNotFound and ErrRenewed, and exactly one Delete of the old ID reports
+// the (renewed) session.
+func TestRenewsAndDeletesAcrossStoresAreAtomic(t *testing.T) {
+	path := tempDB(t)
+	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
+	for range 2 {
+		db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		st, err := sqlitestore.New(t.Context(), db, sqlitestore.Options{CleanupInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	ctx := t.Context()
+	for round := range 5 {
+		old := fmt.Sprint("old", round)
+		rec := record("alice", map[string]any{"a": 1})
+		if err := stores[0].Save(ctx, old, rec); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, 16)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				now := time.Now()
+				errs[i] = stores[i%len(stores)].Renew(ctx, old, fmt.Sprint(old, "-new", i),
+					&sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)})
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed):
+				t.Errorf("round %d: Renew %d: %v, want ErrNotFound and ErrRenewed", round, i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of 16 Renews across 4 stores succeeded, want 1", round, won)
+		}
+		found := make([]bool, 16)
+		for i := range found {
+			wg.Go(func() {
+				var err error
+				if found[i], err = stores[i%len(stores)].Delete(ctx, old); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := len(slices.DeleteFunc(found, func(f bool) bool { return !f })); n != 1 {
+			t.Errorf("round %d: %d of 16 Deletes of the renewed ID reported a live session, want 1", round, n)
+		}
+		if list, _ := stores[1].Sessions(ctx, "alice"); len(list) != 0 {
+			t.Errorf("round %d: alice has %d sessions after the Delete", round, len(list))
 		}
 	}
 }
@@ -386,7 +456,7 @@ func TestValuesAreStoredAsJSON(t *testing.T) {
 	if err := rawDB(t, path).QueryRow(`SELECT vals FROM sesame_sessions WHERE id = 'id1'`).Scan(&vals); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"cart":{"Items":["a"]},"n":9007199254740993}`; vals != want {
+	if want := `{"cart":"{\"Items\":[\"a\"]}","n":"9007199254740993"}`; vals != want {
 		t.Errorf("stored vals = %s, want %s", vals, want)
 	}
 	rec, err := st.Load(t.Context(), "id1")
@@ -414,7 +484,7 @@ func BenchmarkRevokeUser(b *testing.B) {
 			now := time.Now()
 			if _, err := db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
 				INSERT INTO sesame_sessions (id, user_id, vals, created, last_seen, deadline, expires)
-				SELECT 'other-' || i, 'user-' || (i / 5), '{"user_id":1}', ?2, ?2, ?3, ?3 FROM n`,
+				SELECT 'other-' || i, 'user-' || (i / 5), '{"user_id":"1"}', ?2, ?2, ?3, ?3 FROM n`,
 				others, now.UnixMilli(), now.Add(time.Hour).UnixMilli()); err != nil {
 				b.Fatal(err)
 			}
@@ -430,6 +500,32 @@ func BenchmarkRevokeUser(b *testing.B) {
 				n, err := st.DeleteUser(ctx, "victim", "")
 				if err != nil || n != 5 {
 					b.Fatalf("DeleteUser = %d, %v; want 5", n, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkApplyOneKey measures an Apply that writes one key into a
+// session of 1 or 1,000 keys: json_patch parses and rewrites the whole
+// values object, so the cost grows with the session.
+func BenchmarkApplyOneKey(b *testing.B) {
+	for _, keys := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			st := open(b, tempDB(b))
+			ctx := b.Context()
+			vals := make(map[string]any, keys)
+			for i := range keys {
+				vals[fmt.Sprintf("key-%04d", i)] = fmt.Sprintf("a value of about 32 bytes, #%04d", i)
+			}
+			if err := st.Save(ctx, "id1", record("alice", vals)); err != nil {
+				b.Fatal(err)
+			}
+			d := delta(map[string]any{"key-0000": "a new value of about 32 bytes ok"})
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := st.Apply(ctx, "id1", d); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

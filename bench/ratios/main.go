@@ -1,7 +1,7 @@
 // Command ratios runs the side-by-side benchmarks of the bench module and
 // prints, as markdown tables, Sesame's cost against its anchors (scs and
-// gorilla/sessions) and against the targets of DESIGN.md's "Performance"
-// section. Run it from the bench directory:
+// gorilla/sessions) and against the product's performance targets (the
+// targets table below). Run it from the bench directory:
 //
 //	go run ./ratios                       # 6 passes of every benchmark
 //	go run ./ratios -out results.txt      # also keep the raw output, for benchstat
@@ -203,8 +203,8 @@ var anchors = []struct{ backend, lib string }{
 	{"redis", "scs"},
 }
 
-// targets holds DESIGN.md's ratio targets (Sesame/anchor), by scenario and
-// backend. A missing entry means DESIGN.md sets none.
+// targets holds the ratio targets (Sesame/anchor), by scenario and
+// backend. A missing entry means there is none.
 var targets = map[string]map[string]float64{
 	"Read":   {"memory": 0.2, "cookie": 0.25, "redis": 0.8},
 	"Create": {"memory": 0.5, "cookie": 0.5, "redis": 0.5},
@@ -217,7 +217,7 @@ const (
 	untouchedAllocs = 3
 )
 
-// roundTrips holds DESIGN.md's Redis round-trip targets, by scenario.
+// roundTrips holds the Redis round-trip targets, by scenario.
 var roundTrips = map[string]float64{"Untouched": 0, "Read": 1, "Create": 1, "Update": 2}
 
 var scenarios = []string{"Untouched", "Read", "Create", "Update"}

@@ -16,6 +16,13 @@ var indexHTML []byte
 // maxBody bounds every request body the API reads.
 const maxBody = 64 << 10
 
+// What an anonymous visitor may store: maxAnonKeys values of at most
+// maxAnonValue bytes of JSON each.
+const (
+	maxAnonKeys  = 16
+	maxAnonValue = 1 << 10
+)
+
 // newApp returns the demo's routes behind the session middleware.
 func newApp(m *sesame.Manager) http.Handler {
 	mux := http.NewServeMux()
@@ -47,8 +54,11 @@ func login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sesame.FromContext(r.Context())
-	s.Renew() // against session fixation: a new ID at every login
-	s.SetUser(in.User)
+	// A new token (against session fixation), the user, a new lifetime.
+	if err := s.Login(in.User); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"user": in.User})
 }
 
@@ -87,7 +97,19 @@ func putValue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `body must be {"value": any JSON}`)
 		return
 	}
-	sesame.FromContext(r.Context()).Put("v:"+r.PathValue("key"), in.Value)
+	s := sesame.FromContext(r.Context())
+	// An anonymous visitor may keep only a little: a few small values.
+	// The session is read first, so the Manager's limits (Config.MaxSize,
+	// Config.MaxKeys) see all of it.
+	key := "v:" + r.PathValue("key")
+	if s.User() == "" && (len(in.Value) > maxAnonValue || !s.Has(key) && len(s.Keys()) >= maxAnonKeys) {
+		writeError(w, http.StatusRequestEntityTooLarge, "log in to store more")
+		return
+	}
+	if err := s.Put(key, in.Value); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]json.RawMessage{"value": in.Value})
 }
 

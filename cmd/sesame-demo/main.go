@@ -42,12 +42,13 @@ type options struct {
 	storeOptions
 }
 
-// run serves the demo until ctx is done. If ready is set, it receives the
-// listening address.
+// run serves the demo until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, args, stdout, stderr, nil)
 }
 
+// serve is run that sends the listening address to ready, if set, once it
+// listens.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
 	var o options
 	fs := flag.NewFlagSet("sesame-demo", flag.ContinueOnError)

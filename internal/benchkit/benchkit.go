@@ -23,9 +23,16 @@ func Fill(s *sesame.Session) {
 // cookie value.
 func NewSession(b *testing.B, m *sesame.Manager) string {
 	b.Helper()
+	return NewSessionWith(b, m, Fill)
+}
+
+// NewSessionWith creates a session filled by fill through m and returns its
+// cookie value.
+func NewSessionWith(b *testing.B, m *sesame.Manager, fill func(*sesame.Session)) string {
+	b.Helper()
 	rec := httptest.NewRecorder()
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		Fill(sesame.FromContext(r.Context()))
+		fill(sesame.FromContext(r.Context()))
 	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == m.Name() {

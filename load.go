@@ -1,0 +1,73 @@
+package sesame
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// parse reads the session cookie from the request. It runs once per
+// request; later calls return at once.
+func (s *Session) parse() {
+	if s.parsed {
+		return
+	}
+	s.parsed = true
+	s.raw, s.cookie = readCookie(s.req.Header, s.m.cfg.Name)
+	if s.cookie && s.m.store != nil && validToken(s.raw) {
+		s.cid = s.m.hash.id(s.raw)
+	}
+}
+
+// load loads the session, once, and returns the load error, if any. An
+// unknown, expired, revoked or unreadable cookie gives a new, empty
+// session; one whose session was renewed away also sets s.renewed.
+func (s *Session) load() error {
+	if s.loaded {
+		return s.err
+	}
+	ctx := s.loadCtx.bound(s.req.Context(), false, s.m.cfg.StoreTimeout)
+	defer s.loadCtx.release()
+	return s.loadWith(ctx)
+}
+
+// loadWith loads the session with ctx: the request's, or the commit's for a
+// load the commit needs.
+func (s *Session) loadWith(ctx context.Context) error {
+	s.loaded = true
+	s.parse()
+	var rec *Record
+	var err error
+	switch {
+	case s.m.sealer != nil && s.cookie && s.raw != "":
+		var sealed Sealed
+		sealed, err = s.m.sealer.Open(ctx, s.m.cfg.Name, s.raw)
+		if err == nil {
+			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
+		} else if errors.Is(err, ErrNotFound) {
+			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
+		}
+	case s.cid != "":
+		rec, err = s.m.store.Load(ctx, s.cid)
+	}
+	switch {
+	case errors.Is(err, ErrRenewed):
+		s.renewed = true
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		s.err = &StoreError{Op: "load", Err: err}
+	case rec != nil && s.m.live(rec, time.Now()):
+		s.base = rec
+	}
+	if s.base == nil && s.m.sealer != nil {
+		s.cid = ""
+	}
+	return s.err
+}
+
+// requestEnded reports whether err comes from the end of the request's own
+// context (the client went away, or an outer timeout fired), rather than
+// from a failing store.
+func (s *Session) requestEnded(err error) bool {
+	return s.req.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}

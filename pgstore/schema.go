@@ -1,0 +1,392 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// This file names the store's tables, builds its SQL, and migrates the
+// schema.
+
+// DefaultTable is the sessions table used when Options.Table is empty.
+const DefaultTable = "sesame_sessions"
+
+// SchemaVersion is the schema version this package creates and expects.
+const SchemaVersion = 2
+
+// purgeBatch is how many expired rows one DELETE of Purge removes at most.
+const purgeBatch = 5000
+
+// maxHops bounds how many renewals Delete follows from an ID.
+const maxHops = 64
+
+// Suffixes of the tables and indexes named after Options.Table.
+const (
+	revocationsSuffix = "_revocations"
+	renewedSuffix     = "_renewed"
+	deniedSuffix      = "_denied"
+	schemaSuffix      = "_schema"
+	userIndexSuffix   = "_user_idx"
+	expiresIdxSuffix  = "_expires_idx"
+)
+
+// maxTableLen keeps every derived name, the longest being the
+// revocation table's expiry index, within PostgreSQL's 63-byte limit.
+const maxTableLen = 63 - len(revocationsSuffix+expiresIdxSuffix)
+
+// ErrNewerSchema reports that the tables were created or upgraded by a
+// newer version of pgstore than the running one.
+var ErrNewerSchema = errors.New("pgstore: schema is newer than this version of pgstore")
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// parseTable validates a table name and splits it into its parts.
+func parseTable(name string) (pgx.Identifier, error) {
+	if name == "" {
+		name = DefaultTable
+	}
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("pgstore: invalid table name %q: want table or schema.table", name)
+	}
+	for _, p := range parts {
+		if !identRE.MatchString(p) || len(p) > 63 {
+			return nil, fmt.Errorf("pgstore: invalid table name %q: each part must be letters, digits and underscores, not starting with a digit", name)
+		}
+	}
+	if t := parts[len(parts)-1]; len(t) > maxTableLen {
+		return nil, fmt.Errorf("pgstore: table name %q longer than %d bytes", t, maxTableLen)
+	}
+	return pgx.Identifier(parts), nil
+}
+
+// suffixed returns the name of a table next to t, with suffix appended.
+func suffixed(t pgx.Identifier, suffix string) pgx.Identifier {
+	out := append(pgx.Identifier(nil), t...)
+	out[len(out)-1] += suffix
+	return out
+}
+
+// queries holds the store's SQL, built once for its tables.
+type queries struct {
+	load, renewed, save         string
+	apply, applyEmptying, renew string
+	delete                      string
+	sessions, deleteUser        string
+	purge, purgeRenewed         string
+	purgeDenied, purgeMarks     string
+	setRevocation, deny         string
+	revocation                  string
+	versionTable                pgx.Identifier
+	revocationsTable            pgx.Identifier
+	renewedTable, deniedTable   pgx.Identifier
+}
+
+// The parameters of apply, applyEmptying and renew, in this order:
+//
+//	$1  id (renew: the old ID)
+//	$2  Clear
+//	$3  Delete, a text[] (never NULL)
+//	$4  Set, a jsonb object of each value's encoding as a JSON string
+//	$5  User, or NULL
+//	$6  Persist, or NULL
+//	$7  Created, or NULL
+//	$8  Deadline, or NULL
+//	$9  LastSeen
+//	$10 Expires (the idle expiry)
+//	$11 now, by the application's clock
+//	$12 renew only: the new ID
+const (
+	// deltaData is the data column after the delta: Clear, Delete, Set.
+	deltaData = `(CASE WHEN $2::boolean THEN '{}'::jsonb ELSE data END - $3::text[]) || $4::jsonb`
+	// deltaMeta sets every other column a delta changes, for an UPDATE
+	// whose table is t. LEAST ignores a NULL deadline (a record without
+	// an absolute lifetime), and caps expires at the new deadline if the
+	// delta sets one, else at the row's.
+	deltaMeta = `persist = COALESCE($6::boolean, t.persist),
+	created = COALESCE($7::timestamptz, t.created),
+	deadline = COALESCE($8::timestamptz, t.deadline),
+	last_seen = $9::timestamptz,
+	expires = LEAST($10::timestamptz, COALESCE($8::timestamptz, t.deadline))`
+)
+
+func buildQueries(table pgx.Identifier) queries {
+	t := table.Sanitize()
+	rt := suffixed(table, revocationsSuffix)
+	nt := suffixed(table, renewedSuffix)
+	dt := suffixed(table, deniedSuffix)
+	r, n, dn := rt.Sanitize(), nt.Sanitize(), dt.Sanitize()
+	cols := "data, user_id, created, last_seen, deadline, expires, persist"
+	batch := fmt.Sprint(purgeBatch)
+	return queries{
+		load:    `SELECT ` + cols + ` FROM ` + t + ` WHERE id = $1 AND expires > $2`,
+		renewed: `SELECT EXISTS (SELECT FROM ` + n + ` WHERE id = $1 AND expires > $2)`,
+		save: `INSERT INTO ` + t + ` (id, ` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, user_id = EXCLUDED.user_id,
+	created = EXCLUDED.created, last_seen = EXCLUDED.last_seen, deadline = EXCLUDED.deadline,
+	expires = EXCLUDED.expires, persist = EXCLUDED.persist`,
+
+		// A delta that cannot empty the record (sesame.Delta.Emptying is
+		// false): one UPDATE. Its WHERE reads only id and expires, which
+		// PostgreSQL re-checks on the row's latest version if a
+		// concurrent commit changed it, and the SET expressions are
+		// computed on that version: concurrent deltas all survive.
+		apply: `UPDATE ` + t + ` AS t SET
+	data = ` + deltaData + `,
+	user_id = COALESCE($5::text, t.user_id),
+	` + deltaMeta + `
+WHERE t.id = $1::text AND t.expires > $11::timestamptz`,
+
+		// A delta that may empty the record: l locks the row's latest
+		// version (FOR UPDATE re-reads it if a concurrent commit changed
+		// it) and computes the data and user after the delta from that
+		// version; then exactly one of d (the result is empty) and u
+		// (it is not) matches the row, which nobody can change before
+		// this statement commits. Judging emptiness in d's own WHERE
+		// instead would judge it on the statement's snapshot, which a
+		// concurrent commit may have made stale: two requests that each
+		// pop one of the last two keys would then leave an empty row.
+		applyEmptying: `WITH l AS MATERIALIZED (
+	SELECT t.id, ` + deltaData + ` AS data, COALESCE($5::text, t.user_id) AS user_id
+	FROM ` + t + ` AS t WHERE t.id = $1::text AND t.expires > $11::timestamptz
+	FOR UPDATE
+), d AS (
+	DELETE FROM ` + t + ` AS t USING l
+	WHERE t.id = l.id AND l.data = '{}'::jsonb AND l.user_id = ''
+	RETURNING 1
+), u AS (
+	UPDATE ` + t + ` AS t SET data = l.data, user_id = l.user_id,
+	` + deltaMeta + `
+	FROM l WHERE t.id = l.id AND NOT (l.data = '{}'::jsonb AND l.user_id = '')
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u)`,
+
+		// Renew: o locks the live row under the old ID (its latest
+		// version) and reads its expiry; moved moves it to the new ID with
+		// the delta applied, as an UPDATE of the key, so that a
+		// concurrent Apply, Renew or Delete of the old ID that waited
+		// for the row re-checks "id = old" on the moved version and
+		// matches nothing, while a concurrent DeleteUser, which matches
+		// on user_id, still deletes it; r remembers the renewal until
+		// the old record would have expired.
+		renew: `WITH o AS MATERIALIZED (
+	SELECT t.expires FROM ` + t + ` AS t WHERE t.id = $1::text AND t.expires > $11::timestamptz
+	FOR UPDATE
+), moved AS (
+	UPDATE ` + t + ` AS t SET id = $12::text,
+	data = ` + deltaData + `,
+	user_id = COALESCE($5::text, t.user_id),
+	` + deltaMeta + `
+	FROM o WHERE t.id = $1::text
+	RETURNING o.expires
+), r AS (
+	INSERT INTO ` + n + ` (id, new_id, expires) SELECT $1::text, $12::text, moved.expires FROM moved
+	ON CONFLICT (id) DO UPDATE SET new_id = EXCLUDED.new_id, expires = EXCLUDED.expires
+)
+SELECT count(*) FROM moved`,
+
+		// Delete follows the renewals from $1 (at most maxHops, which
+		// also ends a cycle) and deletes every row on the chain: the
+		// live session is at its end. It returns how many rows on the
+		// chain the statement's snapshot saw, how many it deleted and
+		// how many of those were live: a row seen but not deleted was
+		// changed meanwhile by a concurrent Renew (or deleted by someone
+		// else), and Delete runs again to follow it.
+		delete: `WITH RECURSIVE chain (id, hops) AS (
+	SELECT $1::text, 0
+	UNION ALL
+	SELECT r.new_id, c.hops + 1 FROM chain c JOIN ` + n + ` r ON r.id = c.id
+	WHERE r.expires > $2::timestamptz AND c.hops < ` + fmt.Sprint(maxHops) + `
+), seen AS (
+	SELECT count(*) AS n FROM ` + t + ` WHERE id IN (SELECT id FROM chain)
+), d AS (
+	DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM chain)
+	RETURNING expires > $2::timestamptz AS live
+)
+SELECT (SELECT n FROM seen), (SELECT count(*) FROM d), (SELECT count(*) FROM d WHERE live)`,
+
+		// "user_id <> ''" repeats the partial index's predicate, so that
+		// even a generic plan (a prepared statement, $1 unknown) can use
+		// the index.
+		sessions:   `SELECT id, created, last_seen, expires FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND expires > $2`,
+		deleteUser: `DELETE FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND id <> $2`,
+		purge: `DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE expires <= $1 LIMIT ` + batch + `)
+	AND expires <= $1`,
+		purgeRenewed: `DELETE FROM ` + n + ` WHERE id IN (SELECT id FROM ` + n + ` WHERE expires <= $1 LIMIT ` + batch + `)
+	AND expires <= $1`,
+		purgeDenied: `DELETE FROM ` + dn + ` WHERE (user_id, id) IN (SELECT user_id, id FROM ` + dn + ` WHERE expires <= $1 LIMIT ` + batch + `)
+	AND expires <= $1`,
+		purgeMarks: `DELETE FROM ` + r + ` WHERE expires <= $1`,
+
+		// The mark and the denied IDs are separate rows, so that
+		// SetRevocation and Deny never overwrite each other's work.
+		setRevocation: `INSERT INTO ` + r + ` (user_id, before, keep, expires) VALUES ($1, $2, $3, $4)
+ON CONFLICT (user_id) DO UPDATE SET before = EXCLUDED.before, keep = EXCLUDED.keep, expires = EXCLUDED.expires`,
+		// A second Deny of an ID never shortens its denial.
+		deny: `INSERT INTO ` + dn + ` AS d (user_id, id, expires) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, id) DO UPDATE SET expires = GREATEST(d.expires, EXCLUDED.expires)`,
+		// One query, on one snapshot: the aggregate always yields a row,
+		// and the mark joins it if there is a live one.
+		revocation: `SELECT m.before, m.keep, m.expires, d.ids, d.exps
+FROM (SELECT array_agg(id) AS ids, array_agg(expires) AS exps FROM ` + dn + `
+	WHERE user_id = $1::text AND expires > $2::timestamptz) AS d
+LEFT JOIN ` + r + ` AS m ON m.user_id = $1::text AND m.expires > $2::timestamptz`,
+
+		versionTable:     suffixed(table, schemaSuffix),
+		revocationsTable: rt,
+		renewedTable:     nt,
+		deniedTable:      dt,
+	}
+}
+
+// migrations[i] upgrades the schema from version i to i+1. Each runs in
+// the migration transaction; append, never edit.
+var migrations = []func(table pgx.Identifier) []string{
+	// Version 1: the sessions, the revocation marks, the versions.
+	func(table pgx.Identifier) []string {
+		idx := func(suffix string) string { return pgx.Identifier{table[len(table)-1] + suffix}.Sanitize() }
+		t := table.Sanitize()
+		r := suffixed(table, revocationsSuffix).Sanitize()
+		return []string{
+			`CREATE TABLE ` + suffixed(table, schemaSuffix).Sanitize() + ` (
+	version integer PRIMARY KEY,
+	applied timestamptz NOT NULL DEFAULT now()
+)`,
+			`CREATE TABLE ` + t + ` (
+	id        text PRIMARY KEY,
+	data      jsonb NOT NULL DEFAULT '{}',
+	user_id   text NOT NULL DEFAULT '',
+	created   timestamptz NOT NULL,
+	last_seen timestamptz NOT NULL,
+	deadline  timestamptz,
+	expires   timestamptz NOT NULL,
+	persist   boolean NOT NULL DEFAULT false
+)`,
+			`CREATE INDEX ` + idx(userIndexSuffix) + ` ON ` + t + ` (user_id) WHERE user_id <> ''`,
+			`CREATE INDEX ` + idx(expiresIdxSuffix) + ` ON ` + t + ` (expires)`,
+			`CREATE TABLE ` + r + ` (
+	user_id text PRIMARY KEY,
+	before  timestamptz NOT NULL,
+	keep    text NOT NULL DEFAULT '',
+	expires timestamptz NOT NULL
+)`,
+			`CREATE INDEX ` + idx(revocationsSuffix+expiresIdxSuffix) + ` ON ` + r + ` (expires)`,
+		}
+	},
+	// Version 2: the renewals (old ID to new ID, until the old record
+	// would have expired) and the denied session IDs of each user. New
+	// tables only: the sessions table is not touched, so the upgrade
+	// takes no lock that blocks the sessions of running instances.
+	func(table pgx.Identifier) []string {
+		idx := func(suffix string) string { return pgx.Identifier{table[len(table)-1] + suffix}.Sanitize() }
+		n := suffixed(table, renewedSuffix).Sanitize()
+		d := suffixed(table, deniedSuffix).Sanitize()
+		return []string{
+			`CREATE TABLE ` + n + ` (
+	id      text PRIMARY KEY,
+	new_id  text NOT NULL,
+	expires timestamptz NOT NULL
+)`,
+			`CREATE INDEX ` + idx(renewedSuffix+expiresIdxSuffix) + ` ON ` + n + ` (expires)`,
+			`CREATE TABLE ` + d + ` (
+	user_id text NOT NULL,
+	id      text NOT NULL,
+	expires timestamptz NOT NULL,
+	PRIMARY KEY (user_id, id)
+)`,
+			`CREATE INDEX ` + idx(deniedSuffix+expiresIdxSuffix) + ` ON ` + d + ` (expires)`,
+		}
+	},
+}
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// version returns the schema version of the store's tables, 0 if none.
+func (s *Store) version(ctx context.Context, q querier) (int, error) {
+	// A query of pg_tables sees the catalog as of this statement. Unlike
+	// to_regclass, it cannot miss a table that another session created
+	// while this one waited for the migration lock.
+	var exists bool
+	vt := s.q.versionTable.Sanitize()
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)`,
+		s.q.versionTable[0], s.q.versionTable[1]).Scan(&exists)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: reading the schema version: %w", err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	if err := q.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM `+vt).Scan(&v); err != nil {
+		return 0, fmt.Errorf("pgstore: reading the schema version: %w", err)
+	}
+	return v, nil
+}
+
+func (s *Store) checkVersion(v int) error {
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: table %s is at version %d, this code knows versions up to %d; upgrade github.com/sesame-go/sesame",
+			ErrNewerSchema, s.table.Sanitize(), v, SchemaVersion)
+	}
+	return nil
+}
+
+// migrate brings the schema to SchemaVersion. See the package doc.
+func (s *Store) migrate(ctx context.Context) error {
+	v, err := s.version(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	if err := s.checkVersion(v); err != nil {
+		return err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("pgstore: migrating: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.table)); err != nil {
+		return fmt.Errorf("pgstore: taking the migration lock: %w", err)
+	}
+	if v, err = s.version(ctx, tx); err != nil { // another instance may have migrated meanwhile
+		return err
+	}
+	if err := s.checkVersion(v); err != nil {
+		return err
+	}
+	for ; v < SchemaVersion; v++ {
+		for _, stmt := range migrations[v](s.table) {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("pgstore: migrating %s to version %d: %w", s.table.Sanitize(), v+1, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.q.versionTable.Sanitize()+` (version) VALUES ($1)`, v+1); err != nil {
+			return fmt.Errorf("pgstore: recording schema version %d: %w", v+1, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("pgstore: migrating: %w", err)
+	}
+	return nil
+}
+
+// lockKey returns the advisory lock key that guards the migration of
+// table: a hash of its name, so stores on other tables do not wait.
+func lockKey(table pgx.Identifier) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("sesame/pgstore:" + table.Sanitize()))
+	return int64(h.Sum64())
+}

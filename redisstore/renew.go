@@ -1,0 +1,174 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sesame-go/sesame"
+)
+
+// Renew's result codes of step 1 (renewOutScript).
+const (
+	outNotFound = 0
+	outMoved    = 1
+	outRenewed  = 3
+)
+
+// moved is what step 1 of a Renew took out of the old ID.
+type moved struct {
+	code    int64
+	oldUser string
+	until   string // the old record's expiry, and the pointer's (Unix ms)
+	fields  []any  // the new record's field/value pairs
+	user    string // the new record's user
+	expires string // the new record's expiry (Unix ms)
+	dead    string // the new record's deadline (Unix ms, "0" for none)
+}
+
+func movedResult(cmd *redis.Cmd) (moved, error) {
+	v, _ := cmd.Val().([]any)
+	if len(v) == 0 {
+		return moved{}, fmt.Errorf("unexpected script reply %v", cmd.Val())
+	}
+	m := moved{}
+	m.code, _ = v[0].(int64)
+	if m.code != outMoved {
+		return m, nil
+	}
+	if len(v) < 3 || len(v)%2 != 1 {
+		return moved{}, fmt.Errorf("unexpected script reply %v", cmd.Val())
+	}
+	m.oldUser, m.until, m.fields = str(v[1]), str(v[2]), v[3:]
+	for i := 0; i+1 < len(m.fields); i += 2 {
+		switch str(m.fields[i]) {
+		case "u":
+			m.user = str(m.fields[i+1])
+		case "e":
+			m.expires = str(m.fields[i+1])
+		case "d":
+			m.dead = str(m.fields[i+1])
+		}
+	}
+	if m.expires == "" {
+		return moved{}, errors.New("renewed record without an expiry")
+	}
+	return m, nil
+}
+
+// renewOut returns the call of step 1 of a Renew of oldID to newID.
+func (s *Store) renewOut(oldID, newID string, d *sesame.Delta, now time.Time) (*call, error) {
+	args, err := deltaArgs([]any{ms(now), newID, "", ""}, d)
+	if err != nil {
+		return nil, err
+	}
+	return &call{script: renewOutScript, keys: []string{s.sessionKey(oldID)}, args: args}, nil
+}
+
+// renewIn returns the call of step 2 of a Renew: it writes what step 1
+// took out under newID.
+func (s *Store) renewIn(newID string, m moved) *call {
+	args := make([]any, 0, 2+len(m.fields))
+	args = append(args, m.until, m.expires)
+	args = append(args, m.fields...)
+	return &call{script: renewInScript, keys: []string{s.sessionKey(newID)}, args: args}
+}
+
+// Renew implements sesame.Renewer, atomically on a Cluster too, where the
+// two IDs live in different slots: step 1, a script on the old hash, takes
+// the live record out with d applied and leaves a forward pointer; step
+// 2, a script on the new hash, writes it unless a tombstone is there. The
+// new ID enters the final user's index before step 2 and the old ID
+// leaves it after step 1; see the package doc, "# Renewal", for why no
+// Delete or DeleteUser can miss the session. When d sets the user and the
+// deadline, as the Manager's always do, the index entry goes in step 1's
+// pipeline: two round trips; otherwise it needs one of its own between
+// the steps: three.
+//
+// A failure between the steps (the server or the network fails, ctx
+// ends) leaves the session under neither ID: it is logged out, never
+// duplicated.
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("renew", err)
+	}
+	if oldID == newID {
+		return errors.New("redisstore: renew: the new ID is the old one")
+	}
+	now := time.Now()
+	out, err := s.renewOut(oldID, newID, d, now)
+	if err != nil {
+		return wrap("renew", err)
+	}
+	fast := d.User != nil && !d.Deadline.IsZero()
+	indexed := "" // the user whose index holds newID
+	calls := []*call{out}
+	if fast && *d.User != "" {
+		indexed = *d.User
+		calls = []*call{s.index(indexed, newID, d.Deadline, time.Time{}, now), out}
+	}
+	takeBack := func() {
+		if indexed != "" { // newID never goes live: its entry can go
+			s.rdb.ZRem(context.WithoutCancel(ctx), s.userKey(indexed), newID)
+		}
+	}
+	if err := s.exec(ctx, calls); err != nil {
+		if out.cmd != nil && out.cmd.Err() == nil {
+			if m, _ := movedResult(out.cmd); m.code == outMoved {
+				// Out of oldID but not indexed under newID: it cannot
+				// safely land. The session ends.
+				return wrap("renew: index", err)
+			}
+		}
+		takeBack()
+		return wrap("renew", err)
+	}
+	m, err := movedResult(out.cmd)
+	if err != nil {
+		takeBack()
+		return wrap("renew", err)
+	}
+	switch m.code {
+	case outMoved:
+	case outRenewed:
+		takeBack()
+		return renewed("renew")
+	default:
+		takeBack()
+		return notFound("renew")
+	}
+	if !fast && m.user != "" {
+		deadline, err := parseMS(m.dead)
+		if err != nil {
+			return wrap("renew: malformed session", err)
+		}
+		indexed = m.user
+		if err := s.exec(ctx, []*call{s.index(m.user, newID, deadline, time.Time{}, now)}); err != nil {
+			takeBack()
+			return wrap("renew: index", err)
+		}
+	}
+	in := s.renewIn(newID, m)
+	var cmds []redis.Cmder
+	if m.oldUser != "" {
+		// Safe beside step 2: newID is indexed already, and oldID is a
+		// pointer that no write can make live again.
+		cmds = append(cmds, redis.NewIntCmd(ctx, "zrem", s.userKey(m.oldUser), oldID))
+	}
+	err = s.exec(ctx, []*call{in}, cmds...)
+	if in.cmd == nil || in.cmd.Err() != nil {
+		if err == nil {
+			err = in.cmd.Err()
+		}
+		return wrap("renew", err)
+	}
+	// A failed ZREM only leaves an entry for the pointer, which listing
+	// skips, revoking follows, and the deadline prunes.
+	if n, _ := in.cmd.Val().(int64); n != 1 {
+		takeBack()
+		return notFound("renew")
+	}
+	return nil
+}

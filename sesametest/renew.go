@@ -1,0 +1,255 @@
+package sesametest
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+// mustRenewed checks that err reports a renewed-away ID.
+func mustRenewed(t *testing.T, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) {
+		t.Errorf("%s: got %v, want an error wrapping sesame.ErrNotFound and sesame.ErrRenewed", what, err)
+	}
+}
+
+// renewDelta is the delta a Manager sends with a Renew of rec.
+func renewDelta(rec *sesame.Record, set map[string]any) *sesame.Delta {
+	now := time.Now()
+	return &sesame.Delta{Set: set, User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
+}
+
+// contractTests check the store contracts that the Manager's atomicity
+// rests on: Delete's report, Apply's deletion of an emptied record, the
+// Renewer, and revocation marks.
+var contractTests = []test{
+	{"DeleteReportsALiveRecordOnce", func(t *testing.T, b backend) {
+		u := unique()
+		b.store.Save(t.Context(), u("id1"), record("", map[string]any{"a": 1}))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		found := 0
+		for range 8 {
+			wg.Go(func() {
+				ok, err := b.store.Delete(t.Context(), u("id1"))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					found++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if found != 1 {
+			t.Errorf("%d of 8 concurrent Deletes of one record reported it, want exactly 1", found)
+		}
+		if ok, err := b.store.Delete(t.Context(), u("missing")); ok || err != nil {
+			t.Errorf("Delete(missing) = %v, %v; want false, nil", ok, err)
+		}
+	}},
+	{"ApplyThatEmptiesARecordDeletesIt", func(t *testing.T, b backend) {
+		u := unique()
+		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		now := time.Now()
+		ds.Save(t.Context(), u("anon"), record("", map[string]any{"flash": "x", "cart": 1}))
+		deleted, err := ds.Apply(t.Context(), u("anon"), &sesame.Delta{Delete: []string{"flash"}, LastSeen: now, Expires: now.Add(time.Hour)})
+		if err != nil || deleted {
+			t.Fatalf("Apply leaving cart = %v, %v; want false, nil", deleted, err)
+		}
+		deleted, err = ds.Apply(t.Context(), u("anon"), &sesame.Delta{Delete: []string{"cart"}, LastSeen: now, Expires: now.Add(time.Hour)})
+		if err != nil || !deleted {
+			t.Fatalf("Apply emptying the record = %v, %v; want true, nil", deleted, err)
+		}
+		_, err = ds.Load(t.Context(), u("anon"))
+		mustNotFound(t, err, "Load of the emptied record")
+		ds.Save(t.Context(), u("user"), record(u("alice"), map[string]any{"a": 1}))
+		if deleted, err := ds.Apply(t.Context(), u("user"), &sesame.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
+			t.Errorf("Apply clearing a record that keeps its user = %v, %v; want false, nil", deleted, err)
+		}
+		empty := ""
+		if deleted, err := ds.Apply(t.Context(), u("user"), &sesame.Delta{User: &empty, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || !deleted {
+			t.Errorf("Apply removing the last thing, the user = %v, %v; want true, nil", deleted, err)
+		}
+	}},
+	{"RenewMovesTheRecordAndRemembersTheOldID", func(t *testing.T, b backend) {
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		old := record(u("alice"), map[string]any{"a": 1, "b": 2})
+		r.Save(t.Context(), u("old"), old)
+		d := renewDelta(old, map[string]any{"c": 3})
+		d.Delete = []string{"b"}
+		if err := r.Renew(t.Context(), u("old"), u("new"), d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Load(t.Context(), u("new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := slices.Sorted(maps.Keys(got.Values)); !slices.Equal(keys, []string{"a", "c"}) || got.User != u("alice") {
+			t.Errorf("renewed record: keys %v, user %q; want [a c], alice", keys, got.User)
+		}
+		if dd := got.Deadline.Sub(old.Deadline).Abs(); dd > time.Millisecond {
+			t.Errorf("deadline moved by %v at Renew", dd)
+		}
+		_, err = r.Load(t.Context(), u("old"))
+		mustRenewed(t, err, "Load(old) after Renew")
+		if ds, ok := r.(sesame.DeltaStore); ok {
+			now := time.Now()
+			_, err := ds.Apply(t.Context(), u("old"), &sesame.Delta{Set: map[string]any{"late": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
+			mustRenewed(t, err, "Apply(old) after Renew")
+		}
+		mustRenewed(t, r.Renew(t.Context(), u("old"), u("other"), renewDelta(old, nil)), "a second Renew(old)")
+		if _, err := r.Load(t.Context(), u("other")); !errors.Is(err, sesame.ErrNotFound) {
+			t.Errorf("the losing Renew created a record: %v", err)
+		}
+		if us, ok := r.(sesame.UserStore); ok {
+			if list, _ := us.Sessions(t.Context(), u("alice")); !slices.Equal(ids(list), []string{u("new")}) {
+				t.Errorf("Sessions(alice) after Renew = %v, want [new]", ids(list))
+			}
+		}
+	}},
+	{"RenewOfAMissingIDChangesNothing", func(t *testing.T, b backend) {
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		rec := record(u("alice"), nil)
+		err := r.Renew(t.Context(), u("missing"), u("new"), renewDelta(rec, map[string]any{"a": 1}))
+		mustNotFound(t, err, "Renew(missing)")
+		if errors.Is(err, sesame.ErrRenewed) {
+			t.Errorf("Renew(missing) = %v: an ID never renewed is not ErrRenewed", err)
+		}
+		_, err = r.Load(t.Context(), u("new"))
+		mustNotFound(t, err, "Load(new) after Renew(missing)")
+	}},
+	{"RenewAfterDeleteOrDeleteUserChangesNothing", func(t *testing.T, b backend) {
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		rec := record(u("alice"), map[string]any{"a": 1})
+		r.Save(t.Context(), u("id1"), rec)
+		r.Delete(t.Context(), u("id1"))
+		mustNotFound(t, r.Renew(t.Context(), u("id1"), u("new1"), renewDelta(rec, nil)), "Renew after Delete")
+		if us, ok := r.(sesame.UserStore); ok {
+			r.Save(t.Context(), u("id2"), record(u("alice"), map[string]any{"a": 1}))
+			us.DeleteUser(t.Context(), u("alice"), "")
+			mustNotFound(t, r.Renew(t.Context(), u("id2"), u("new2"), renewDelta(rec, nil)), "Renew after DeleteUser")
+			if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
+				t.Errorf("Sessions(alice) = %v after DeleteUser and a late Renew", ids(list))
+			}
+		}
+		for _, id := range []string{u("new1"), u("new2")} {
+			_, err := r.Load(t.Context(), id)
+			mustNotFound(t, err, "Load of a late Renew's new ID")
+		}
+	}},
+	{"DeleteOfARenewedIDEndsTheRenewedSession", func(t *testing.T, b backend) {
+		// A Revoke that listed the old ID, then lost the race to a Renew,
+		// still ends the session.
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		rec := record(u("alice"), map[string]any{"a": 1})
+		r.Save(t.Context(), u("a"), rec)
+		if err := r.Renew(t.Context(), u("a"), u("b"), renewDelta(rec, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Renew(t.Context(), u("b"), u("c"), renewDelta(rec, nil)); err != nil {
+			t.Fatal(err)
+		}
+		found, err := r.Delete(t.Context(), u("a"))
+		if err != nil || !found {
+			t.Errorf("Delete of a twice-renewed ID = %v, %v; want true, nil", found, err)
+		}
+		_, err = r.Load(t.Context(), u("c"))
+		mustNotFound(t, err, "Load of the session renewed from a deleted ID")
+	}},
+	{"ParallelRenewsOfOneIDLeaveOne", func(t *testing.T, b backend) {
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		rec := record(u("alice"), map[string]any{"a": 1})
+		r.Save(t.Context(), u("old"), rec)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() { errs[i] = r.Renew(t.Context(), u("old"), u(key(i)), renewDelta(rec, nil)) })
+		}
+		wg.Wait()
+		won, live := 0, 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, sesame.ErrNotFound):
+				t.Errorf("Renew %d: %v", i, err)
+			}
+			if _, err := r.Load(t.Context(), u(key(i))); err == nil {
+				live++
+			}
+		}
+		if won != 1 || live != 1 {
+			t.Errorf("8 parallel Renews of one ID: %d succeeded, %d records live; want 1 and 1", won, live)
+		}
+	}},
+	{"LoginDeltaStartsANewLifetime", func(t *testing.T, b backend) {
+		u := unique()
+		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		rec := record("", map[string]any{"a": 1})
+		r.Save(t.Context(), u("old"), rec)
+		alice := u("alice")
+		now := time.Now().Add(time.Second).Truncate(time.Millisecond)
+		d := &sesame.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour), LastSeen: now, Expires: now.Add(90 * time.Minute)}
+		if err := r.Renew(t.Context(), u("old"), u("new"), d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Load(t.Context(), u("new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Created.Equal(d.Created) || !got.Deadline.Equal(d.Deadline) || !got.Expires.Equal(d.Expires) || got.User != alice {
+			t.Errorf("after a Login's Renew: created %v deadline %v expires %v user %q; want %v %v %v alice",
+				got.Created, got.Deadline, got.Expires, got.User, d.Created, d.Deadline, d.Expires)
+		}
+	}},
+	{"DeniedIDsAreRevokedAndOutliveANewMark", func(t *testing.T, b backend) {
+		u := unique()
+		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		now := time.Now().Truncate(time.Millisecond)
+		if err := rs.Deny(t.Context(), u("alice"), u("s1"), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		shortUntil := now.Add(time.Second)
+		if err := rs.Deny(t.Context(), u("alice"), u("s2"), shortUntil); err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.SetRevocation(t.Context(), u("alice"), sesame.Revocation{Before: now, Keep: u("k"), Expires: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := rs.Revocation(t.Context(), u("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Revokes(u("s1"), now.Add(time.Hour)) || !r.Revokes(u("s2"), now.Add(time.Hour)) || len(r.Denied) != 2 {
+			t.Errorf("after Deny and SetRevocation: denied %v; want s1 and s2 revoked", r.Denied)
+		}
+		if !r.Before.Equal(now) || r.Keep != u("k") {
+			t.Errorf("mark = {%v %q}, want {%v k}", r.Before, r.Keep, now)
+		}
+		if r, _ := rs.Revocation(t.Context(), u("bob")); len(r.Denied) != 0 {
+			t.Errorf("bob has alice's denied IDs: %v", r.Denied)
+		}
+		time.Sleep(time.Until(shortUntil.Add(deadMargin)))
+		r, err = rs.Revocation(t.Context(), u("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Denied[u("s2")]; ok || !r.Revokes(u("s1"), now.Add(time.Hour)) {
+			t.Errorf("denied after s2's expiry: %v; want only s1", r.Denied)
+		}
+	}},
+}

@@ -1,0 +1,129 @@
+// Package sqlitestore is a sesame.Store kept in an SQLite database file,
+// built on modernc.org/sqlite (pure Go, no cgo). It needs no server and
+// survives restarts, which makes it the right store for a single machine:
+// one process, or a few processes sharing the file.
+//
+// The store implements every optional interface of sesame: delta commits
+// (sesame.DeltaStore), atomic renewals (sesame.Renewer), the per-user index
+// (sesame.UserStore), on-demand purging (sesame.Purger) and per-user
+// revocation marks and denied IDs for cookie-only sessions
+// (sesame.RevocationStore). A janitor goroutine purges expired sessions,
+// renewal records, marks and denied IDs periodically until Close.
+//
+// [Open] creates a database file that does not exist with mode 0600, so
+// that only its owner can read the sessions; SQLite gives the -wal and
+// -shm files it creates beside it the same mode. An existing file keeps
+// its mode.
+//
+// # Schema
+//
+// The store creates its tables itself:
+//
+//	sesame_sessions     one row per session, keyed by its ID
+//	sesame_renewals     old ID -> new ID, until the old record would have expired
+//	sesame_revocations  one revocation mark per user
+//	sesame_denied       (user, session ID) pairs revoked one by one, with their expiry
+//	sesame_schema       the schema version (2)
+//
+// Opening a database applies the migrations it lacks in one transaction
+// that holds the write lock from its first statement, so opening is
+// idempotent and safe when several processes open a new file at once. A
+// migration is DDL plus, where SQL cannot do it exactly, a Go step in the
+// same transaction: version 2 rewrites every session's values into the
+// encoding below in Go, keeping each value's bytes (2.5, 1e2, an int64
+// above 2^53). A database whose schema is newer than this package knows
+// is refused with an error rather than misread. The version lives in a
+// table of its own, not in PRAGMA user_version, so the file may hold the
+// application's tables too.
+//
+// Each session is one row keyed by its ID (already a hash of the token; no
+// token is ever stored). Times are unix milliseconds in INTEGER columns
+// (zero means the zero time). The user is an indexed column (a partial
+// index that leaves out sessions without a user), so Sessions and
+// DeleteUser cost O(that user's sessions); every table with an expiry has
+// an index on it, so Purge costs O(expired rows).
+//
+// # Values
+//
+// The vals column is a JSON object mapping each key to a JSON string that
+// holds the value's encoding by [sesame.MarshalValue], as package pgstore
+// does: {"cart":"{\"Items\":[\"a\"]}","n":"9007199254740993"}. Load
+// decodes the strings back into json.RawMessages, byte for byte. Values
+// are strings so that a delta can be applied inside SQL with json_patch
+// (RFC 7396 merge patch): the patch maps deleted keys to null and set keys
+// to their encoding as a string, which json_patch replaces wholesale,
+// where it would merge a nested object into the old one. A value stays
+// readable from SQL as json(vals ->> '$.key').
+//
+// # Concurrency
+//
+// SQLite has one writer at a time, and the store is designed around that:
+//
+//   - The database uses WAL (readers never block the writer, nor the
+//     writer readers) and every connection a 5 s busy timeout. [Open] sets
+//     both, plus synchronous=NORMAL, through the DSN's _pragma parameters
+//     (see [DSN]), so every pooled connection gets them, not only the
+//     first. synchronous=NORMAL is safe against process crashes; an OS
+//     crash or power loss may lose the last commits, never corrupt the
+//     file.
+//   - Within a process, writes are serialised by the Store itself, in a
+//     queue that honours the caller's context, so concurrent requests wait
+//     their turn without polling SQLite's lock. Reads are not serialised.
+//   - Between processes (or several Stores on one file) writers meet at
+//     SQLite's lock and wait for it through the busy timeout, which gives
+//     up early when the caller's context ends. A wait at the start of a
+//     transaction can always be retried; a read transaction upgraded to a
+//     write cannot (it fails at once with SQLITE_BUSY), so [DSN] sets
+//     _txlock=immediate (BEGIN IMMEDIATE), and every transaction the store
+//     runs starts with a write anyway, so a caller-owned pool without that
+//     setting is safe too.
+//   - database/sql watches a call's context from goroutines that may
+//     outlive the call, and a caller may reuse its Context value once the
+//     call returns (sesame's Manager does), so each method hands
+//     database/sql a copy of the caller's context: its Done channel and
+//     deadline, read once at the start of the call.
+//
+// Every write is one statement or one transaction, and SQLite runs them
+// one at a time, so each is atomic with respect to every other operation
+// of every process. A statement that changes a session matches only a
+// live row (WHERE id = ? AND expires > now): a commit to a deleted,
+// revoked, renewed or expired session changes nothing and returns an error
+// wrapping sesame.ErrNotFound, so a destroyed session never comes back.
+// Only on that path does the store read sesame_renewals, to add
+// sesame.ErrRenewed when the ID was renewed away.
+//
+// [Store.Renew] is one transaction (BEGIN IMMEDIATE with [DSN]; its first
+// statement writes in any case, so it holds the write lock throughout): an
+// INSERT ... SELECT copies the old ID, the new ID and the old row's expiry
+// into sesame_renewals, and inserts nothing unless the old row is live;
+// then an UPDATE sets the row's id to the new ID and applies the delta.
+// Of concurrent Renews of one ID the first moves the row and the others
+// find no live row under the old ID. [Store.Delete] follows
+// sesame_renewals from the ID it is given (a recursive CTE, at most 64
+// renewals that have not expired), so that a revocation that lost a race
+// with a renewal still ends the session.
+//
+// # Costs
+//
+// Statements per operation, each on a primary key or an index (BEGIN and
+// COMMIT counted as one each):
+//
+//	Load                       1 SELECT; +1 SELECT of sesame_renewals if not live
+//	Save                       1 INSERT ... ON CONFLICT DO UPDATE
+//	Apply, touch or additive   1 UPDATE (json_patch); +1 SELECT if not live
+//	Apply, emptying delta      BEGIN, UPDATE ... RETURNING, [DELETE], COMMIT
+//	Renew                      BEGIN, INSERT ... SELECT, UPDATE, COMMIT
+//	                           (not live: BEGIN, INSERT, ROLLBACK, +1 SELECT)
+//	Delete                     1 DELETE (recursive CTE over sesame_renewals)
+//	Sessions, DeleteUser       1 statement on the user index
+//	SetRevocation, Deny        1 INSERT ... ON CONFLICT DO UPDATE
+//	Revocation                 1 SELECT (the mark UNION ALL the denied IDs)
+//	Purge                      per table (4), 1 DELETE per 1,000 expired rows, at least 1
+//
+// An Apply still costs in proportion to the session's size, though far
+// less than a read-modify-write in Go: json_patch parses and rewrites the
+// whole vals object, and SQLite rewrites the whole row (see
+// BenchmarkApplyOneKey: writing one key into a session of 1,000 keys of
+// some 40 bytes each takes about 3 times as long as into a 1-key session).
+// The frequent statements are prepared once per Store.
+package sqlitestore

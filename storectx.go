@@ -1,0 +1,138 @@
+package sesame
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// storeCtx is the context of the store calls of a request: the request's
+// context (for a load) or its values without its cancellation (for a
+// commit, which completes even if the client has gone: a half-applied
+// logout or renewal would be worse than the wasted work), bounded by
+// Config.StoreTimeout.
+//
+// It does what context.WithTimeout and context.WithoutCancel do, but it
+// lives in the Session, and it makes a channel and a timer only if a store
+// asks for Done: a store that checks Err alone (memstore) costs no
+// allocation. Stores that talk to a server ask for Done, and pay for it
+// next to a round trip.
+type storeCtx struct {
+	parent   context.Context
+	detached bool      // ignore parent's cancellation and deadline
+	deadline time.Time // zero: none of our own
+
+	mu    sync.Mutex
+	done  chan struct{}
+	err   error
+	timer *time.Timer
+	stop  func() bool // stops the context.AfterFunc on parent
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// bound makes c the context of store calls under parent and returns it,
+// or parent itself when c would add nothing. It is called once per storeCtx,
+// before any store sees it: a store may use a context after its call has
+// returned (database/sql does), so a storeCtx is never reused.
+func (c *storeCtx) bound(parent context.Context, detach bool, timeout time.Duration) context.Context {
+	c.parent, c.detached = parent, detach
+	if timeout > 0 {
+		c.deadline = time.Now().Add(timeout)
+	}
+	if !detach && c.deadline.IsZero() {
+		return parent
+	}
+	return c
+}
+
+// release stops c's timer and its watch on the parent, if any.
+func (c *storeCtx) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+	c.timer, c.stop = nil, nil
+}
+
+func (c *storeCtx) Deadline() (time.Time, bool) {
+	var d time.Time
+	var ok bool
+	if !c.detached {
+		d, ok = c.parent.Deadline()
+	}
+	if !c.deadline.IsZero() && (!ok || c.deadline.Before(d)) {
+		d, ok = c.deadline, true
+	}
+	return d, ok
+}
+
+func (c *storeCtx) Done() <-chan struct{} {
+	if c.detached && c.deadline.IsZero() {
+		return nil // never done
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done != nil {
+		return c.done
+	}
+	if c.err = c.check(); c.err != nil {
+		c.done = closedChan
+		return c.done
+	}
+	c.done = make(chan struct{})
+	if !c.deadline.IsZero() {
+		c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+	}
+	if !c.detached {
+		c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	}
+	return c.done
+}
+
+func (c *storeCtx) cancel(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+		close(c.done)
+	}
+}
+
+// check returns the error c has at this moment, from its parent or its
+// deadline.
+func (c *storeCtx) check() error {
+	if !c.detached {
+		if err := c.parent.Err(); err != nil {
+			return err
+		}
+	}
+	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *storeCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if err := c.check(); err != nil {
+		c.err = err
+		if c.done == nil {
+			c.done = closedChan
+		} else {
+			close(c.done)
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *storeCtx) Value(key any) any { return c.parent.Value(key) }
