@@ -11,7 +11,7 @@ import (
 
 func BenchmarkMemstore(b *testing.B) {
 	newManager := func(b *testing.B) *sesame.Manager {
-		st := memstore.New()
+		st := memstore.New(memstore.Options{})
 		b.Cleanup(func() { st.Close() })
 		return sesame.New(sesame.Config{Store: st})
 	}

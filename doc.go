@@ -6,7 +6,7 @@
 //
 // Create a [Manager] once, with a store, and wrap your handler:
 //
-//	store := memstore.New()
+//	store := memstore.New(memstore.Options{})
 //	defer store.Close()
 //	sessions := sesame.New(sesame.Config{Store: store})
 //	http.ListenAndServe(addr, sessions.Handler(mux))

@@ -35,7 +35,7 @@ func sessionCookie(resp *http.Response) string {
 }
 
 func Example() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 
@@ -68,7 +68,7 @@ func Example() {
 // keeps its data; the old token stops working, which defeats session
 // fixation.
 func ExampleSession_Login() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +98,7 @@ func ExampleSession_Login() {
 // Lookup tells a missing key from a value of another type; Get folds both
 // into its boolean.
 func ExampleLookup() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +125,7 @@ func ExampleLookup() {
 // RevokeAll logs a user out everywhere except the current session, for
 // example after a password change.
 func ExampleManager_RevokeAll() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 	login := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +157,7 @@ func ExampleManager_RevokeAll() {
 // Renew rotates the token on a change of privilege, without a new login: the
 // absolute deadline stays, so periodic rotation never extends a session.
 func ExampleSession_Renew() {
-	store := memstore.New()
+	store := memstore.New(memstore.Options{})
 	defer store.Close()
 	sessions := sesame.New(sesame.Config{Store: store})
 	var deadline time.Time

@@ -37,7 +37,9 @@ type Config struct {
 	// must be set.
 	Store Store
 	// Sealer keeps sessions in the cookie itself (see package cookiestore).
-	// Exactly one of Store and Sealer must be set.
+	// Exactly one of Store and Sealer must be set. A Sealer with a
+	// Lifetime() method (cookiestore.Store) must report at least
+	// Config.Lifetime.
 	Sealer Sealer
 
 	// Name is the cookie name. If empty, DefaultHostName
@@ -210,6 +212,9 @@ func newManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("sesame: cookie %q needs Secure, no Domain and Path \"/\"", cfg.Name)
 	case hasPrefixFold(cfg.Name, "__Secure-") && cfg.Insecure:
 		return nil, fmt.Errorf("sesame: cookie %q needs Secure", cfg.Name)
+	}
+	if l, ok := cfg.Sealer.(interface{ Lifetime() time.Duration }); ok && l.Lifetime() < cfg.Lifetime {
+		return nil, fmt.Errorf("sesame: the Sealer's lifetime %v is shorter than Config.Lifetime %v: it would cut sessions short; configure both alike", l.Lifetime(), cfg.Lifetime)
 	}
 	m := &Manager{
 		cfg:    cfg,

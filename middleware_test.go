@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,7 +75,7 @@ func (c *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 }
 
 func newCounting(t *testing.T) *countingStore {
-	st := memstore.New()
+	st := memstore.New(memstore.Options{})
 	t.Cleanup(func() { st.Close() })
 	return &countingStore{Store: st}
 }
@@ -381,7 +382,7 @@ func TestWithoutMiddlewareSessionReportsErrNoSession(t *testing.T) {
 }
 
 func TestBadConfigPanicsInNew(t *testing.T) {
-	st := memstore.NewWithCleanupInterval(-1)
+	st := memstore.New(memstore.Options{CleanupInterval: -1})
 	for _, tc := range []struct {
 		name string
 		cfg  sesame.Config
@@ -417,7 +418,7 @@ func TestDefaultNameIsHostPrefixedWhenItCanBe(t *testing.T) {
 		{sesame.Config{Path: "/app"}, "session"},
 		{sesame.Config{Name: "sid"}, "sid"},
 	} {
-		tc.cfg.Store = memstore.NewWithCleanupInterval(-1)
+		tc.cfg.Store = memstore.New(memstore.Options{CleanupInterval: -1})
 		if got := sesame.New(tc.cfg).Name(); got != tc.want {
 			t.Errorf("%+v: Name() = %q, want %q", tc.cfg, got, tc.want)
 		}
@@ -425,7 +426,7 @@ func TestDefaultNameIsHostPrefixedWhenItCanBe(t *testing.T) {
 }
 
 func TestCookieAttributesFollowConfig(t *testing.T) {
-	m := sesame.New(sesame.Config{Store: memstore.NewWithCleanupInterval(-1), Name: "__Host-id", Partitioned: true, SameSite: http.SameSiteStrictMode})
+	m := sesame.New(sesame.Config{Store: memstore.New(memstore.Options{CleanupInterval: -1}), Name: "__Host-id", Partitioned: true, SameSite: http.SameSiteStrictMode})
 	resp := sesametest.NewClient(t, m).Put("k", 1)
 	line := sesametest.SetCookie(resp, "__Host-id")
 	for _, attr := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Strict", "Partitioned"} {
@@ -559,7 +560,7 @@ func (l *lateStore) Apply(ctx context.Context, id string, d *sesame.Delta) (bool
 }
 
 func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
-	st := &lateStore{Store: memstore.NewWithCleanupInterval(-1)}
+	st := &lateStore{Store: memstore.New(memstore.Options{CleanupInterval: -1})}
 	m := newManager(t, st, sesame.Config{TouchInterval: -1})
 	c := sesametest.NewClient(t, m)
 	c.Put("n", 0)
@@ -575,4 +576,21 @@ func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
 			t.Errorf("n = %d, want 20", n)
 		}
 	})
+}
+
+// lifetimeSealer is a Sealer that reports its lifetime, as cookiestore does.
+type lifetimeSealer struct {
+	sesame.Sealer
+	lifetime time.Duration
+}
+
+func (l lifetimeSealer) Lifetime() time.Duration { return l.lifetime }
+
+func TestSealerLifetimeMustAgreeWithTheManager(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "shorter than Config.Lifetime 24h") {
+			t.Errorf("New with a 24h Manager and an 8h Sealer: %v, want a panic naming both lifetimes", r)
+		}
+	}()
+	sesame.New(sesame.Config{Sealer: lifetimeSealer{lifetime: 8 * time.Hour}, Lifetime: 24 * time.Hour})
 }

@@ -297,7 +297,7 @@ func (l sesameLib) update(_ http.ResponseWriter, r *http.Request) (int, bool, er
 }
 
 func openSesameMemory(b *testing.B) (library, *tripCounter) {
-	st := memstore.New()
+	st := memstore.New(memstore.Options{})
 	b.Cleanup(func() { st.Close() })
 	return newSesame(sesame.Config{Store: st}), nil
 }

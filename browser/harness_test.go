@@ -175,7 +175,7 @@ func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 	t.Helper()
 	switch kind {
 	case memoryStore:
-		st := memstore.New()
+		st := memstore.New(memstore.Options{})
 		t.Cleanup(func() { st.Close() })
 		cfg.Store = st
 	case cookieStore:

@@ -40,8 +40,10 @@ type Config struct {
 	// expires, even after a Destroy or Renew.
 	Revocation sesame.RevocationStore
 	// Lifetime is how long a revocation mark is kept (and at most a denied
-	// ID), and the age beyond which Open rejects any session. Set it to the Manager's Lifetime. If
-	// zero, sesame.DefaultLifetime (8h) is used.
+	// ID), and the age beyond which Open rejects any session. Set it to the
+	// Manager's Config.Lifetime: sesame.New fails if it is shorter, since it
+	// would cut sessions short (a longer one only keeps marks longer than
+	// needed). If zero, sesame.DefaultLifetime (8h) is used.
 	Lifetime time.Duration
 }
 
@@ -397,3 +399,7 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	time.Sleep(time.Until(before))
 	return sesame.CountUnknown, nil
 }
+
+// Lifetime returns the session lifetime the store was configured with, so
+// that sesame.New can check that it agrees with the Manager's.
+func (s *Store) Lifetime() time.Duration { return s.lifetime }

@@ -89,7 +89,7 @@
 // marked stale and re-sealed with the newest key on the same response. To
 // rotate without logging anyone out:
 //
-//  1. Generate a key (GenerateKey, or "sesamectl keygen") and put it first
+//  1. Generate a key (GenerateKey) and put it first
 //     in SESAME_KEYS, keeping the old keys after it. Deploy.
 //  2. Once every active session has been seen since, or after the session
 //     lifetime at most, remove the old key. Its values are then rejected.

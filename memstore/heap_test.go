@@ -18,7 +18,7 @@ import (
 func BenchmarkHeapPerSession(b *testing.B) {
 	const sessions = 1_000_000
 	for range b.N {
-		st := memstore.NewWithCleanupInterval(-1)
+		st := memstore.New(memstore.Options{CleanupInterval: -1})
 		m := sesame.New(sesame.Config{Store: st})
 		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			benchkit.Fill(sesame.FromContext(r.Context()))

@@ -19,11 +19,13 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sync"
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/janitor"
 )
 
 // DefaultCleanupInterval is how often the janitor purges expired sessions.
@@ -38,36 +40,35 @@ type Store struct {
 	renewed map[string]renewal           // by old ID
 	marks   map[string]sesame.Revocation // by user
 
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	janitor *janitor.Janitor
 }
 
-// New returns a Store whose janitor purges expired sessions every
-// DefaultCleanupInterval (1m). Call Close to stop it.
-func New() *Store { return NewWithCleanupInterval(DefaultCleanupInterval) }
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// CleanupInterval is how often the janitor purges expired sessions,
+	// renewal records and revocation marks. If zero,
+	// DefaultCleanupInterval (1m) is used; if negative, there is no
+	// janitor (expired sessions are still never returned, and Purge
+	// removes them).
+	CleanupInterval time.Duration
+	// Logger receives the janitor's purge counts. If nil, slog.Default()
+	// is used.
+	Logger *slog.Logger
+}
 
-// NewWithCleanupInterval returns a Store whose janitor purges expired
-// sessions every interval. If interval is zero, DefaultCleanupInterval is
-// used; if negative, there is no janitor (expired sessions are still never
-// returned, and Purge removes them). Call Close to stop the janitor.
-func NewWithCleanupInterval(cleanupInterval time.Duration) *Store {
+// New returns an empty Store and starts its janitor. Call Close to stop it.
+func New(opts Options) *Store {
 	s := &Store{
 		recs:    make(map[string]*sesame.Record),
 		users:   make(map[string]map[string]struct{}),
 		renewed: make(map[string]renewal),
 		marks:   make(map[string]sesame.Revocation),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
 	}
-	if cleanupInterval == 0 {
-		cleanupInterval = DefaultCleanupInterval
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	if cleanupInterval < 0 {
-		close(s.done)
-		return s
-	}
-	go s.janitor(cleanupInterval)
+	s.janitor = janitor.Start(janitor.Interval(opts.CleanupInterval, DefaultCleanupInterval), s.Purge, log, "memstore")
 	return s
 }
 
@@ -91,24 +92,12 @@ var (
 	_ sesame.RevocationStore = (*Store)(nil)
 )
 
-func (s *Store) janitor(every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Purge(context.Background())
-		}
-	}
-}
-
-// Close stops the janitor and waits for it to exit. The store stays usable.
+// Close stops what the store started (its janitor, waiting for a purge in
+// progress to end) and closes what it opened (nothing else); it leaves alone
+// what the caller passed to it. Use the store no more after Close. Close may
+// be called more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
-	<-s.done
+	s.janitor.Stop()
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	sesametest.Run(t, func(t *testing.T) sesame.Store {
-		st := memstore.New()
+		st := memstore.New(memstore.Options{})
 		t.Cleanup(func() { st.Close() })
 		return st
 	})
@@ -34,7 +34,7 @@ func (p plain) Delete(ctx context.Context, id string) (bool, error) { return p.s
 // and parallel Renews must still leave one.
 func TestConformanceOfAPlainStore(t *testing.T) {
 	sesametest.Run(t, func(t *testing.T) sesame.Store {
-		st := memstore.New()
+		st := memstore.New(memstore.Options{})
 		t.Cleanup(func() { st.Close() })
 		return plain{st}
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/janitor"
 )
 
 // Options configure a Store. The zero value is ready to use.
@@ -29,12 +30,12 @@ type Options struct {
 	// bound, when New runs, to the connection's current schema (the
 	// first existing schema of its search_path).
 	Table string
-	// CleanupInterval is how often a janitor goroutine purges expired
-	// sessions, renewals, denied IDs and revocation marks. If zero or
-	// negative there is no janitor: expired records are still never
-	// returned, and the application (or sesamectl) calls Purge. With
-	// several app instances one janitor is enough, though more do no
-	// harm.
+	// CleanupInterval is how often the janitor purges expired sessions,
+	// renewals, denied IDs and revocation marks. If zero,
+	// DefaultCleanupInterval (5m) is used; if negative, there is no
+	// janitor (expired records are still never returned, and Purge
+	// removes them). With several app instances one janitor is enough,
+	// though more do no harm.
 	CleanupInterval time.Duration
 	// Logger receives the janitor's purge results and errors. If nil,
 	// slog.Default() is used. Session IDs are never logged.
@@ -49,9 +50,12 @@ type Store struct {
 	table pgx.Identifier // the sessions table: schema, name
 	q     queries
 
-	stop context.CancelFunc // stops the janitor
-	done chan struct{}      // closed when the janitor has exited
+	janitor *janitor.Janitor
 }
+
+// DefaultCleanupInterval is how often the janitor purges expired records
+// when Options.CleanupInterval is zero.
+const DefaultCleanupInterval = 5 * time.Minute
 
 var (
 	_ sesame.Store           = (*Store)(nil)
@@ -65,8 +69,8 @@ var (
 
 // New returns a Store on pool, creating or upgrading its tables first (see
 // the package doc). It does not take ownership of pool: close the pool
-// after the Store. If opts.CleanupInterval is positive, New starts a
-// janitor; call Close to stop it.
+// after the Store. New starts the janitor (see Options.CleanupInterval);
+// call Close to stop it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: nil pool")
@@ -92,7 +96,6 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		log:   opts.Logger,
 		table: table,
 		q:     buildQueries(table),
-		done:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -100,42 +103,17 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	jctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	if opts.CleanupInterval <= 0 {
-		close(s.done)
-		return s, nil
-	}
-	go s.janitor(jctx, opts.CleanupInterval)
+	name := "pgstore " + table.Sanitize()
+	s.janitor = janitor.Start(janitor.Interval(opts.CleanupInterval, DefaultCleanupInterval), s.Purge, s.log, name)
 	return s, nil
 }
 
-func (s *Store) janitor(ctx context.Context, every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Purge(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.ErrorContext(ctx, "pgstore: purge failed", "table", s.table.Sanitize(), "err", err)
-			case n > 0:
-				s.log.DebugContext(ctx, "pgstore: purged expired sessions", "table", s.table.Sanitize(), "count", n)
-			}
-		}
-	}
-}
-
-// Close stops the janitor, cancelling a purge in progress, and waits for
-// it to exit. It does not close the pool, and the store stays usable.
-// Close may be called more than once.
+// Close stops what the store started (its janitor, waiting for a purge in
+// progress to end) and closes what it opened (nothing else); it leaves alone
+// what the caller passed to it (the pool). Use the store no more after
+// Close. Close may be called more than once.
 func (s *Store) Close() error {
-	s.stop()
-	<-s.done
+	s.janitor.Stop()
 	return nil
 }
 

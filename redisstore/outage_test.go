@@ -26,13 +26,16 @@ type server struct {
 	t       *testing.T
 	addr    string
 	durable bool
+	extra   []string
 	dir     string
 	cmd     *exec.Cmd
 }
 
 // startServer starts a redis-server on a free loopback port, killed when
 // the test ends, or skips t (fails it in CI) if there is no redis-server.
-func startServer(t *testing.T, durable bool) *server {
+// The extra arguments go to redis-server after the test's own (for
+// example "--maxmemory-policy", "volatile-lru").
+func startServer(t *testing.T, durable bool, extra ...string) *server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Unavailable(t, "the redis-server binary", err)
@@ -43,7 +46,7 @@ func startServer(t *testing.T, durable bool) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{t: t, addr: addr, durable: durable, dir: t.TempDir()}
+	s := &server{t: t, addr: addr, durable: durable, extra: extra, dir: t.TempDir()}
 	s.start()
 	t.Cleanup(s.kill)
 	return s
@@ -59,6 +62,7 @@ func (s *server) start() {
 	if s.durable {
 		args = append(args[:len(args)-1], "yes", "--appendfsync", "always")
 	}
+	args = append(args, s.extra...)
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)

@@ -43,6 +43,10 @@ type Options struct {
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+
+	// betweenSteps, if set (by tests only), runs between the two steps
+	// of a Renew, once the new ID is indexed.
+	betweenSteps func()
 }
 
 var (
@@ -537,6 +541,7 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	}
 	n := 0
 	unindex := map[string][]any{} // user key -> IDs to remove
+	stopped := map[string]bool{}  // listed IDs without a record, now tombstones
 	for hop := 0; len(calls) > 0; hop++ {
 		if hop > maxHops {
 			return n, fmt.Errorf("redisstore: delete user: more than %d renewals in a chain", maxHops)
@@ -545,13 +550,20 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 			return n, wrap("delete user", err)
 		}
 		clear(unindex)
-		var next []target
-		var nextCalls []*call
+		results := make([]killed, len(calls))
 		for i, c := range calls {
 			k, err := killResult(c.cmd)
 			if err != nil {
 				return n, wrap("delete user", err)
 			}
+			results[i] = k
+			if k.code == delTombstoned && level[i].first {
+				stopped[level[i].id] = true
+			}
+		}
+		var next []target
+		var nextCalls []*call
+		for i, k := range results {
 			t := level[i]
 			switch k.code {
 			case delKilled:
@@ -562,6 +574,10 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 			case delPointer:
 				// The pointer's ID is dead for good: its entry can go.
 				unindex[s.userKey(user)] = append(unindex[s.userKey(user)], t.id)
+				if stopped[k.target] {
+					n++ // a renewal in flight, stopped by the tombstone just left
+					continue
+				}
 				next = append(next, target{k.target, false})
 				nextCalls = append(nextCalls, s.kill(k.target, "", k.until, now))
 			case delTombstoned:

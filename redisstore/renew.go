@@ -150,6 +150,9 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 			return wrap("renew: index", err)
 		}
 	}
+	if s.betweenSteps != nil {
+		s.betweenSteps()
+	}
 	in := s.renewIn(newID, m)
 	var cmds []redis.Cmder
 	if m.oldUser != "" {

@@ -158,6 +158,71 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal("the clients lost their sessions")
 	}
 
+	// The store's operations one by one, as the package doc lists them.
+	ctx := t.Context()
+	now := time.Now()
+	rec := func(user string) *sesame.Record {
+		return &sesame.Record{User: user, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+			Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}
+	}
+	touch := func() *sesame.Delta { return &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)} }
+	withUser := func(u string) *sesame.Delta { d := touch(); d.User = &u; return d }
+	ok := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	apply := func(id string, d *sesame.Delta) { _, err := st.Apply(ctx, id, d); ok(err) }
+	for _, id := range []string{"op-anon", "op-anon2"} {
+		ok(st.Save(ctx, id, rec("")))
+	}
+	for _, id := range []string{"op-a1", "op-a2", "op-a3", "op-a4", "op-a5", "op-r1", "op-r2", "op-d1"} {
+		ok(st.Save(ctx, id, rec("op-alice")))
+	}
+	for _, tt := range []struct {
+		name string
+		want int64
+		f    func()
+	}{
+		{"Load", 1, func() { _, err := st.Load(ctx, "op-a1"); ok(err) }},
+		{"Save of a new record with a user", 1, func() { ok(st.Save(ctx, "op-new", rec("op-alice"))) }},
+		{"Save over another user's record", 2, func() { ok(st.Save(ctx, "op-new", rec("op-bob"))) }},
+		{"Apply (touch)", 1, func() { apply("op-a1", touch()) }},
+		{"Apply setting the user to \"\"", 2, func() { apply("op-a2", withUser("")) }},
+		{"Apply setting the same user", 2, func() { apply("op-a3", withUser("op-alice")) }},
+		{"Apply setting a user (from none)", 3, func() { apply("op-anon", withUser("op-alice")) }},
+		{"Apply changing the user", 4, func() { apply("op-a4", withUser("op-bob")) }},
+		{"Apply setting a deadline", 3, func() { d := touch(); d.Deadline = now.Add(2 * time.Hour); apply("op-a5", d) }},
+		{"Renew with the Manager's delta", 2, func() {
+			u := "op-alice"
+			ok(st.Renew(ctx, "op-r1", "op-r1b", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
+		}},
+		{"Renew without user or deadline", 3, func() { ok(st.Renew(ctx, "op-r2", "op-r2b", touch())) }},
+		{"Renew of a renewed ID (refused)", 2, func() {
+			u := "op-alice"
+			err := st.Renew(ctx, "op-r1", "op-r1c", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)})
+			if !errors.Is(err, sesame.ErrRenewed) {
+				t.Errorf("Renew of a renewed ID = %v, want ErrRenewed", err)
+			}
+		}},
+		{"Delete of an anonymous session", 1, func() { _, err := st.Delete(ctx, "op-anon2"); ok(err) }},
+		{"Delete of a session with a user", 2, func() { _, err := st.Delete(ctx, "op-d1"); ok(err) }},
+		{"Delete of a renewed ID (one hop)", 3, func() { _, err := st.Delete(ctx, "op-r2"); ok(err) }},
+		{"DeleteUser of a user without sessions", 1, func() { _, err := st.DeleteUser(ctx, "op-nobody", ""); ok(err) }},
+		{"SetRevocation", 1, func() {
+			ok(st.SetRevocation(ctx, "op-alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}))
+		}},
+		{"Deny", 1, func() { ok(st.Deny(ctx, "op-alice", "op-a1", now.Add(time.Hour))) }},
+		{"Revocation", 1, func() { _, err := st.Revocation(ctx, "op-alice"); ok(err) }},
+	} {
+		got := rt.during(tt.f)
+		t.Logf("%-45s %d round trip(s)", tt.name, got)
+		if got != tt.want {
+			t.Errorf("%s: %d round trips, want %d", tt.name, got, tt.want)
+		}
+	}
+
 	// Listing and revoking all of a user's k sessions cost the same for
 	// k = 2 and k = 20, and whatever the other sessions in the store:
 	// revoking reads the index, deletes, then removes from the index what

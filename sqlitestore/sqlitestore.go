@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/janitor"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -53,8 +54,7 @@ type Store struct {
 	stmt  stmts
 	write chan struct{} // a one-slot semaphore held by each write
 
-	stop      context.CancelFunc // stops the janitor
-	done      chan struct{}      // closed when the janitor has stopped
+	janitor   *janitor.Janitor
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -151,22 +151,11 @@ func newStore(ctx context.Context, db *sql.DB, owned bool, opts Options) (*Store
 		owned: owned,
 		log:   opts.Logger,
 		write: make(chan struct{}, 1),
-		done:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	every := opts.CleanupInterval
-	if every == 0 {
-		every = DefaultCleanupInterval
-	}
-	jctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	if every < 0 {
-		close(s.done)
-	} else {
-		go s.janitor(jctx, every)
-	}
+	s.janitor = janitor.Start(janitor.Interval(opts.CleanupInterval, DefaultCleanupInterval), s.Purge, s.log, "sqlitestore")
 	return s, nil
 }
 
@@ -296,34 +285,14 @@ func (st *stmts) close() error {
 	return errors.Join(errs...)
 }
 
-// janitor purges every interval until ctx ends.
-func (s *Store) janitor(ctx context.Context, every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Purge(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.Error("sqlitestore: purge failed", "err", err)
-			case n > 0:
-				s.log.Debug("sqlitestore: purged expired sessions", "count", n)
-			}
-		}
-	}
-}
-
-// Close stops the janitor, waiting for a purge in progress to stop,
-// releases the store's prepared statements and closes the database if Open
-// opened it. The Store must not be used after Close.
+// Close stops what the store started (its janitor, waiting for a purge in
+// progress to end) and closes what it opened (its prepared statements, and
+// the database if Open opened it); it leaves alone what the caller passed
+// to it. Use the store no more after Close. Close may be called more than
+// once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.stop()
-		<-s.done
+		s.janitor.Stop()
 		s.closeErr = s.stmt.close()
 		if s.owned {
 			s.closeErr = errors.Join(s.closeErr, s.db.Close())

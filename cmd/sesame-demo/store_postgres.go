@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -15,14 +14,14 @@ import (
 func init() { stores["postgres"] = openPostgres }
 
 // openPostgres opens the PostgreSQL store on the -postgres DSN, creating
-// its tables (pgstore.DefaultTable) if needed. A janitor purges expired
-// sessions every minute.
+// its tables (pgstore.DefaultTable) if needed. Its janitor purges expired
+// sessions every pgstore.DefaultCleanupInterval.
 func openPostgres(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Writer) (func(), error) {
 	pool, err := pgxpool.New(ctx, o.postgres)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	st, err := pgstore.New(ctx, pool, pgstore.Options{CleanupInterval: time.Minute, Logger: cfg.Logger})
+	st, err := pgstore.New(ctx, pool, pgstore.Options{Logger: cfg.Logger})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -36,7 +36,7 @@ type opener func(ctx context.Context, o storeOptions, cfg *sesame.Config, stderr
 
 var stores = map[string]opener{
 	"memory": func(_ context.Context, _ storeOptions, cfg *sesame.Config, _ io.Writer) (func(), error) {
-		st := memstore.New()
+		st := memstore.New(memstore.Options{})
 		cfg.Store = st
 		return func() { st.Close() }, nil
 	},

@@ -1,0 +1,203 @@
+// Package redisstore is a sesame.Store on Redis, through a go-redis v9
+// [redis.UniversalClient]: a standalone server, Sentinel (a failover
+// client) or Redis Cluster. It implements sesame.DeltaStore,
+// sesame.Renewer, sesame.UserStore and sesame.RevocationStore, and needs
+// Redis 6.2 or later.
+//
+// # Layout
+//
+// Every key starts with [Options.Prefix]. For a session ID, a user and a
+// user's revocation mark the store keeps:
+//
+//	PREFIX s:ID    hash, one of:
+//	               a session: a field "v:"+key per value, holding its
+//	               JSON, and the metadata fields u (user), c (created), l
+//	               (last seen), d (deadline), e (expires) and p (persist),
+//	               times in Unix milliseconds; and r, if the session was
+//	               renewed into this ID (see Renewal). Only value fields
+//	               start with "v:", so no value key can collide with a
+//	               metadata field.
+//	               a forward pointer, left by a Renew: f (the new ID), u
+//	               (the user) and e (when it goes).
+//	               a tombstone: t, left where a renewal must not land.
+//	PREFIX u:USER  sorted set: the user's session IDs, scored by deadline.
+//	PREFIX r:USER  hash: the user's revocation mark: b (before), k (keep)
+//	               and x (expires), and a field "d:"+ID per denied
+//	               session ID, holding its expiry.
+//
+// Expiry is native: a session hash expires at its Expires (PEXPIREAT), a
+// forward pointer with the record it replaced, a tombstone when no renewal
+// can need it any more, a mark at the latest time it holds, and a user
+// index with its latest member. Every key the store writes has a TTL. The
+// store needs no purge (it is not a sesame.Purger), and never runs KEYS or
+// SCAN.
+//
+// # Eviction
+//
+// Because every key has a TTL, a server that evicts keys when it is full
+// may evict the store's keys under a volatile-* policy as well as under an
+// allkeys-* one; and losing a revocation mark, a user index entry, a
+// forward pointer or a tombstone can bring a revoked or renewed-away
+// session back. The server (every master of a Cluster) must run
+// maxmemory-policy noeviction, as Redis does by default, or be dedicated
+// to sessions with enough memory. [Store.CheckEviction] checks it; call it
+// at start-up.
+//
+// # Round trips
+//
+// Every script touches one key, and runs as EVALSHA. Through a
+// sesame.Manager:
+//
+//	untouched request                         0
+//	read of a session                         1   HGETALL
+//	new session (or Login without a cookie)   1   index + save, pipelined
+//	blind write (Put without a read)          1   apply script
+//	read-modify-write                         2   read + apply
+//	read due an idle touch                    2   read + apply
+//	Apply that empties the session            2   read + apply (which deletes)
+//	Login or Renew of a read session          3   read + Renew (2)
+//	Destroy of a logged-in session            3   read + Delete (2)
+//	listing a user's sessions                 2
+//	revoking all of a user's sessions         3
+//
+// Store operations one by one:
+//
+//   - Load: 1. Save: 1, and 2 over a record of another user (the old
+//     user's index entry goes second). The Manager only saves new IDs.
+//   - Apply: 1. A delta that sets the user "" costs 2 (the old user's
+//     index entry goes after the record left it); one that sets a
+//     non-empty user reads the record's user and deadline first: 2 if the
+//     user does not change, 3 if it does (the new index entry is written
+//     before the record changes hands), 4 if it changes from another user
+//     (whose entry goes last). A delta that sets a deadline, for a
+//     session with a user, also rewrites the index entry first: 3. Log
+//     in with Renew (Session.Login), which does all this in 2.
+//   - Renew: 2 with the Manager's deltas; 3 without d.User or d.Deadline.
+//     A refused Renew (the old ID is not live, or a tombstone bars the new
+//     one) costs 1 more, to take back the new ID's index entry.
+//   - Delete: 1, or 2 for a session with a user, and 1 more per renewal
+//     followed from a renewed ID.
+//   - Sessions: 2, whatever the number of sessions: the index (pruned of
+//     the members past their deadline) in one pipeline, every listed hash
+//     in another.
+//   - DeleteUser: 3, whatever the number of sessions: the index, then one
+//     script per listed session in one pipeline, then the removal of what
+//     it deleted from the index; 1 more per hop when it follows renewals
+//     in flight. 1 for a user without sessions.
+//   - SetRevocation, Deny, Revocation: 1 each (Revocation of a mark the
+//     previous version wrote: 2, until the mark is next written).
+//   - A script not cached by the server yet (first use, restart,
+//     failover, new node): 1 more, once per server and script.
+//     [Store.LoadScripts] loads them beforehand.
+//
+// None depends on the size of the store.
+//
+// # Cluster
+//
+// A session hash, its user's index and another session's hash hash to
+// different slots, so no script or command touches two keys: each script
+// works on the single key it is given, and the commands of a pipeline
+// each go to their own key's node. go-redis splits a Cluster pipeline by
+// node and sends the parts in parallel, so it still costs one round trip
+// of latency (a go-redis hook sees it once, as on a single server), and
+// its parts run in no particular order: the store never pipelines two
+// calls whose order matters. A hash tag in the prefix ("{app}:") would put
+// every key in one slot, on one node.
+//
+// # Renewal
+//
+// Renew moves a session from the old ID to the new one, two keys that a
+// Cluster keeps on different nodes, in two scripts:
+//
+//  1. renewOut, on the old hash: if it holds no live session, nothing
+//     changes and Renew reports sesame.ErrNotFound (and sesame.ErrRenewed
+//     if the hash is a forward pointer). Otherwise the script applies the
+//     delta in Lua, returns the resulting fields, and replaces the hash
+//     with a forward pointer {f: new ID, u: old user, e: old expiry} that
+//     expires when the old record would have. From then on, Load, Apply
+//     and Renew of the old ID report ErrNotFound and ErrRenewed. Of
+//     concurrent Renews of one ID, only the first renewOut finds a live
+//     session.
+//  2. renewIn, on the new hash: if the key exists (a tombstone: a Delete
+//     or DeleteUser got there first), or if the server's clock has
+//     reached the pointer's expiry or the new expiry, it writes nothing
+//     and Renew reports ErrNotFound. Otherwise it writes the fields, with
+//     r = the pointer's expiry, and PEXPIREAT the new expiry.
+//
+// The new ID enters the final user's index before step 2 makes it live:
+// with the Manager's deltas, which always set the user and the deadline
+// (the index score), that ZADD goes in step 1's pipeline; without them,
+// it has a round trip of its own between the steps. The old ID leaves its
+// user's index in step 2's pipeline. So at every moment a Delete or
+// DeleteUser can reach the session: through the old ID, which is the
+// live session or a pointer, or through the new ID.
+//
+// Delete of a forward pointer follows it (and chains of them, up to 32
+// hops): it deletes the session at the end; if that has no record yet,
+// it leaves a tombstone there until the pointer's expiry, so that the
+// pending step 2 refuses. Both report true. A session renewed into (field
+// r) also leaves a tombstone when deleted, so that a second Delete
+// through the pointer finds nothing live: of concurrent Deletes, by the
+// old ID or the new, one reports true.
+//
+// DeleteUser runs one script per ID its index lists: a live session of
+// the user is deleted and counted; a forward pointer of the user is
+// followed as Delete follows it; an ID with no record gets a tombstone
+// until its index score (a step 2, or a Save, may be pending; a Save
+// replaces the tombstone) and stays in the index.
+//
+// The tombstone and step 2's clock check are on the same node and clock:
+// a tombstone that expired at the pointer's expiry means a step 2 that
+// can no longer succeed. So a Delete or DeleteUser that returns before
+// Renew starts, or that Renew returns before, leaves no live record under
+// either ID. If Redis or the network fails between the steps, or ctx
+// ends, the session is under neither ID: its user is logged out; it is
+// never duplicated.
+//
+// # Consistency of the index
+//
+// The index is scored by each session's deadline, its absolute end, which
+// no touch or write moves: writes and touches, even blind ones that do not
+// know the user, leave the index alone, and a score never understates how
+// long a session may live (it only grows: ZADD GT). The index key expires
+// with its latest member.
+//
+// The index never loses a live session. An entry is written before its
+// session can belong to the user (Save pipelines it with the hash and
+// deletes the hash again, best effort, if the index write failed; Apply
+// and Renew write it a step ahead, and Apply checks that the user it read
+// is still the record's). An entry is removed only by score, once its
+// deadline has passed, or by the operation that took its session away
+// from the user, after it did: Delete, DeleteUser (only what it deleted),
+// an Apply that changed or emptied the user, a Renew that moved the
+// session, a Save of another user. Listing skips, and never removes,
+// entries whose session ended early (idle timeout), changed user, is a
+// pointer or tombstone, or has no record yet (its write may be in
+// flight); revoking deletes a session only if it still belongs to the
+// user. Such entries go at their deadline.
+//
+// # Revocation marks
+//
+// A mark is a hash (see Layout), written only by one script that sets
+// fields, drops the expired ones and makes the key expire at the latest
+// time it still holds, so SetRevocation and Deny are atomic with respect
+// to each other, and SetRevocation keeps the denied IDs. Revocation reads
+// the hash with one HGETALL. A mark written by the previous version (a
+// string "before expires keep" at the same key) is parsed on read, and
+// converted into the hash by the next write, so an upgrade drops no
+// revocation.
+//
+// # Values
+//
+// Values are stored as JSON (sesame.MarshalValue) and loaded as
+// json.RawMessage, which sesame.Get decodes into the caller's type.
+//
+// # Contexts and failures
+//
+// Every method returns the context's error if it is done before the call,
+// and passes the context to go-redis, where a deadline bounds the call. To
+// have a cancellation interrupt a call in flight, set ContextTimeoutEnabled
+// in the client's options. While Redis is down, methods fail with
+// go-redis's error, wrapped; they work again once it is back, since go-redis
+// reconnects and the store reloads its scripts as needed.
+package redisstore
