@@ -67,12 +67,6 @@ func manager(st sesame.Sealer, cfg sesame.Config, log *bytes.Buffer) *sesame.Man
 	return sesame.New(cfg)
 }
 
-func userOf(c *sesametest.Client) string {
-	var u string
-	c.Session(func(s *sesame.Session) { u = s.User() })
-	return u
-}
-
 // keyID returns the ID of the key that sealed value, from the documented
 // value format: format byte, ID length, ID.
 func keyID(t *testing.T, value string) string {
@@ -82,13 +76,6 @@ func keyID(t *testing.T, value string) string {
 		t.Fatalf("value %.20q... is not in the documented format (%v)", value, err)
 	}
 	return string(raw[2 : 2+raw[1]])
-}
-
-func mustNotFound(t *testing.T, err error, what string) {
-	t.Helper()
-	if !errors.Is(err, sesame.ErrNotFound) {
-		t.Fatalf("%s: got %v, want an error wrapping sesame.ErrNotFound", what, err)
-	}
 }
 
 func TestConformance(t *testing.T) {
@@ -181,7 +168,7 @@ func TestEveryByteFlipGivesAnEmptySession(t *testing.T) {
 					continue
 				}
 				_, err := st.Open(t.Context(), m.Name(), v)
-				mustNotFound(t, err, "truncated, extended or re-encoded value")
+				sesametest.MustNotFound(t, err, "truncated, extended or re-encoded value")
 				opens++
 			}
 			t.Logf("%d single-byte changes of a %d-byte value (%d characters) and %d other variants: all rejected",
@@ -233,14 +220,14 @@ func TestValueIsBoundToTheCookieName(t *testing.T) {
 					t.Fatalf("Open under its own name %q: %v", pair[0], err)
 				}
 				_, err = st.Open(t.Context(), pair[1], v)
-				mustNotFound(t, err, "Open of a value sealed for "+pair[0]+" under "+pair[1])
+				sesametest.MustNotFound(t, err, "Open of a value sealed for "+pair[0]+" under "+pair[1])
 			}
 
 			// Through two Managers sharing the store and its keys.
 			a := manager(st, sesame.Config{Name: "A"}, nil)
 			b := manager(st, sesame.Config{Name: "B"}, nil)
 			moved := &sesametest.Client{T: t, M: b, Cookie: sealedSession(t, a)}
-			if u := userOf(moved); u != "" {
+			if u := moved.User(); u != "" {
 				t.Errorf("cookie A accepted as cookie B: user %q", u)
 			}
 		})
@@ -254,9 +241,9 @@ func TestSignedAndSealedValuesAreNotInterchangeable(t *testing.T) {
 	vs := sealedSession(t, manager(sealed, sesame.Config{}, nil))
 	vg := sealedSession(t, manager(signed, sesame.Config{}, nil))
 	_, err := signed.Open(t.Context(), "session", vs)
-	mustNotFound(t, err, "a sealed value opened by a signing store")
+	sesametest.MustNotFound(t, err, "a sealed value opened by a signing store")
 	_, err = sealed.Open(t.Context(), "session", vg)
-	mustNotFound(t, err, "a signed value opened by a sealing store")
+	sesametest.MustNotFound(t, err, "a signed value opened by a sealing store")
 }
 
 func TestReplayAfterTheAbsoluteLifetimeIsRejected(t *testing.T) {
@@ -283,7 +270,7 @@ func TestReplayAfterTheAbsoluteLifetimeIsRejected(t *testing.T) {
 					t.Errorf("the %s cookie, replayed after the absolute lifetime, still works", name)
 				}
 				_, err := st.Open(t.Context(), m.Name(), v)
-				mustNotFound(t, err, "Open of the "+name+" cookie after the lifetime")
+				sesametest.MustNotFound(t, err, "Open of the "+name+" cookie after the lifetime")
 			}
 		})
 	}
@@ -310,7 +297,7 @@ func TestReplayAfterTheIdleTimeoutIsRejected(t *testing.T) {
 			// Manager's settings: a Manager with a long idle timeout (say,
 			// after a configuration change) does not bring it back.
 			_, err := st.Open(t.Context(), m.Name(), old)
-			mustNotFound(t, err, "Open after the sealed expiry")
+			sesametest.MustNotFound(t, err, "Open after the sealed expiry")
 			lenient := manager(st, sesame.Config{IdleTimeout: time.Hour}, nil)
 			if replay := (&sesametest.Client{T: t, M: lenient, Cookie: old}); replay.Has("k") {
 				t.Error("a Manager with a longer idle timeout accepted the expired cookie")
@@ -333,7 +320,7 @@ func TestOpenRejectsSessionsOlderThanTheLifetime(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = st.Open(t.Context(), "session", v)
-		mustNotFound(t, err, name)
+		sesametest.MustNotFound(t, err, name)
 	}
 }
 
@@ -367,7 +354,7 @@ func TestRotationKeepsSessionsAndReseals(t *testing.T) {
 			if id := keyID(t, c.Cookie); id != "k2" {
 				t.Errorf("re-sealed with key %q, want k2", id)
 			}
-			if userOf(c) != "alice" {
+			if c.User() != "alice" {
 				t.Error("the re-sealed cookie does not log in")
 			}
 			// The re-sealed value needs only the new key.
@@ -386,16 +373,16 @@ func TestRemovedKeyIsRejected(t *testing.T) {
 			old := sealedSession(t, manager(newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k1}, SignOnly: mode.signOnly}), sesame.Config{}, nil))
 			st := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{k2}, SignOnly: mode.signOnly})
 			_, err := st.Open(t.Context(), "session", old)
-			mustNotFound(t, err, "Open of a value sealed with a removed key")
+			sesametest.MustNotFound(t, err, "Open of a value sealed with a removed key")
 			c := &sesametest.Client{T: t, M: manager(st, sesame.Config{}, nil), Cookie: old}
-			if u := userOf(c); u != "" {
+			if u := c.User(); u != "" {
 				t.Errorf("a cookie sealed with a removed key logs in as %q", u)
 			}
 			// A key with the old ID but another secret does not open it either.
 			impostor := newKey(t, "k1")
 			st = newStore(t, cookiestore.Config{Keys: []cookiestore.Key{impostor}, SignOnly: mode.signOnly})
 			_, err = st.Open(t.Context(), "session", old)
-			mustNotFound(t, err, "Open with another key of the same ID")
+			sesametest.MustNotFound(t, err, "Open with another key of the same ID")
 		})
 	}
 }
@@ -552,14 +539,14 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 				t.Errorf("RevokeAll returned %d, want sesame.CountUnknown", n)
 			}
 			for i, want := range []string{"", "alice", ""} {
-				if got := userOf(alice[i]); got != want {
+				if got := (alice[i]).User(); got != want {
 					t.Errorf("alice's device %d: user %q, want %q", i, got, want)
 				}
 			}
-			if userOf(bob) != "bob" {
+			if bob.User() != "bob" {
 				t.Error("revoking alice ended bob's session")
 			}
-			if c := (&sesametest.Client{T: t, M: m, Cookie: stolen}); userOf(c) != "" {
+			if c := (&sesametest.Client{T: t, M: m, Cookie: stolen}); c.User() != "" {
 				t.Error("a copy of a revoked cookie still works")
 			}
 
@@ -579,7 +566,7 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 			// Logging in again after the revocation works.
 			again := sesametest.NewClient(t, m)
 			again.Login("alice")
-			if userOf(again) != "alice" {
+			if again.User() != "alice" {
 				t.Error("a login right after RevokeAll was revoked")
 			}
 		})
@@ -600,7 +587,7 @@ func TestRenewRightAfterRevokeAllSurvives(t *testing.T) {
 			}
 			s.Renew()
 		})
-		if userOf(c) != "alice" {
+		if c.User() != "alice" {
 			t.Fatalf("round %d: the session renewed after RevokeAll was revoked", i)
 		}
 	}
@@ -774,7 +761,7 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 		t.Errorf("Seal of a renewal with a failing RevocationStore: %q, %v", v, err)
 	}
 	marks.setFail(nil)
-	if userOf(&sesametest.Client{T: t, M: m, Cookie: login}) != "alice" {
+	if (&sesametest.Client{T: t, M: m, Cookie: login}).User() != "alice" {
 		t.Error("the session did not survive the RevocationStore's outage")
 	}
 }
@@ -814,7 +801,7 @@ func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
 					t.Errorf("copy %d: Open after Destroy = %v, want the revoked error", i, err)
 				}
 				replay := &sesametest.Client{T: t, M: m, Cookie: v}
-				if u := userOf(replay); u != "" || replay.Has("cart") {
+				if u := replay.User(); u != "" || replay.Has("cart") {
 					t.Errorf("copy %d: logged in as %q after Destroy", i, u)
 				}
 			}
@@ -822,7 +809,7 @@ func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
 			if !ok || !until.Equal(session.Record.Deadline) {
 				t.Errorf("the destroyed ID is denied until %v (%v), want its deadline %v", until, ok, session.Record.Deadline)
 			}
-			if userOf(other) != "alice" {
+			if other.User() != "alice" {
 				t.Error("Destroy of one session ended the user's other session")
 			}
 		})
@@ -902,7 +889,7 @@ func TestRenewRacingRevokeAllGivesNoLiveCookie(t *testing.T) {
 						continue
 					}
 					cc := &sesametest.Client{T: t, M: m, Cookie: v}
-					if u := userOf(cc); u != "" || cc.Has("secret") {
+					if u := cc.User(); u != "" || cc.Has("secret") {
 						t.Errorf("the %s cookie is logged in as %q after RevokeAll raced a Renew", name, u)
 					}
 				}
@@ -946,15 +933,15 @@ func TestRenewOfTheKeptSessionStaysKept(t *testing.T) {
 					t.Errorf("renewal %d: the deadline moved from %v to %v", i, before.Record.Deadline, now.Record.Deadline)
 				}
 			}
-			if userOf(kept) != "alice" {
+			if kept.User() != "alice" {
 				t.Error("the kept session was revoked by its own renewal")
 			}
-			if userOf(other) != "" || userOf(&sesametest.Client{T: t, M: m, Cookie: stolen}) != "" {
+			if other.User() != "" || (&sesametest.Client{T: t, M: m, Cookie: stolen}).User() != "" {
 				t.Error("the other device's session survived RevokeAll")
 			}
 			// The pre-renewal copies of the kept session are denied.
 			for i, v := range pre[:len(pre)-1] {
-				if u := userOf(&sesametest.Client{T: t, M: m, Cookie: v}); u != "" {
+				if u := (&sesametest.Client{T: t, M: m, Cookie: v}).User(); u != "" {
 					t.Errorf("the kept session's cookie before renewal %d still logs in as %q", i, u)
 				}
 			}
@@ -962,7 +949,7 @@ func TestRenewOfTheKeptSessionStaysKept(t *testing.T) {
 			if _, err := m.RevokeAll(t.Context(), "alice", ""); err != nil {
 				t.Fatal(err)
 			}
-			if userOf(kept) != "" {
+			if kept.User() != "" {
 				t.Error("the kept session's renewal survived a later RevokeAll")
 			}
 		})
@@ -1024,7 +1011,7 @@ func TestSealAndRevokeDirectly(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
-	mustNotFound(t, err, "Seal of the renewal of a revoked session")
+	sesametest.MustNotFound(t, err, "Seal of the renewal of a revoked session")
 	if _, ok := marks.denial("new"); ok {
 		t.Error("a refused renewal denied something")
 	}

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestEmptyingApplyRacingASetKeepsTheNewKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys := slices.Sorted(mapKeys(rec.Values)); !slices.Equal(keys, []string{"cart"}) {
+	if keys := slices.Sorted(maps.Keys(rec.Values)); !slices.Equal(keys, []string{"cart"}) {
 		t.Errorf("keys after the race: %v, want [cart]", keys)
 	}
 }
@@ -243,7 +244,7 @@ func TestApplyAndRenewRacingRenewAreRenewed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if keys := slices.Sorted(mapKeys(got.Values)); !slices.Equal(keys, []string{"a"}) {
+			if keys := slices.Sorted(maps.Keys(got.Values)); !slices.Equal(keys, []string{"a"}) {
 				t.Errorf("the renewed session's keys: %v, want [a]", keys)
 			}
 			if n := rowCount(t, st, old+"-other"); n != 0 {
@@ -278,15 +279,5 @@ func TestRenewRacingATouchRemembersTheLatestExpiry(t *testing.T) {
 	}
 	if !until.Equal(touched) {
 		t.Errorf("the renewal is remembered until %v, want the touched expiry %v", until, touched)
-	}
-}
-
-func mapKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }

@@ -86,6 +86,15 @@ func (c *Client) Login(user string) string {
 	return id
 }
 
+// User returns the user the session is logged in as, or "" if none, in a
+// request of its own.
+func (c *Client) User() string {
+	c.T.Helper()
+	var u string
+	c.Session(func(s *sesame.Session) { u = s.User() })
+	return u
+}
+
 // SetCookie returns the response's Set-Cookie line for the session cookie,
 // or "".
 func SetCookie(resp *http.Response, name string) string {

@@ -97,7 +97,7 @@ var raceTests = []test{
 				continue
 			}
 			cc := &Client{T: t, M: m, Cookie: cookie}
-			if got := userOf(cc); got != "" || cc.Has("secret") {
+			if got := cc.User(); got != "" || cc.Has("secret") {
 				t.Errorf("the %s cookie is logged in as %q after RevokeAll raced a Renew", name, got)
 			}
 		}
@@ -120,7 +120,7 @@ var raceTests = []test{
 				continue
 			}
 			cc := &Client{T: t, M: m, Cookie: cookie}
-			if got := userOf(cc); got != "" || cc.Has("secret") {
+			if got := cc.User(); got != "" || cc.Has("secret") {
 				t.Errorf("the %s cookie is logged in as %q after a Destroy raced a Renew", name, got)
 			}
 		}
@@ -139,7 +139,7 @@ var raceTests = []test{
 				t.Skipf("not applicable: %v", err)
 			}
 		}
-		if got := userOf(&Client{T: t, M: m, Cookie: stolen}); got != "" {
+		if got := (&Client{T: t, M: m, Cookie: stolen}).User(); got != "" {
 			t.Errorf("a copy of the cookie is still logged in as %q after Destroy", got)
 		}
 	}},
@@ -160,11 +160,11 @@ var raceTests = []test{
 		wg.Wait()
 		live := 0
 		for _, h := range hs {
-			if h.c.Cookie != "" && h.c.Cookie != c.Cookie && userOf(&Client{T: t, M: m, Cookie: h.c.Cookie}) == u("alice") {
+			if h.c.Cookie != "" && h.c.Cookie != c.Cookie && (&Client{T: t, M: m, Cookie: h.c.Cookie}).User() == u("alice") {
 				live++
 			}
 		}
-		if userOf(&Client{T: t, M: m, Cookie: c.Cookie}) != "" {
+		if (&Client{T: t, M: m, Cookie: c.Cookie}).User() != "" {
 			t.Error("the original cookie still works after it was renewed")
 		}
 		if live != 1 {
@@ -194,7 +194,7 @@ var raceTests = []test{
 				t.Errorf("login %d: status %d, new cookie %v", i+1, resp.StatusCode, h.c.Cookie != c.Cookie)
 				continue
 			}
-			if got := userOf(&Client{T: t, M: m, Cookie: h.c.Cookie}); got != u("alice") {
+			if got := (&Client{T: t, M: m, Cookie: h.c.Cookie}).User(); got != u("alice") {
 				t.Errorf("login %d: the cookie it sent is logged in as %q", i+1, got)
 			}
 		}
@@ -237,7 +237,7 @@ var raceTests = []test{
 			if t.Skipped() {
 				return
 			}
-			if c.Cookie != "" && userOf(c) != "" {
+			if c.Cookie != "" && c.User() != "" {
 				survived++
 				t.Logf("trial %d: the renewed chain survived RevokeAll", i)
 			}
@@ -511,7 +511,7 @@ var storeRaceTests = []test{
 				for i := w; i < n; i += 4 {
 					id := u(fmt.Sprint("s", i))
 					if ds != nil && i%8 >= 4 {
-						if err := ds.Save(t.Context(), id, record("", map[string]any{"i": i})); err != nil {
+						if err := ds.Save(t.Context(), id, Record("", map[string]any{"i": i})); err != nil {
 							t.Error(err)
 						}
 						now := time.Now()
@@ -521,7 +521,7 @@ var storeRaceTests = []test{
 						}
 						continue
 					}
-					if err := us.Save(t.Context(), id, record(alice, map[string]any{"i": i})); err != nil {
+					if err := us.Save(t.Context(), id, Record(alice, map[string]any{"i": i})); err != nil {
 						t.Error(err)
 					}
 				}

@@ -31,7 +31,7 @@ func renewDelta(rec *sesame.Record, set map[string]any) *sesame.Delta {
 var contractTests = []test{
 	{"DeleteReportsALiveRecordOnce", func(t *testing.T, b backend) {
 		u := unique()
-		b.store.Save(t.Context(), u("id1"), record("", map[string]any{"a": 1}))
+		b.store.Save(t.Context(), u("id1"), Record("", map[string]any{"a": 1}))
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		found := 0
@@ -60,7 +60,7 @@ var contractTests = []test{
 		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
 		now := time.Now()
-		ds.Save(t.Context(), u("anon"), record("", map[string]any{"flash": "x", "cart": 1}))
+		ds.Save(t.Context(), u("anon"), Record("", map[string]any{"flash": "x", "cart": 1}))
 		deleted, err := ds.Apply(t.Context(), u("anon"), &sesame.Delta{Delete: []string{"flash"}, LastSeen: now, Expires: now.Add(time.Hour)})
 		if err != nil || deleted {
 			t.Fatalf("Apply leaving cart = %v, %v; want false, nil", deleted, err)
@@ -70,8 +70,8 @@ var contractTests = []test{
 			t.Fatalf("Apply emptying the record = %v, %v; want true, nil", deleted, err)
 		}
 		_, err = ds.Load(t.Context(), u("anon"))
-		mustNotFound(t, err, "Load of the emptied record")
-		ds.Save(t.Context(), u("user"), record(u("alice"), map[string]any{"a": 1}))
+		MustNotFound(t, err, "Load of the emptied record")
+		ds.Save(t.Context(), u("user"), Record(u("alice"), map[string]any{"a": 1}))
 		if deleted, err := ds.Apply(t.Context(), u("user"), &sesame.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
 			t.Errorf("Apply clearing a record that keeps its user = %v, %v; want false, nil", deleted, err)
 		}
@@ -83,7 +83,7 @@ var contractTests = []test{
 	{"RenewMovesTheRecordAndRemembersTheOldID", func(t *testing.T, b backend) {
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		old := record(u("alice"), map[string]any{"a": 1, "b": 2})
+		old := Record(u("alice"), map[string]any{"a": 1, "b": 2})
 		r.Save(t.Context(), u("old"), old)
 		d := renewDelta(old, map[string]any{"c": 3})
 		d.Delete = []string{"b"}
@@ -120,33 +120,33 @@ var contractTests = []test{
 	{"RenewOfAMissingIDChangesNothing", func(t *testing.T, b backend) {
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		rec := record(u("alice"), nil)
+		rec := Record(u("alice"), nil)
 		err := r.Renew(t.Context(), u("missing"), u("new"), renewDelta(rec, map[string]any{"a": 1}))
-		mustNotFound(t, err, "Renew(missing)")
+		MustNotFound(t, err, "Renew(missing)")
 		if errors.Is(err, sesame.ErrRenewed) {
 			t.Errorf("Renew(missing) = %v: an ID never renewed is not ErrRenewed", err)
 		}
 		_, err = r.Load(t.Context(), u("new"))
-		mustNotFound(t, err, "Load(new) after Renew(missing)")
+		MustNotFound(t, err, "Load(new) after Renew(missing)")
 	}},
 	{"RenewAfterDeleteOrDeleteUserChangesNothing", func(t *testing.T, b backend) {
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		rec := record(u("alice"), map[string]any{"a": 1})
+		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("id1"), rec)
 		r.Delete(t.Context(), u("id1"))
-		mustNotFound(t, r.Renew(t.Context(), u("id1"), u("new1"), renewDelta(rec, nil)), "Renew after Delete")
+		MustNotFound(t, r.Renew(t.Context(), u("id1"), u("new1"), renewDelta(rec, nil)), "Renew after Delete")
 		if us, ok := r.(sesame.UserStore); ok {
-			r.Save(t.Context(), u("id2"), record(u("alice"), map[string]any{"a": 1}))
+			r.Save(t.Context(), u("id2"), Record(u("alice"), map[string]any{"a": 1}))
 			us.DeleteUser(t.Context(), u("alice"), "")
-			mustNotFound(t, r.Renew(t.Context(), u("id2"), u("new2"), renewDelta(rec, nil)), "Renew after DeleteUser")
+			MustNotFound(t, r.Renew(t.Context(), u("id2"), u("new2"), renewDelta(rec, nil)), "Renew after DeleteUser")
 			if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
 				t.Errorf("Sessions(alice) = %v after DeleteUser and a late Renew", ids(list))
 			}
 		}
 		for _, id := range []string{u("new1"), u("new2")} {
 			_, err := r.Load(t.Context(), id)
-			mustNotFound(t, err, "Load of a late Renew's new ID")
+			MustNotFound(t, err, "Load of a late Renew's new ID")
 		}
 	}},
 	{"DeleteOfARenewedIDEndsTheRenewedSession", func(t *testing.T, b backend) {
@@ -154,7 +154,7 @@ var contractTests = []test{
 		// still ends the session.
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		rec := record(u("alice"), map[string]any{"a": 1})
+		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("a"), rec)
 		if err := r.Renew(t.Context(), u("a"), u("b"), renewDelta(rec, nil)); err != nil {
 			t.Fatal(err)
@@ -167,12 +167,12 @@ var contractTests = []test{
 			t.Errorf("Delete of a twice-renewed ID = %v, %v; want true, nil", found, err)
 		}
 		_, err = r.Load(t.Context(), u("c"))
-		mustNotFound(t, err, "Load of the session renewed from a deleted ID")
+		MustNotFound(t, err, "Load of the session renewed from a deleted ID")
 	}},
 	{"ParallelRenewsOfOneIDLeaveOne", func(t *testing.T, b backend) {
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		rec := record(u("alice"), map[string]any{"a": 1})
+		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("old"), rec)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
@@ -199,7 +199,7 @@ var contractTests = []test{
 	{"LoginDeltaStartsANewLifetime", func(t *testing.T, b backend) {
 		u := unique()
 		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
-		rec := record("", map[string]any{"a": 1})
+		rec := Record("", map[string]any{"a": 1})
 		r.Save(t.Context(), u("old"), rec)
 		alice := u("alice")
 		now := time.Now().Add(time.Second).Truncate(time.Millisecond)

@@ -94,8 +94,9 @@ func needStore(t *testing.T, b backend, why string) {
 	}
 }
 
-// record returns a live record holding vals.
-func record(user string, vals map[string]any) *sesame.Record {
+// Record returns a live record of user holding vals: created now, expiring
+// in 30 minutes, with a deadline in an hour. Store tests use it to Save.
+func Record(user string, vals map[string]any) *sesame.Record {
 	now := time.Now()
 	return &sesame.Record{
 		Values: vals, User: user, Created: now, LastSeen: now,
@@ -103,7 +104,8 @@ func record(user string, vals map[string]any) *sesame.Record {
 	}
 }
 
-func mustNotFound(t *testing.T, err error, what string) {
+// MustNotFound fails t unless err wraps sesame.ErrNotFound.
+func MustNotFound(t testing.TB, err error, what string) {
 	t.Helper()
 	if !errors.Is(err, sesame.ErrNotFound) {
 		t.Fatalf("%s: got %v, want an error wrapping sesame.ErrNotFound", what, err)
@@ -115,11 +117,11 @@ var storeTests = []test{
 	{"LoadOfUnknownIDIsNotFound", func(t *testing.T, b backend) {
 		u := unique()
 		_, err := b.store.Load(t.Context(), u("unknown-id"))
-		mustNotFound(t, err, "Load(unknown)")
+		MustNotFound(t, err, "Load(unknown)")
 	}},
 	{"SaveThenLoadReturnsTheRecord", func(t *testing.T, b backend) {
 		u := unique()
-		in := record(u("alice"), map[string]any{"n": int64(7), "s": "x"})
+		in := Record(u("alice"), map[string]any{"n": int64(7), "s": "x"})
 		in.Persist = true
 		if err := b.store.Save(t.Context(), u("id1"), in); err != nil {
 			t.Fatal(err)
@@ -142,8 +144,8 @@ var storeTests = []test{
 	}},
 	{"SaveReplacesTheRecord", func(t *testing.T, b backend) {
 		u := unique()
-		b.store.Save(t.Context(), u("id1"), record("", map[string]any{"a": 1}))
-		if err := b.store.Save(t.Context(), u("id1"), record("", map[string]any{"b": 2})); err != nil {
+		b.store.Save(t.Context(), u("id1"), Record("", map[string]any{"a": 1}))
+		if err := b.store.Save(t.Context(), u("id1"), Record("", map[string]any{"b": 2})); err != nil {
 			t.Fatal(err)
 		}
 		out, err := b.store.Load(t.Context(), u("id1"))
@@ -156,19 +158,19 @@ var storeTests = []test{
 	}},
 	{"DeleteRemovesAndToleratesMissing", func(t *testing.T, b backend) {
 		u := unique()
-		b.store.Save(t.Context(), u("id1"), record("", map[string]any{"a": 1}))
+		b.store.Save(t.Context(), u("id1"), Record("", map[string]any{"a": 1}))
 		if _, err := b.store.Delete(t.Context(), u("id1")); err != nil {
 			t.Fatal(err)
 		}
 		_, err := b.store.Load(t.Context(), u("id1"))
-		mustNotFound(t, err, "Load after Delete")
+		MustNotFound(t, err, "Load after Delete")
 		if _, err := b.store.Delete(t.Context(), u("id1")); err != nil {
 			t.Errorf("Delete of a missing record: %v, want nil", err)
 		}
 	}},
 	{"ExpiredRecordIsNotFound", func(t *testing.T, b backend) {
 		u := unique()
-		rec := record("", map[string]any{"a": 1})
+		rec := Record("", map[string]any{"a": 1})
 		start := time.Now()
 		rec.Expires = start.Add(500 * time.Millisecond)
 		if err := b.store.Save(t.Context(), u("id1"), rec); err != nil {
@@ -179,7 +181,7 @@ var storeTests = []test{
 		}
 		time.Sleep(time.Until(rec.Expires.Add(deadMargin)))
 		_, err := b.store.Load(t.Context(), u("id1"))
-		mustNotFound(t, err, "Load after expiry")
+		MustNotFound(t, err, "Load after expiry")
 	}},
 	{"CancelledContextIsHonoured", func(t *testing.T, b backend) {
 		u := unique()
@@ -188,13 +190,13 @@ var storeTests = []test{
 		if _, err := b.store.Load(c, u("id1")); err == nil || errors.Is(err, sesame.ErrNotFound) {
 			t.Errorf("Load with a cancelled context: %v, want a context error", err)
 		}
-		if err := b.store.Save(c, u("id1"), record("", map[string]any{"a": 1})); err == nil {
+		if err := b.store.Save(c, u("id1"), Record("", map[string]any{"a": 1})); err == nil {
 			t.Error("Save with a cancelled context succeeded")
 		}
 		if _, err := b.store.Load(t.Context(), u("id1")); !errors.Is(err, sesame.ErrNotFound) {
 			t.Errorf("a Save with a cancelled context stored the record (Load: %v)", err)
 		}
-		b.store.Save(t.Context(), u("id2"), record(u("alice"), map[string]any{"a": 1}))
+		b.store.Save(t.Context(), u("id2"), Record(u("alice"), map[string]any{"a": 1}))
 		if _, err := b.store.Delete(c, u("id2")); err == nil {
 			t.Error("Delete with a cancelled context succeeded")
 		}
@@ -227,15 +229,15 @@ var storeTests = []test{
 		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
 		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
-		ds.Save(t.Context(), u("id1"), record(u("alice"), map[string]any{"a": 1}))
+		ds.Save(t.Context(), u("id1"), Record(u("alice"), map[string]any{"a": 1}))
 		if _, err := us.DeleteUser(t.Context(), u("alice"), ""); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now()
 		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{Set: map[string]any{"late": true}, LastSeen: now, Expires: now.Add(time.Hour)})
-		mustNotFound(t, err, "Apply after DeleteUser")
+		MustNotFound(t, err, "Apply after DeleteUser")
 		_, err = ds.Load(t.Context(), u("id1"))
-		mustNotFound(t, err, "Load after the late Apply")
+		MustNotFound(t, err, "Load after the late Apply")
 		if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
 			t.Errorf("Sessions(alice) = %v after revoke and a late Apply, want none", ids(list))
 		}
@@ -245,14 +247,14 @@ var storeTests = []test{
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
 		now := time.Now()
 		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
-		mustNotFound(t, err, "Apply(missing)")
+		MustNotFound(t, err, "Apply(missing)")
 		_, err = ds.Load(t.Context(), u("id1"))
-		mustNotFound(t, err, "Load after Apply(missing)")
+		MustNotFound(t, err, "Load after Apply(missing)")
 	}},
 	{"ApplyMergesChangesAndKeepsDeadline", func(t *testing.T, b backend) {
 		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		rec := record(u("alice"), map[string]any{"keep": "k", "drop": "d", "over": 1})
+		rec := Record(u("alice"), map[string]any{"keep": "k", "drop": "d", "over": 1})
 		ds.Save(t.Context(), u("id1"), rec)
 		bob := u("bob")
 		now := time.Now()
@@ -291,7 +293,7 @@ var storeTests = []test{
 	{"ParallelDeltasAllSurvive", func(t *testing.T, b backend) {
 		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		ds.Save(t.Context(), u("id1"), record("", map[string]any{"base": 0}))
+		ds.Save(t.Context(), u("id1"), Record("", map[string]any{"base": 0}))
 		var wg sync.WaitGroup
 		for i := range 32 {
 			wg.Go(func() {
@@ -313,22 +315,22 @@ var storeTests = []test{
 	{"ApplyAfterDeleteDoesNotResurrect", func(t *testing.T, b backend) {
 		u := unique()
 		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		ds.Save(t.Context(), u("id1"), record(u("alice"), map[string]any{"a": 1}))
+		ds.Save(t.Context(), u("id1"), Record(u("alice"), map[string]any{"a": 1}))
 		ds.Delete(t.Context(), u("id1"))
 		now := time.Now()
 		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
-		mustNotFound(t, err, "touch after Delete")
+		MustNotFound(t, err, "touch after Delete")
 		_, err = ds.Load(t.Context(), u("id1"))
-		mustNotFound(t, err, "Load after the touch")
+		MustNotFound(t, err, "Load after the touch")
 	}},
 	{"UserIndexListsAndDeletes", func(t *testing.T, b backend) {
 		u := unique()
 		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
 		for _, id := range []string{u("a1"), u("a2"), u("a3")} {
-			us.Save(t.Context(), id, record(u("alice"), map[string]any{"x": id}))
+			us.Save(t.Context(), id, Record(u("alice"), map[string]any{"x": id}))
 		}
-		us.Save(t.Context(), u("b1"), record(u("bob"), nil))
-		expired := record(u("alice"), nil)
+		us.Save(t.Context(), u("b1"), Record(u("bob"), nil))
+		expired := Record(u("alice"), nil)
 		expired.Expires = time.Now().Add(-time.Second)
 		us.Save(t.Context(), u("a0"), expired)
 		list, err := us.Sessions(t.Context(), u("alice"))
@@ -350,7 +352,7 @@ var storeTests = []test{
 		}
 		for _, id := range []string{u("a1"), u("a3")} {
 			_, err := us.Load(t.Context(), id)
-			mustNotFound(t, err, "Load of a revoked session")
+			MustNotFound(t, err, "Load of a revoked session")
 		}
 		for _, id := range []string{u("a2"), u("b1")} {
 			if _, err := us.Load(t.Context(), id); err != nil {
@@ -364,8 +366,8 @@ var storeTests = []test{
 	{"UserChangeMovesTheIndexEntry", func(t *testing.T, b backend) {
 		u := unique()
 		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
-		us.Save(t.Context(), u("id1"), record(u("alice"), nil))
-		us.Save(t.Context(), u("id1"), record(u("bob"), nil))
+		us.Save(t.Context(), u("id1"), Record(u("alice"), nil))
+		us.Save(t.Context(), u("id1"), Record(u("bob"), nil))
 		if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
 			t.Errorf("Sessions(alice) = %v after the session moved to bob", ids(list))
 		}
@@ -413,7 +415,7 @@ var storeTests = []test{
 	{"PurgeRemovesExpiredRecords", func(t *testing.T, b backend) {
 		u := unique()
 		p := needs[sesame.Purger](t, b, "sesame.Purger")
-		live, dead := record("", map[string]any{"a": 1}), record("", map[string]any{"a": 1})
+		live, dead := Record("", map[string]any{"a": 1}), Record("", map[string]any{"a": 1})
 		dead.Expires = time.Now().Add(-time.Second)
 		b.store.Save(t.Context(), u("live"), live)
 		b.store.Save(t.Context(), u("dead"), dead)

@@ -88,15 +88,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// record returns a live record holding vals.
-func record(user string, vals map[string]any) *sesame.Record {
-	now := time.Now()
-	return &sesame.Record{
-		Values: vals, User: user, Created: now, LastSeen: now,
-		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute),
-	}
-}
-
 func delta(set map[string]any) *sesame.Delta {
 	now := time.Now()
 	return &sesame.Delta{Set: set, LastSeen: now, Expires: now.Add(time.Hour)}
@@ -107,7 +98,7 @@ func TestTwoStoresOnOneFileShareData(t *testing.T) {
 	a, b := open(t, path), open(t, path)
 	ctx := t.Context()
 
-	if err := a.Save(ctx, "id1", record("alice", map[string]any{"base": 0})); err != nil {
+	if err := a.Save(ctx, "id1", sesametest.Record("alice", map[string]any{"base": 0})); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := b.Load(ctx, "id1")
@@ -158,7 +149,7 @@ func TestReopenKeepsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := record("alice", map[string]any{"cart": []string{"apple"}})
+	in := sesametest.Record("alice", map[string]any{"cart": []string{"apple"}})
 	if err := st.Save(ctx, "id1", in); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +236,7 @@ func TestNewOnCallerOwnedDeferredPools(t *testing.T) {
 		}
 	}
 	ctx := t.Context()
-	if err := st[0].Save(ctx, "id1", record("", map[string]any{"base": 0})); err != nil {
+	if err := st[0].Save(ctx, "id1", sesametest.Record("", map[string]any{"base": 0})); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -295,7 +286,7 @@ func TestRenewsAndDeletesAcrossStoresAreAtomic(t *testing.T) {
 	ctx := t.Context()
 	for round := range 5 {
 		old := fmt.Sprint("old", round)
-		rec := record("alice", map[string]any{"a": 1})
+		rec := sesametest.Record("alice", map[string]any{"a": 1})
 		if err := stores[0].Save(ctx, old, rec); err != nil {
 			t.Fatal(err)
 		}
@@ -363,10 +354,10 @@ func TestJanitorPurgesExpiredSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	rec.Expires = time.Now().Add(50 * time.Millisecond)
 	st.Save(t.Context(), "short", rec)
-	st.Save(t.Context(), "long", record("alice", nil))
+	st.Save(t.Context(), "long", sesametest.Record("alice", nil))
 	db := rawDB(t, path)
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		var ids []string
@@ -401,7 +392,7 @@ func TestPurgeDeletesInBatches(t *testing.T) {
 		SELECT 'x' || i, ?1, ?1, ?1, ?1 FROM n`, past); err != nil {
 		t.Fatal(err)
 	}
-	st.Save(t.Context(), "live", record("", map[string]any{"a": 1}))
+	st.Save(t.Context(), "live", sesametest.Record("", map[string]any{"a": 1}))
 	n, err := st.Purge(t.Context())
 	if err != nil || n != 2500 {
 		t.Fatalf("Purge = %d, %v; want 2500", n, err)
@@ -428,7 +419,7 @@ func TestContextEndsAWaitForTheWriteLock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = st.Save(ctx, "id1", record("", map[string]any{"a": 1}))
+	err = st.Save(ctx, "id1", sesametest.Record("", map[string]any{"a": 1}))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Save while another connection holds the lock: %v, want context.DeadlineExceeded", err)
 	}
@@ -449,7 +440,7 @@ func TestValuesAreStoredAsJSON(t *testing.T) {
 	path := tempDB(t)
 	st := open(t, path)
 	type cart struct{ Items []string }
-	if err := st.Save(t.Context(), "id1", record("", map[string]any{"cart": cart{Items: []string{"a"}}, "n": 9007199254740993})); err != nil {
+	if err := st.Save(t.Context(), "id1", sesametest.Record("", map[string]any{"cart": cart{Items: []string{"a"}}, "n": 9007199254740993})); err != nil {
 		t.Fatal(err)
 	}
 	var vals string
@@ -492,7 +483,7 @@ func BenchmarkRevokeUser(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				for j := range 5 {
-					if err := st.Save(ctx, fmt.Sprintf("victim-%d", j), record("victim", map[string]any{"user_id": 1})); err != nil {
+					if err := st.Save(ctx, fmt.Sprintf("victim-%d", j), sesametest.Record("victim", map[string]any{"user_id": 1})); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -518,7 +509,7 @@ func BenchmarkApplyOneKey(b *testing.B) {
 			for i := range keys {
 				vals[fmt.Sprintf("key-%04d", i)] = fmt.Sprintf("a value of about 32 bytes, #%04d", i)
 			}
-			if err := st.Save(ctx, "id1", record("alice", vals)); err != nil {
+			if err := st.Save(ctx, "id1", sesametest.Record("alice", vals)); err != nil {
 				b.Fatal(err)
 			}
 			d := delta(map[string]any{"key-0000": "a new value of about 32 bytes ok"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
 
@@ -163,7 +165,7 @@ func TestStatementsPerOperation(t *testing.T) {
 	defer st.Close()
 	now := time.Now()
 	alice, empty := "alice", ""
-	rec := record("", map[string]any{"a": 1, "b": 2})
+	rec := sesametest.Record("", map[string]any{"a": 1, "b": 2})
 	d := func(d sesame.Delta) *sesame.Delta { d.LastSeen, d.Expires = now, now.Add(time.Hour); return &d }
 	for _, op := range []struct {
 		name string
@@ -219,18 +221,9 @@ func TestStatementsPerOperation(t *testing.T) {
 	if _, err := st.Load(ctx, "id2"); err == nil {
 		t.Error("the emptied record is still there")
 	}
-	if r, _ := st.Revocation(ctx, "alice"); !slices.Equal(mapKeysOf(r.Denied), []string{"id9"}) || r.Before.IsZero() {
+	if r, _ := st.Revocation(ctx, "alice"); !slices.Equal(slices.Sorted(maps.Keys(r.Denied)), []string{"id9"}) || r.Before.IsZero() {
 		t.Errorf("Revocation = %+v, want the mark and id9", r)
 	}
-}
-
-func mapKeysOf[V any](m map[string]V) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // reusedCtx is a Context that its caller reuses once a call returns, as
@@ -261,7 +254,7 @@ func TestContextIsNotUsedAfterTheCallReturns(t *testing.T) {
 	base := runtime.NumGoroutine()
 	now := time.Now()
 	alice, empty := "alice", ""
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	var ctxs []*reusedCtx
 	call := func(op func(ctx context.Context)) {
 		c := &reusedCtx{Context: t.Context()}

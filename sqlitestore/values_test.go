@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
 
@@ -57,7 +58,7 @@ func TestDeltaReplacesValuesWholesaleAndExactly(t *testing.T) {
 	for _, k := range odd {
 		vals[k] = "old"
 	}
-	if err := st.Save(ctx, "id1", record("", vals)); err != nil {
+	if err := st.Save(ctx, "id1", sesametest.Record("", vals)); err != nil {
 		t.Fatal(err)
 	}
 	set := map[string]any{
@@ -116,7 +117,7 @@ func TestDeltaReplacesValuesWholesaleAndExactly(t *testing.T) {
 func TestApplySetsLifetimeAsApplyTo(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	st.Save(ctx, "id1", rec)
 	now := time.Now().Truncate(time.Millisecond)
 	d := &sesame.Delta{Created: now, Deadline: now.Add(10 * time.Minute), LastSeen: now, Expires: now.Add(time.Hour)}
@@ -147,7 +148,7 @@ func TestApplySetsLifetimeAsApplyTo(t *testing.T) {
 func TestNewDatabaseFilesAreOwnerOnly(t *testing.T) {
 	path := tempDB(t)
 	st := open(t, path)
-	if err := st.Save(t.Context(), "id1", record("", map[string]any{"a": 1})); err != nil {
+	if err := st.Save(t.Context(), "id1", sesametest.Record("", map[string]any{"a": 1})); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -168,7 +169,7 @@ func TestOpenKeepsTheModeOfAnExistingFile(t *testing.T) {
 	}
 	os.Chmod(path, 0o640) // whatever the umask
 	st := open(t, path)
-	if err := st.Save(t.Context(), "id1", record("", map[string]any{"a": 1})); err != nil {
+	if err := st.Save(t.Context(), "id1", sesametest.Record("", map[string]any{"a": 1})); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -199,7 +200,7 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 	path := tempDB(t)
 	st := open(t, path)
 	ctx := t.Context()
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	rec.Expires = time.Now().Add(300 * time.Millisecond)
 	st.Save(ctx, "old", rec)
 	now := time.Now()
@@ -244,7 +245,7 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 func TestDeleteFollowsAtMost64Renewals(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	st.Save(ctx, "id0", rec)
 	for i := range 70 {
 		now := time.Now()
@@ -268,9 +269,9 @@ func TestDeleteFollowsAtMost64Renewals(t *testing.T) {
 func TestRenewReplacesARecordUnderTheNewID(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
-	rec := record("alice", map[string]any{"a": 1})
+	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	st.Save(ctx, "old", rec)
-	st.Save(ctx, "new", record("bob", map[string]any{"b": 1}))
+	st.Save(ctx, "new", sesametest.Record("bob", map[string]any{"b": 1}))
 	now := time.Now()
 	if err := st.Renew(ctx, "old", "new", &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
