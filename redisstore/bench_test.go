@@ -32,7 +32,7 @@ func populate(tb testing.TB, st *Store, prefix string, from, to int, user func(i
 }
 
 // BenchmarkRevokeUser measures DeleteUser of one user's 5 sessions while
-// the store holds others sessions of other users: its cost must not grow
+// the store holds the sessions of other users: its cost must not grow
 // with the size of the store. The 5 sessions are saved again, in one
 // pipeline, outside the timer before each revoke.
 func BenchmarkRevokeUser(b *testing.B) {

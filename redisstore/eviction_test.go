@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sesame-go/sesame/internal/testenv"
 )
 
 // TestCheckEviction checks CheckEviction on the shared servers (which run
@@ -23,11 +24,11 @@ func TestCheckEviction(t *testing.T) {
 		}
 	})
 	t.Run("volatile-lru", func(t *testing.T) {
-		srv := startServer(t, false, "--maxmemory-policy", "volatile-lru")
-		rdb := redis.NewClient(&redis.Options{Addr: srv.addr})
+		srv := testenv.StartRedis(t, false, "--maxmemory-policy", "volatile-lru")
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 		t.Cleanup(func() { rdb.Close() })
 		err := New(rdb, Options{}).CheckEviction(t.Context())
-		if !errors.Is(err, ErrEvictionPolicy) || !strings.Contains(err.Error(), `"volatile-lru"`) || !strings.Contains(err.Error(), srv.addr) {
+		if !errors.Is(err, ErrEvictionPolicy) || !strings.Contains(err.Error(), `"volatile-lru"`) || !strings.Contains(err.Error(), srv.Addr) {
 			t.Errorf("CheckEviction under volatile-lru = %v, want ErrEvictionPolicy naming the policy and the server", err)
 		}
 		t.Logf("CheckEviction: %v", err)
@@ -36,15 +37,15 @@ func TestCheckEviction(t *testing.T) {
 		if err := rdb.Do(t.Context(), "acl", "setuser", "app", "on", ">secret", "~*", "+@all", "-config").Err(); err != nil {
 			t.Fatal(err)
 		}
-		app := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "app", Password: "secret"})
+		app := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "secret"})
 		t.Cleanup(func() { app.Close() })
 		if err := New(app, Options{}).CheckEviction(t.Context()); err != nil {
 			t.Errorf("CheckEviction without the CONFIG permission = %v, want nil (tolerated)", err)
 		}
 	})
 	t.Run("config-renamed", func(t *testing.T) {
-		srv := startServer(t, false, "--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG", "")
-		rdb := redis.NewClient(&redis.Options{Addr: srv.addr})
+		srv := testenv.StartRedis(t, false, "--maxmemory-policy", "allkeys-lru", "--rename-command", "CONFIG", "")
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 		t.Cleanup(func() { rdb.Close() })
 		if err := rdb.ConfigGet(t.Context(), "maxmemory-policy").Err(); err == nil {
 			t.Fatal("CONFIG still works: the server did not rename it")

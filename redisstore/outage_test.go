@@ -2,11 +2,7 @@ package redisstore
 
 import (
 	"errors"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,80 +13,6 @@ import (
 	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/sesametest"
 )
-
-// server is a redis-server process of the test's own, on a loopback port.
-// A durable one keeps what it acknowledged through a SIGKILL: an
-// append-only file, fsynced before every reply (appendfsync always), in a
-// temporary directory. Without it a killed Redis forgets everything.
-type server struct {
-	t       *testing.T
-	addr    string
-	durable bool
-	extra   []string
-	dir     string
-	cmd     *exec.Cmd
-}
-
-// startServer starts a redis-server on a free loopback port, killed when
-// the test ends, or skips t (fails it in CI) if there is no redis-server.
-// The extra arguments go to redis-server after the test's own (for
-// example "--maxmemory-policy", "volatile-lru").
-func startServer(t *testing.T, durable bool, extra ...string) *server {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		testenv.Unavailable(t, "the redis-server binary", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &server{t: t, addr: addr, durable: durable, extra: extra, dir: t.TempDir()}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-// start runs the server on its port (and, if durable, reloads what its
-// append-only file holds), and waits until it answers.
-func (s *server) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.addr)
-	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--save", "",
-		"--logfile", filepath.Join(s.dir, "redis.log"), "--appendonly", "no"}
-	if s.durable {
-		args = append(args[:len(args)-1], "yes", "--appendfsync", "always")
-	}
-	args = append(args, s.extra...)
-	s.cmd = exec.Command("redis-server", args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	probe := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialerRetries: 1})
-	defer probe.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		err := probe.Ping(s.t.Context()).Err() // a LOADING error until the file is read
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.kill()
-			s.t.Fatalf("redis-server on %s did not answer within 10s: %v\n%s", s.addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill sends the server SIGKILL, if it runs, and waits for it to exit.
-func (s *server) kill() {
-	if s.cmd != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
-}
 
 // within runs f and returns its response, failing t if f takes more than
 // d: a request must never hang on a dead server.
@@ -113,10 +35,10 @@ func within(t *testing.T, d time.Duration, f func() *http.Response) *http.Respon
 // port sessions work again with the same Manager and client. Closing the
 // client then leaves no goroutine behind.
 func TestOutage(t *testing.T) {
-	srv := startServer(t, false)
+	srv := testenv.StartRedis(t, false)
 	goroutines := runtime.NumGoroutine()
 	rdb := redis.NewClient(&redis.Options{
-		Addr:        srv.addr,
+		Addr:        srv.Addr,
 		DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
 		MaxRetries: -1, // go-redis: 0 means the default of 3 retries, -1 none
 	})
@@ -137,7 +59,7 @@ func TestOutage(t *testing.T) {
 	read := func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Has("k") }
 	ignore := func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }
 
-	srv.kill()
+	srv.Kill()
 	start := time.Now()
 	resp := within(t, 5*time.Second, func() *http.Response { return c.Do(read) })
 	t.Logf("answer with Redis down after %v", time.Since(start).Round(time.Millisecond))
@@ -157,7 +79,7 @@ func TestOutage(t *testing.T) {
 		t.Errorf("request not touching the session while Redis is down: status %d, want 200", resp.StatusCode)
 	}
 
-	srv.start() // same port, empty: the old session is gone, a new one works
+	srv.Start() // same port, empty: the old session is gone, a new one works
 	deadline := time.Now().Add(5 * time.Second)
 	for attempt := 1; ; attempt++ {
 		resp = within(t, 5*time.Second, func() *http.Response {
@@ -198,8 +120,8 @@ func TestOutage(t *testing.T) {
 // resending them with EVAL. It runs on a server of its own, since it
 // flushes the script cache.
 func TestScriptsReloadAfterFlush(t *testing.T) {
-	srv := startServer(t, false)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv := testenv.StartRedis(t, false)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { rdb.Close() })
 	rt := &roundTrips{}
 	rdb.AddHook(rt)

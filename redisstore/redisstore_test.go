@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -126,7 +127,7 @@ func (d dumper) Dump(ctx context.Context) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, f := range slices.Sorted(mapKeys(h)) {
+			for _, f := range slices.Sorted(maps.Keys(h)) {
 				fmt.Fprintf(&b, " %s=%s", f, h[f])
 			}
 		case "zset":
@@ -147,16 +148,6 @@ func (d dumper) Dump(ctx context.Context) ([]byte, error) {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String()), nil
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func TestConformanceStandalone(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame/internal/outage"
+	"github.com/sesame-go/sesame/internal/testenv"
 )
 
 // TestRedisKillUnderLoad kills Redis with SIGKILL while 16 clients each
@@ -21,10 +22,10 @@ import (
 // appears from nowhere (see outage.Load.Check). Closing the HTTP server,
 // the HTTP client and the go-redis client then leaves no goroutine behind.
 func TestRedisKillUnderLoad(t *testing.T) {
-	srv := startServer(t, true)
+	srv := testenv.StartRedis(t, true)
 	baseline := runtime.NumGoroutine()
 	rdb := redis.NewClient(&redis.Options{
-		Addr: srv.addr,
+		Addr: srv.Addr,
 		// Short timeouts, so a dead server gives a quick error, yet
 		// ample for an fsync on a busy CI machine; dial once (go-redis
 		// dials 5 times by default, 100ms apart); no command retries,
@@ -42,7 +43,7 @@ func TestRedisKillUnderLoad(t *testing.T) {
 
 	load.Start()
 	time.Sleep(1500 * time.Millisecond)
-	load.Outage("SIGKILL", 1500*time.Millisecond, srv.kill, srv.start)
+	load.Outage("SIGKILL", 1500*time.Millisecond, srv.Kill, srv.Start)
 	time.Sleep(3500 * time.Millisecond)
 	load.Finish()
 	load.Check()

@@ -16,7 +16,7 @@ func init() { stores["redis"] = openRedis }
 
 // openRedis opens -store redis on the -redis flag (see redisClient). It
 // loads the store's scripts at start-up, which also checks that Redis
-// answers.
+// answers, and refuses a Redis whose maxmemory-policy can evict keys.
 func openRedis(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Writer) (func(), error) {
 	rdb, prefix, err := redisClient(o.redis)
 	if err != nil {
@@ -24,6 +24,11 @@ func openRedis(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Wri
 	}
 	st := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
 	if err := st.LoadScripts(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("-redis %s: %w", redactURL(o.redis), err)
+	}
+	// An evicting Redis could drop revocations: refuse to start on one.
+	if err := st.CheckEviction(ctx); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("-redis %s: %w", redactURL(o.redis), err)
 	}

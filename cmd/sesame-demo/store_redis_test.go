@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -72,5 +74,14 @@ func TestRedisFlag(t *testing.T) {
 			rdb.Close()
 			t.Errorf("-redis %q accepted", bad)
 		}
+	}
+}
+
+func TestRedisThatCanEvictIsRefused(t *testing.T) {
+	srv := testenv.StartRedis(t, false, "--maxmemory-policy", "volatile-lru")
+	var stderr strings.Builder
+	err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-store", "redis", "-redis", "redis://" + srv.Addr + "/0"}, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "volatile-lru") || !strings.Contains(err.Error(), "noeviction") {
+		t.Errorf("the demo on a volatile-lru Redis: %v; want a refusal naming the policy and noeviction", err)
 	}
 }
