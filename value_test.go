@@ -14,7 +14,6 @@ type cart struct {
 	Items []string
 	Total int64
 	Note  *string
-	skip  int
 }
 
 func TestEncodedSizeMatchesJSON(t *testing.T) {

@@ -77,6 +77,30 @@ func revokeAll(t *testing.T, m *sesame.Manager, user string) {
 	}
 }
 
+// loggedIn returns a client logged in as user, whose session holds a
+// secret.
+func loggedIn(t *testing.T, m *sesame.Manager, user string) *Client {
+	c := NewClient(t, m)
+	c.Login(user)
+	c.Put("secret", "s")
+	return c
+}
+
+// loggedOut fails t if any of the named cookies still opens a session that
+// is logged in or holds the secret.
+func loggedOut(t *testing.T, m *sesame.Manager, after string, cookies map[string]string) {
+	t.Helper()
+	for name, cookie := range cookies {
+		if cookie == "" {
+			continue
+		}
+		cc := &Client{T: t, M: m, Cookie: cookie}
+		if got := cc.User(); got != "" || cc.Has("secret") {
+			t.Errorf("the %s cookie is logged in as %q after %s", name, got, after)
+		}
+	}
+}
+
 // raceTests force the interleavings that a logout, a revocation or a
 // second request can have with a commit, and check the documented outcome
 // of each. They run through a Manager, on server stores and Sealers alike.
@@ -86,44 +110,23 @@ var raceTests = []test{
 		// user logs out everywhere, then the handler renews.
 		u := unique()
 		m := manager(t, b, sesame.Config{})
-		c := NewClient(t, m)
-		c.Login(u("alice"))
-		c.Put("secret", "s")
+		c := loggedIn(t, m, u("alice"))
 		h := hold(t, m, c.Cookie, readUser, renew)
 		revokeAll(t, m, u("alice"))
 		h.Release()
-		for name, cookie := range map[string]string{"renewed": h.c.Cookie, "original": c.Cookie} {
-			if cookie == "" {
-				continue
-			}
-			cc := &Client{T: t, M: m, Cookie: cookie}
-			if got := cc.User(); got != "" || cc.Has("secret") {
-				t.Errorf("the %s cookie is logged in as %q after RevokeAll raced a Renew", name, got)
-			}
-		}
+		loggedOut(t, m, "RevokeAll raced a Renew", map[string]string{"renewed": h.c.Cookie, "original": c.Cookie})
 	}},
 	{"RenewRacingDestroyDoesNotResurrect", func(t *testing.T, b backend) {
 		u := unique()
 		m := manager(t, b, sesame.Config{})
-		c := NewClient(t, m)
-		c.Login(u("alice"))
-		c.Put("secret", "s")
+		c := loggedIn(t, m, u("alice"))
 		h := hold(t, m, c.Cookie, readUser, renew)
-		logout := &Client{T: t, M: m, Cookie: c.Cookie}
-		logout.Session(func(s *sesame.Session) { s.Destroy() })
+		(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
 		h.Release()
 		if b.sealer != nil && !revokesOneSession(t, b) {
 			t.Skip("not applicable: the Sealer cannot revoke a single session (no RevocationStore)")
 		}
-		for name, cookie := range map[string]string{"renewed": h.c.Cookie, "destroyed": c.Cookie} {
-			if cookie == "" {
-				continue
-			}
-			cc := &Client{T: t, M: m, Cookie: cookie}
-			if got := cc.User(); got != "" || cc.Has("secret") {
-				t.Errorf("the %s cookie is logged in as %q after a Destroy raced a Renew", name, got)
-			}
-		}
+		loggedOut(t, m, "a Destroy raced a Renew", map[string]string{"renewed": h.c.Cookie, "destroyed": c.Cookie})
 	}},
 	{"DestroyedSessionCookieIsDeadOnReplay", func(t *testing.T, b backend) {
 		// Logout sticks: a copy of the cookie taken before the logout no
