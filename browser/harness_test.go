@@ -22,6 +22,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/internal/demo"
 	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/memstore"
 )
@@ -156,8 +157,8 @@ const (
 
 var storeKinds = []storeKind{memoryStore, cookieStore}
 
-// app is a small version of the demo app (cmd/sesame-demo, whose package
-// main cannot be imported), served on 127.0.0.1.
+// app is the demo (internal/demo, which cmd/sesame-demo serves) behind a
+// Manager with the test's configuration and store, served on 127.0.0.1.
 type app struct {
 	URL string
 	m   *sesame.Manager
@@ -166,11 +167,17 @@ type app struct {
 	setCookies map[string][]string // "METHOD /path" -> Set-Cookie lines of the last response
 }
 
-// newApp serves the app with cfg and the given store on 127.0.0.1. Its
-// routes mirror the demo's API (login renews and sets the user, counter,
-// logout destroys), plus GET /api/state, which reports the session without
-// changing it, and GET /, a page whose script calls the API with fetch and
-// writes the results into the DOM.
+// pagePath is where the app serves the test page (page, below); the demo
+// owns GET /.
+const pagePath = "/browser-test"
+
+// newApp serves the app with cfg and the given store on 127.0.0.1. Its mux
+// holds the demo's routes (demo.Routes: login, counter, me, logout and the
+// rest of its API) and three probes of the test's own: GET /api/state,
+// which reports the session without changing it; GET /browser-test, a page
+// whose script calls the API with fetch and writes the results into the
+// DOM, and which sets a cookie scripts may read; and a recorder of every
+// response's Set-Cookie lines (lastSetCookies).
 func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 	t.Helper()
 	switch kind {
@@ -194,7 +201,8 @@ func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 	a := &app{m: sesame.New(cfg), setCookies: make(map[string][]string)}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	demo.Routes(mux, a.m)
+	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, r *http.Request) {
 		// A cookie scripts may read, so a test can tell "document.cookie
 		// works but hides the session cookie" from "document.cookie is
 		// empty".
@@ -202,49 +210,11 @@ func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, page)
 	})
-	mux.HandleFunc("POST /api/login", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			User     string `json:"user"`
-			Remember bool   `json:"remember"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.User == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"user\":\"...\"}"})
-			return
-		}
-		s := sesame.FromContext(r.Context())
-		s.Login(in.User) // as the demo: a new ID, the user, a new lifetime
-		if in.Remember {
-			s.RememberMe(true)
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"user": in.User})
-	})
-	mux.HandleFunc("POST /api/counter", func(w http.ResponseWriter, r *http.Request) {
-		s := sesame.FromContext(r.Context())
-		n, _ := sesame.Get[int](s, "counter")
-		n++
-		if err := s.Put("counter", n); err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int{"counter": n})
-	})
-	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
-		s := sesame.FromContext(r.Context())
-		if s.User() == "" {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
-			return
-		}
-		n, _ := sesame.Get[int](s, "counter")
-		writeJSON(w, http.StatusOK, map[string]any{"user": s.User(), "counter": n})
-	})
 	mux.HandleFunc("GET /api/state", func(w http.ResponseWriter, r *http.Request) {
 		s := sesame.FromContext(r.Context())
-		n, _ := sesame.Get[int](s, "counter")
-		writeJSON(w, http.StatusOK, state{User: s.User(), Counter: n, New: s.IsNew()})
-	})
-	mux.HandleFunc("POST /api/logout", func(w http.ResponseWriter, r *http.Request) {
-		sesame.FromContext(r.Context()).Destroy()
-		w.WriteHeader(http.StatusNoContent)
+		n, _ := sesame.Get[int](s, "counter") // the demo's counter key
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(state{User: s.User(), Counter: n, New: s.IsNew()})
 	})
 	h := a.m.Handler(mux)
 
@@ -273,12 +243,6 @@ type state struct {
 	New     bool   `json:"new"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 // lastSetCookies returns the Set-Cookie lines of the last response to
 // method and path.
 func (a *app) lastSetCookies(method, path string) []string {
@@ -287,10 +251,10 @@ func (a *app) lastSetCookies(method, path string) []string {
 	return a.setCookies[method+" "+path]
 }
 
-// page is the app's HTML. With ?count, it increments the counter on load
-// and shows it in #counter; it always shows document.cookie in #cookies and
-// the last API answer in #last, then sets data-ready on the body. Tests also
-// call api() directly.
+// page is the test page, at pagePath. With ?count, it increments the
+// demo's counter on load and shows it in #counter; it always shows
+// document.cookie in #cookies and the last API answer in #last, then sets
+// data-ready on the body. Tests also call api() directly.
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sesame browser test</title></head>
 <body>
@@ -327,11 +291,11 @@ type apiResult struct {
 	Data   json.RawMessage `json:"data"`
 }
 
-// load navigates tab to the app's page with the given query and waits for
+// load navigates tab to the test page with the given query and waits for
 // its script to finish.
 func load(t *testing.T, tab context.Context, a *app, query string) {
 	t.Helper()
-	url := a.URL + "/"
+	url := a.URL + pagePath
 	if query != "" {
 		url += "?" + query
 	}

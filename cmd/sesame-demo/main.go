@@ -1,6 +1,8 @@
 // Command sesame-demo is a small web app that shows Sesame at work: login
 // with session renewal, a per-session counter, "your devices" with revoke,
-// and logout. It serves a page at / and a JSON API under /api.
+// and logout. It serves a page at / and a JSON API under /api, both from
+// package internal/demo, which documents the API; this command picks the
+// store and the configuration from its flags.
 //
 //	go run ./cmd/sesame-demo            # http://127.0.0.1:8080
 //	go run ./cmd/sesame-demo -h         # flags
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/demo"
 )
 
 func main() {
@@ -75,7 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newApp(m), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: demo.New(m), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "sesame-demo: store %s, listening on http://%s\n", o.store, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()

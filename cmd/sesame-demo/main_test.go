@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sesame-go/sesame/internal/demo"
 )
 
 // startDemo runs the demo with args on a free loopback port until the test
@@ -149,7 +151,7 @@ func testDemoAPI(t *testing.T, base string, listing bool) {
 	phone, laptop := newBrowser(t, base), newBrowser(t, base)
 	phone.call("POST", "/api/login", `{"user":"alice"}`, nil)
 	laptop.call("POST", "/api/login", `{"user":"alice"}`, nil)
-	var list []device
+	var list []demo.Device
 	alice.call("GET", "/api/sessions", "", &list)
 	if !listing {
 		// Without server-side listing, only the current session is shown,
@@ -162,7 +164,7 @@ func testDemoAPI(t *testing.T, base string, listing bool) {
 			t.Fatalf("alice has %d sessions, want 3: %+v", len(list), list)
 		}
 		var phoneID string
-		var phoneList []device
+		var phoneList []demo.Device
 		phone.call("GET", "/api/sessions", "", &phoneList)
 		for _, d := range phoneList {
 			if d.Current {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	_ "embed"
@@ -23,9 +23,16 @@ const (
 	maxAnonValue = 1 << 10
 )
 
-// newApp returns the demo's routes behind the session middleware.
-func newApp(m *sesame.Manager) http.Handler {
+// New returns the demo's routes behind m's session middleware.
+func New(m *sesame.Manager) http.Handler {
 	mux := http.NewServeMux()
+	Routes(mux, m)
+	return m.Handler(mux)
+}
+
+// Routes registers the demo's routes on mux, for m's sessions. Their
+// handlers expect to run behind m.Handler.
+func Routes(mux *http.ServeMux, m *sesame.Manager) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(indexHTML)
@@ -39,12 +46,12 @@ func newApp(m *sesame.Manager) http.Handler {
 	mux.HandleFunc("GET /api/sessions", sessions(m))
 	mux.HandleFunc("POST /api/sessions/revoke", revoke(m))
 	mux.HandleFunc("POST /api/logout", logout)
-	return m.Handler(mux)
 }
 
 func login(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		User string `json:"user"`
+		User     string `json:"user"`
+		Remember bool   `json:"remember"`
 	}
 	if !decode(w, r, &in) {
 		return
@@ -58,6 +65,13 @@ func login(w http.ResponseWriter, r *http.Request) {
 	if err := s.Login(in.User); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	// Optionally, a persistent cookie ("remember me").
+	if in.Remember {
+		if err := s.RememberMe(true); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"user": in.User})
 }
@@ -122,11 +136,12 @@ func getValue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]json.RawMessage{"value": v})
 }
 
-type device struct {
-	ID       string    `json:"id"`
+// Device is one session in the answer of GET /api/sessions.
+type Device struct {
+	ID       string    `json:"id"` // the session's ID (sesame.Info.ID), not its token
 	Created  time.Time `json:"created"`
 	LastSeen time.Time `json:"last_seen"`
-	Current  bool      `json:"current"`
+	Current  bool      `json:"current"` // the session of the request that asked
 }
 
 func sessions(m *sesame.Manager) http.HandlerFunc {
@@ -145,9 +160,9 @@ func sessions(m *sesame.Manager) http.HandlerFunc {
 			writeError(w, http.StatusInternalServerError, "listing sessions failed")
 			return
 		}
-		out := make([]device, 0, len(list))
+		out := make([]Device, 0, len(list))
 		for _, info := range list {
-			out = append(out, device{ID: info.ID, Created: info.Created, LastSeen: info.LastSeen, Current: info.ID == s.ID()})
+			out = append(out, Device{ID: info.ID, Created: info.Created, LastSeen: info.LastSeen, Current: info.ID == s.ID()})
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
