@@ -63,9 +63,13 @@ func (s *Session) commit(h http.Header, early bool) error {
 		}
 		return s.err
 	}
-	ctx := s.saveCtx.bound(s.req.Context(), true, s.m.cfg.StoreTimeout)
-	defer s.saveCtx.release()
 	now := time.Now()
+	if s.loaded && !s.p.dirty() && !s.stale && (s.base == nil || !s.m.touchDue(s.base.LastSeen, now)) {
+		return nil // read only, no touch due
+	}
+	c := &s.contexts().save
+	ctx := c.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, now)
+	defer c.release()
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}
@@ -76,7 +80,7 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 	p := &s.p
 	blind := !s.loaded && s.m.delta != nil && p.additive()
 	if !s.loaded && !blind {
-		if err := s.loadWith(ctx); err != nil {
+		if err := s.loadWith(ctx, now); err != nil {
 			return err
 		}
 	}
@@ -266,7 +270,7 @@ func (s *Session) ended(ctx context.Context) error {
 func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
 	p := &s.p
 	if !s.loaded {
-		if err := s.loadWith(ctx); err != nil {
+		if err := s.loadWith(ctx, now); err != nil {
 			return err
 		}
 	}

@@ -26,14 +26,16 @@ func (s *Session) load() error {
 	if s.loaded {
 		return s.err
 	}
-	ctx := s.loadCtx.bound(s.req.Context(), false, s.m.cfg.StoreTimeout)
-	defer s.loadCtx.release()
-	return s.loadWith(ctx)
+	c := &s.contexts().load
+	now := time.Now()
+	ctx := c.bound(s.req.Context(), false, s.m.cfg.StoreTimeout, now)
+	defer c.release()
+	return s.loadWith(ctx, now)
 }
 
-// loadWith loads the session with ctx: the request's, or the commit's for a
-// load the commit needs.
-func (s *Session) loadWith(ctx context.Context) error {
+// loadWith loads the session with ctx, at now: the request's, or the
+// commit's for a load the commit needs.
+func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	s.loaded = true
 	s.parse()
 	var rec *Record
@@ -56,7 +58,7 @@ func (s *Session) loadWith(ctx context.Context) error {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		s.err = &StoreError{Op: "load", Err: err}
-	case rec != nil && s.m.live(rec, time.Now()):
+	case rec != nil && s.m.live(rec, now):
 		s.base = rec
 	}
 	if s.base == nil && s.m.sealer != nil {

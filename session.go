@@ -42,10 +42,20 @@ type Session struct {
 
 	nhdr uint8     // how many of hdr are used
 	hdr  [3]string // backing for the headers the commit adds
-	// The contexts of the load and of the commit: one each, since a store
-	// may still look at a context after its call returned (database/sql
-	// does, from its own goroutines).
-	loadCtx, saveCtx storeCtx
+	ctx *storeCtxs // made on the first store call: untouched requests need none
+}
+
+// storeCtxs are the contexts of a request's load and of its commit: one
+// each, since a store may still look at a context after its call returned
+// (database/sql does, from its own goroutines).
+type storeCtxs struct{ load, save storeCtx }
+
+// contexts returns the request's store contexts.
+func (s *Session) contexts() *storeCtxs {
+	if s.ctx == nil {
+		s.ctx = new(storeCtxs)
+	}
+	return s.ctx
 }
 
 // pending is what a request changes, applied in this order at the commit:

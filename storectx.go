@@ -31,14 +31,15 @@ type storeCtx struct {
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// bound makes c the context of store calls under parent and returns it,
-// or parent itself when c would add nothing. It is called once per storeCtx,
-// before any store sees it: a store may use a context after its call has
-// returned (database/sql does), so a storeCtx is never reused.
-func (c *storeCtx) bound(parent context.Context, detach bool, timeout time.Duration) context.Context {
+// bound makes c the context of store calls under parent, starting at now,
+// and returns it, or parent itself when c would add nothing. It is called
+// once per storeCtx, before any store sees it: a store may use a context
+// after its call has returned (database/sql does), so a storeCtx is never
+// reused.
+func (c *storeCtx) bound(parent context.Context, detach bool, timeout time.Duration, now time.Time) context.Context {
 	c.parent, c.detached = parent, detach
 	if timeout > 0 {
-		c.deadline = time.Now().Add(timeout)
+		c.deadline = now.Add(timeout)
 	}
 	if !detach && c.deadline.IsZero() {
 		return parent
