@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/internal/janitor"
+	"github.com/sesame-go/sesame/internal/jsonvals"
 )
 
 // Options configure a Store. The zero value is ready to use.
@@ -154,45 +154,6 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 		return nil, err
 	}
 	return &rec, nil
-}
-
-// decodeValues decodes the data column: each value's JSON encoding, kept
-// as a JSON string.
-func decodeValues(data []byte) (map[string]any, error) {
-	var enc map[string]string
-	if err := json.Unmarshal(data, &enc); err != nil {
-		return nil, fmt.Errorf("pgstore: decoding values: %w", err)
-	}
-	if len(enc) == 0 {
-		return nil, nil
-	}
-	vals := make(map[string]any, len(enc))
-	for k, v := range enc {
-		vals[k] = json.RawMessage(v)
-	}
-	return vals, nil
-}
-
-// encodeValues encodes vals for the data column, as a JSON object of each
-// value's encoding by sesame.MarshalValue, kept as a JSON string. It is
-// returned as a string, which pgx sends as JSON text in every query mode.
-func encodeValues(vals map[string]any) (string, error) {
-	if len(vals) == 0 {
-		return "{}", nil
-	}
-	enc := make(map[string]string, len(vals))
-	for k, v := range vals {
-		raw, err := sesame.MarshalValue(v)
-		if err != nil {
-			return "", fmt.Errorf("pgstore: key %q: %w", k, err)
-		}
-		enc[k] = string(raw)
-	}
-	b, err := json.Marshal(enc)
-	if err != nil {
-		return "", fmt.Errorf("pgstore: encoding values: %w", err)
-	}
-	return string(b), nil
 }
 
 // nullTime maps the zero time to NULL.
@@ -410,4 +371,23 @@ func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation,
 		}
 	}
 	return r, nil
+}
+
+// decodeValues decodes the data column (see package jsonvals).
+func decodeValues(data []byte) (map[string]any, error) {
+	vals, err := jsonvals.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return vals, nil
+}
+
+// encodeValues encodes vals for the data column (see package jsonvals), as
+// a string, which pgx sends as JSON text in every query mode.
+func encodeValues(vals map[string]any) (string, error) {
+	enc, err := jsonvals.Encode(vals)
+	if err != nil {
+		return "", fmt.Errorf("pgstore: %w", err)
+	}
+	return enc, nil
 }

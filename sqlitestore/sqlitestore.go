@@ -16,6 +16,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/internal/janitor"
+	"github.com/sesame-go/sesame/internal/jsonvals"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -373,27 +374,6 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
-// encodeValues returns vals as one JSON object mapping each key to a JSON
-// string: the value's encoding by sesame.MarshalValue.
-func encodeValues(vals map[string]any) (string, error) {
-	if len(vals) == 0 {
-		return "{}", nil
-	}
-	enc := make(map[string]string, len(vals))
-	for k, v := range vals {
-		b, err := sesame.MarshalValue(v)
-		if err != nil {
-			return "", fmt.Errorf("sqlitestore: value %q: %w", k, err)
-		}
-		enc[k] = string(b)
-	}
-	b, err := json.Marshal(enc)
-	if err != nil {
-		return "", fmt.Errorf("sqlitestore: encode values: %w", err)
-	}
-	return string(b), nil
-}
-
 // encodePatch returns the JSON merge patch of a delta's key changes:
 // deleted keys map to null, set keys to their encoding as a JSON string
 // (Set wins over Delete, as in Delta.ApplyTo). It returns nil, for SQL
@@ -418,26 +398,6 @@ func encodePatch(d *sesame.Delta) (any, error) {
 		return nil, fmt.Errorf("sqlitestore: encode delta: %w", err)
 	}
 	return string(b), nil
-}
-
-// decodeValues decodes the vals column into json.RawMessages; nil when the
-// object is empty.
-func decodeValues(s string) (map[string]any, error) {
-	if s == "{}" || s == "" {
-		return nil, nil
-	}
-	var enc map[string]string
-	if err := json.Unmarshal([]byte(s), &enc); err != nil {
-		return nil, fmt.Errorf("sqlitestore: decode values: %w", err)
-	}
-	if len(enc) == 0 {
-		return nil, nil
-	}
-	vals := make(map[string]any, len(enc))
-	for k, v := range enc {
-		vals[k] = json.RawMessage(v)
-	}
-	return vals, nil
 }
 
 // deltaArgs returns the arguments of applyQuery (and, with newID appended,
@@ -830,4 +790,22 @@ func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation,
 		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
 	return r, nil
+}
+
+// decodeValues decodes the vals column (see package jsonvals).
+func decodeValues(vals string) (map[string]any, error) {
+	m, err := jsonvals.Decode([]byte(vals))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return m, nil
+}
+
+// encodeValues encodes vals for the vals column (see package jsonvals).
+func encodeValues(vals map[string]any) (string, error) {
+	enc, err := jsonvals.Encode(vals)
+	if err != nil {
+		return "", fmt.Errorf("sqlitestore: %w", err)
+	}
+	return enc, nil
 }
