@@ -318,26 +318,13 @@ var httpTests = []test{
 				m := manager(t, b, sesame.Config{TouchInterval: -1}) // every read is due a touch
 				c := NewClient(t, m)
 				c.Put("k", "v")
-				loaded, release := make(chan struct{}), make(chan struct{})
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					slow := &Client{T: t, M: m, Cookie: c.Cookie}
-					slow.Do(func(w http.ResponseWriter, r *http.Request) {
-						s := sesame.FromContext(r.Context())
-						s.Has("k")
-						close(loaded)
-						<-release
-						if write {
-							s.Put("late", true)
-						}
-					})
-				}()
-				<-loaded
-				killer := &Client{T: t, M: m, Cookie: c.Cookie}
-				killer.Session(func(s *sesame.Session) { s.Destroy() })
-				close(release)
-				<-done
+				h := hold(t, m, c.Cookie, func(s *sesame.Session) { s.Has("k") }, func(s *sesame.Session) {
+					if write {
+						s.Put("late", true)
+					}
+				})
+				(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
+				h.Release()
 				if c.Has("k") || c.Has("late") {
 					t.Error("the destroyed session came back")
 				}
@@ -349,23 +336,10 @@ var httpTests = []test{
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
 		c.Login(u("alice"))
-		loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			slow := &Client{T: t, M: m, Cookie: c.Cookie}
-			slow.Do(func(w http.ResponseWriter, r *http.Request) {
-				s := sesame.FromContext(r.Context())
-				s.Has("k")
-				close(loaded)
-				<-release
-				s.Put("late", true)
-			})
-			c.Cookie = slow.Cookie // the browser keeps whatever the late response sent
-		}()
-		<-loaded
+		h := hold(t, m, c.Cookie, func(s *sesame.Session) { s.Has("k") }, func(s *sesame.Session) { s.Put("late", true) })
 		_, err := m.RevokeAll(t.Context(), u("alice"), "")
-		close(release)
-		<-done
+		h.Release()
+		c.Cookie = h.c.Cookie // the browser keeps whatever the late response sent
 		if errors.Is(err, sesame.ErrNotSupported) {
 			t.Skipf("not applicable: %v", err)
 		}
