@@ -67,9 +67,11 @@ func (s *Session) commit(h http.Header, early bool) error {
 	if s.loaded && !s.p.dirty() && !s.stale && (s.base == nil || !s.m.touchDue(s.base.LastSeen, now)) {
 		return nil // read only, no touch due
 	}
-	c := &s.contexts().save
-	ctx := c.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, now)
-	defer c.release()
+	// A context of its own: a store may still use the load's after the call
+	// (database/sql does, from its own goroutines).
+	s.saveCtx = new(storeCtx)
+	ctx := s.saveCtx.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, now)
+	defer s.saveCtx.release()
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}

@@ -26,7 +26,7 @@ func (s *Session) load() error {
 	if s.loaded {
 		return s.err
 	}
-	c := &s.contexts().load
+	c := &s.loadCtx
 	now := time.Now()
 	ctx := c.bound(s.req.Context(), false, s.m.cfg.StoreTimeout, now)
 	defer c.release()

@@ -34,13 +34,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	}
 	// This is the hot path. BenchmarkMemstore (bench_test.go) measures it:
 	// an untouched request costs 2 allocations (the request slab below and
-	// the request copy of WithContext), a read 4 (plus the store contexts
-	// and the session ID), a new session 9 and an update 13. Its tricks
-	// exist for those counts, and each moves them: the one slab for the
-	// writer, the Session and the context; the Session's store contexts
-	// (storectx.go), one allocation for the load and the commit together,
-	// instead of context.WithTimeout and WithoutCancel for each; and the
-	// Session's header slab for Vary, Set-Cookie and Cache-Control
+	// the request copy of WithContext), a read 3 (plus the session ID), a
+	// new session 9 and an update 13. Its tricks exist for those counts,
+	// and each moves them: the one slab for the writer, the Session, its
+	// load context and the request context; the store contexts
+	// (storectx.go) instead of context.WithTimeout and WithoutCancel; and
+	// the Session's header slab for Vary, Set-Cookie and Cache-Control
 	// (commit.go, 3 allocations).
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One allocation holds the writer, the session and the context.

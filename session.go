@@ -42,20 +42,8 @@ type Session struct {
 
 	nhdr uint8     // how many of hdr are used
 	hdr  [3]string // backing for the headers the commit adds
-	ctx *storeCtxs // made on the first store call: untouched requests need none
-}
-
-// storeCtxs are the contexts of a request's load and of its commit: one
-// each, since a store may still look at a context after its call returned
-// (database/sql does, from its own goroutines).
-type storeCtxs struct{ load, save storeCtx }
-
-// contexts returns the request's store contexts.
-func (s *Session) contexts() *storeCtxs {
-	if s.ctx == nil {
-		s.ctx = new(storeCtxs)
-	}
-	return s.ctx
+	loadCtx storeCtx  // the context of the load
+	saveCtx *storeCtx // the context of the commit, made when it needs the store
 }
 
 // pending is what a request changes, applied in this order at the commit:

@@ -19,14 +19,43 @@ import (
 // next to a round trip.
 type storeCtx struct {
 	parent   context.Context
-	detached bool      // ignore parent's cancellation and deadline
-	deadline time.Time // zero: none of our own
+	deadline int64 // Unix nanoseconds; 0: none of our own
+	mu       sync.Mutex
+	state    ctxState
+	detached bool // ignore parent's cancellation and deadline
+	done     chan struct{}
+	timer    *time.Timer
+	stop     func() bool // stops the context.AfterFunc on parent
+}
 
-	mu    sync.Mutex
-	done  chan struct{}
-	err   error
-	timer *time.Timer
-	stop  func() bool // stops the context.AfterFunc on parent
+// ctxState is what a storeCtx has come to; it is a byte rather than an
+// error to keep the struct, which sits in every request, small.
+type ctxState uint8
+
+const (
+	live ctxState = iota
+	canceled
+	timedOut
+)
+
+func (st ctxState) err() error {
+	switch st {
+	case canceled:
+		return context.Canceled
+	case timedOut:
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func stateOf(err error) ctxState {
+	switch err {
+	case nil:
+		return live
+	case context.DeadlineExceeded:
+		return timedOut
+	}
+	return canceled
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -39,9 +68,9 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (c *storeCtx) bound(parent context.Context, detach bool, timeout time.Duration, now time.Time) context.Context {
 	c.parent, c.detached = parent, detach
 	if timeout > 0 {
-		c.deadline = now.Add(timeout)
+		c.deadline = now.Add(timeout).UnixNano()
 	}
-	if !detach && c.deadline.IsZero() {
+	if !detach && c.deadline == 0 {
 		return parent
 	}
 	return c
@@ -66,14 +95,16 @@ func (c *storeCtx) Deadline() (time.Time, bool) {
 	if !c.detached {
 		d, ok = c.parent.Deadline()
 	}
-	if !c.deadline.IsZero() && (!ok || c.deadline.Before(d)) {
-		d, ok = c.deadline, true
+	if c.deadline != 0 {
+		if own := time.Unix(0, c.deadline); !ok || own.Before(d) {
+			d, ok = own, true
+		}
 	}
 	return d, ok
 }
 
 func (c *storeCtx) Done() <-chan struct{} {
-	if c.detached && c.deadline.IsZero() {
+	if c.detached && c.deadline == 0 {
 		return nil // never done
 	}
 	c.mu.Lock()
@@ -81,59 +112,57 @@ func (c *storeCtx) Done() <-chan struct{} {
 	if c.done != nil {
 		return c.done
 	}
-	if c.err = c.check(); c.err != nil {
+	if c.state = c.check(); c.state != live {
 		c.done = closedChan
 		return c.done
 	}
 	c.done = make(chan struct{})
-	if !c.deadline.IsZero() {
-		c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+	if c.deadline != 0 {
+		c.timer = time.AfterFunc(time.Until(time.Unix(0, c.deadline)), func() { c.cancel(timedOut) })
 	}
 	if !c.detached {
-		c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+		c.stop = context.AfterFunc(c.parent, func() { c.cancel(stateOf(c.parent.Err())) })
 	}
 	return c.done
 }
 
-func (c *storeCtx) cancel(err error) {
+func (c *storeCtx) cancel(st ctxState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil {
-		c.err = err
+	if c.state == live {
+		c.state = st
 		close(c.done)
 	}
 }
 
-// check returns the error c has at this moment, from its parent or its
+// check returns the state c has at this moment, from its parent or its
 // deadline.
-func (c *storeCtx) check() error {
+func (c *storeCtx) check() ctxState {
 	if !c.detached {
 		if err := c.parent.Err(); err != nil {
-			return err
+			return stateOf(err)
 		}
 	}
-	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
-		return context.DeadlineExceeded
+	if c.deadline != 0 && time.Now().UnixNano() >= c.deadline {
+		return timedOut
 	}
-	return nil
+	return live
 }
 
 func (c *storeCtx) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return c.err
+	if c.state != live {
+		return c.state.err()
 	}
-	if err := c.check(); err != nil {
-		c.err = err
+	if c.state = c.check(); c.state != live {
 		if c.done == nil {
 			c.done = closedChan
 		} else {
 			close(c.done)
 		}
-		return err
 	}
-	return nil
+	return c.state.err()
 }
 
 func (c *storeCtx) Value(key any) any { return c.parent.Value(key) }
