@@ -46,13 +46,13 @@ type Store struct {
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// CleanupInterval is how often the janitor purges expired sessions,
-	// renewal records and revocation marks. If zero,
+	// renewal records, revocation marks and denied IDs. If zero,
 	// DefaultCleanupInterval (1m) is used; if negative, there is no
-	// janitor (expired sessions are still never returned, and Purge
+	// janitor (expired records are still never returned, and Purge
 	// removes them).
 	CleanupInterval time.Duration
-	// Logger receives the janitor's purge counts. If nil, slog.Default()
-	// is used.
+	// Logger receives the janitor's errors and purge counts; it never
+	// receives a session ID. If nil, slog.Default() is used.
 	Logger *slog.Logger
 }
 

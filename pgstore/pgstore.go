@@ -31,14 +31,13 @@ type Options struct {
 	// first existing schema of its search_path).
 	Table string
 	// CleanupInterval is how often the janitor purges expired sessions,
-	// renewals, denied IDs and revocation marks. If zero,
+	// renewal records, revocation marks and denied IDs. If zero,
 	// DefaultCleanupInterval (5m) is used; if negative, there is no
 	// janitor (expired records are still never returned, and Purge
-	// removes them). With several app instances one janitor is enough,
-	// though more do no harm.
+	// removes them).
 	CleanupInterval time.Duration
-	// Logger receives the janitor's purge results and errors. If nil,
-	// slog.Default() is used. Session IDs are never logged.
+	// Logger receives the janitor's errors and purge counts; it never
+	// receives a session ID. If nil, slog.Default() is used.
 	Logger *slog.Logger
 }
 

@@ -36,11 +36,12 @@ const maxHops = "64"
 type Options struct {
 	// CleanupInterval is how often the janitor purges expired sessions,
 	// renewal records, revocation marks and denied IDs. If zero,
-	// DefaultCleanupInterval is used; if negative, there is no janitor
-	// (expired sessions are still never returned, and Purge removes them).
+	// DefaultCleanupInterval (5m) is used; if negative, there is no
+	// janitor (expired records are still never returned, and Purge
+	// removes them).
 	CleanupInterval time.Duration
-	// Logger receives the janitor's errors and purge counts. If nil,
-	// slog.Default() is used.
+	// Logger receives the janitor's errors and purge counts; it never
+	// receives a session ID. If nil, slog.Default() is used.
 	Logger *slog.Logger
 }
 
