@@ -258,9 +258,11 @@ type sesameLib struct{ m *sesame.Manager }
 
 // newSesame returns Sesame with its defaults (8h lifetime, 30m idle timeout
 // touched at most once a minute, Secure cookie), except that cookies are
-// persistent, as they are by default in scs and gorilla.
+// persistent, as they are by default in scs and gorilla, and named as the
+// other libraries' are.
 func newSesame(cfg sesame.Config) sesameLib {
 	cfg.Persist = true
+	cfg.Name = cookieName
 	return sesameLib{sesame.New(cfg)}
 }
 
