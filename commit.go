@@ -36,6 +36,12 @@ import (
 // and sends no cookie: the browser may already hold a newer one. A cookie
 // is deleted only when this request ended its own session. Stores that lack
 // DeltaStore or Renewer get the fallbacks documented on those interfaces.
+//
+// With a Sealer (commitSealed) the cookie is the one writer: any change, due
+// touch or stale key reseals the whole session; a Renew or Login seals it
+// with Prev set, which a Sealer that keeps revocations refuses for a
+// session revoked meanwhile, and a Destroy of a session with a user calls
+// SealRevoker.Revoke, so that copies of the cookie stop opening.
 
 // commit saves the session and sets its cookie in h. early reports that
 // the handler is still running, so it may still read the session.
