@@ -40,8 +40,8 @@ type Session struct {
 	p         pending // what this request changes
 	committed bool
 
-	nhdr uint8     // how many of hdr are used
-	hdr  [3]string // backing for the headers the commit adds
+	nhdr    uint8     // how many of hdr are used
+	hdr     [3]string // backing for the headers the commit adds
 	loadCtx storeCtx  // the context of the load
 	saveCtx *storeCtx // the context of the commit, made when it needs the store
 }
