@@ -99,9 +99,10 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 		return s.applyBlind(ctx, h, now)
 	case p.destroy:
 		if s.base != nil {
-			if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
+			if _, err := s.m.del(ctx, "commit", s.cid); err != nil {
 				return &StoreError{Op: "delete", Err: err}
 			}
+			s.m.event(ctx, EventDestroyed, s.cid, s.base)
 		}
 		s.base = nil
 		return s.create(ctx, h, now, s.cookie)
@@ -121,17 +122,17 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 	if s.m.delta == nil {
 		// Save only: last writer wins.
 		if rec.Empty() {
-			if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
+			if _, err := s.m.del(ctx, "commit", s.cid); err != nil {
 				return &StoreError{Op: "delete", Err: err}
 			}
 			s.expireCookie(h)
 			return nil
 		}
-		if err := s.m.store.Save(ctx, s.cid, rec); err != nil {
+		if err := s.m.save(ctx, s.cid, rec); err != nil {
 			return &StoreError{Op: "save", Err: err}
 		}
 	} else {
-		deleted, err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
+		deleted, err := s.m.apply(ctx, s.cid, s.delta(now))
 		switch {
 		case errors.Is(err, ErrRenewed):
 			return s.refuse()
@@ -144,6 +145,9 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 			return nil
 		}
 	}
+	if err := s.admit(ctx, h, s.cid, rec); err != nil {
+		return err
+	}
 	return s.refreshCookie(h, rec, now)
 }
 
@@ -154,15 +158,19 @@ func (s *Session) applyBlind(ctx context.Context, h http.Header, now time.Time) 
 	if err := s.checkLimits(s.p.set); err != nil {
 		return err
 	}
-	_, err := s.m.delta.Apply(ctx, s.cid, s.delta(now))
+	_, err := s.m.apply(ctx, s.cid, s.delta(now))
 	switch {
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
 		return s.refuse()
 	case errors.Is(err, ErrNotFound):
 		return s.create(ctx, h, now, false)
+	case err != nil:
+		return &StoreError{Op: "apply", Err: err}
+	case s.p.user != nil:
+		return s.admit(ctx, h, s.cid, &Record{User: *s.p.user})
 	}
-	return wrapStore("apply", err)
+	return nil
 }
 
 // renewStored gives a live session its new ID, atomically.
@@ -171,7 +179,7 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 	rec := s.merged()
 	if rec.Empty() {
 		// Nothing left to renew: end the session instead.
-		if _, err := s.m.store.Delete(ctx, s.cid); err != nil {
+		if _, err := s.m.del(ctx, "commit", s.cid); err != nil {
 			return &StoreError{Op: "delete", Err: err}
 		}
 		s.expireCookie(h)
@@ -183,20 +191,24 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 	d := s.delta(now)
 	d.User = &rec.User
 	if p.renew == loginID {
-		s.m.start(rec, now)
-		d.Created = rec.Created
+		s.begin(rec, now)
+		d.Created, d.Device = rec.Created, &rec.Device
 	} else {
 		s.m.seen(rec, now)
 	}
-	d.Deadline = rec.Deadline
+	d.Deadline, d.AuthenticatedAt = rec.Deadline, p.auth
 	var err error
 	if r, ok := s.m.store.(Renewer); ok {
-		err = r.Renew(ctx, s.cid, p.id, d)
+		err = s.m.renew(ctx, r, s.cid, p.id, d)
 	} else {
 		err = s.renewBySaving(ctx, rec)
 	}
 	switch {
 	case err == nil:
+		if err := s.admit(ctx, h, p.id, rec); err != nil {
+			return err
+		}
+		s.m.event(ctx, s.renewEvent(), p.id, rec)
 		return s.setCookie(h, p.tok, rec, now)
 	case errors.Is(err, ErrNotFound) && p.renew == loginID:
 		// A login is a new authentication: if the old session ended
@@ -217,14 +229,14 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 // meanwhile).
 func (s *Session) renewBySaving(ctx context.Context, rec *Record) error {
 	saved := *rec // the store keeps what it is given; rec sets the cookie
-	if err := s.m.store.Save(ctx, s.p.id, &saved); err != nil {
+	if err := s.m.save(ctx, s.p.id, &saved); err != nil {
 		return err
 	}
-	found, err := s.m.store.Delete(ctx, s.cid)
+	found, err := s.m.del(ctx, "commit", s.cid)
 	if err == nil && found {
 		return nil
 	}
-	if _, undo := s.m.store.Delete(ctx, s.p.id); undo != nil && err == nil {
+	if _, undo := s.m.del(ctx, "commit", s.p.id); undo != nil && err == nil {
 		err = undo
 	}
 	if err != nil {
@@ -252,11 +264,69 @@ func (s *Session) create(ctx context.Context, h http.Header, now time.Time, expi
 		tok = newToken()
 		id = s.m.hash.id(tok)
 	}
-	s.m.start(rec, now)
-	if err := s.m.store.Save(ctx, id, rec); err != nil {
+	s.begin(rec, now)
+	if err := s.m.save(ctx, id, rec); err != nil {
 		return &StoreError{Op: "save", Err: err}
 	}
+	if err := s.admit(ctx, h, id, rec); err != nil {
+		return err
+	}
+	s.created(ctx, id, rec)
 	return s.setCookie(h, tok, rec, now)
+}
+
+// begin sets the times and the device of a session whose absolute
+// lifetime starts at now: a new session, or a Login.
+func (s *Session) begin(rec *Record, now time.Time) {
+	s.m.start(rec, now)
+	rec.Device = s.m.device(s.req)
+}
+
+// created reports a new session to the Observer.
+func (s *Session) created(ctx context.Context, id string, rec *Record) {
+	s.m.event(ctx, EventCreated, id, rec)
+	if s.p.renew == loginID {
+		s.m.event(ctx, EventLoggedIn, id, rec)
+	}
+}
+
+// renewEvent is the event of a committed ID change.
+func (s *Session) renewEvent() EventKind {
+	switch {
+	case s.p.renew == loginID:
+		return EventLoggedIn
+	case !s.p.auth.IsZero():
+		return EventReauthenticated
+	}
+	return EventRenewed
+}
+
+// admit applies Config.MaxSessionsPerUser after a write that gave the
+// session id its user (a Login, or a SetUser to another user). With
+// CapRefuse, a session over the cap has been ended by the store: its
+// cookie is deleted and the commit fails with ErrTooManySessions.
+func (s *Session) admit(ctx context.Context, h http.Header, id string, rec *Record) error {
+	p := &s.p
+	gotUser := p.renew == loginID || p.user != nil && (s.base == nil || s.base.User != *p.user)
+	if s.m.capper == nil || rec.User == "" || !gotUser {
+		return nil
+	}
+	ended, err := s.m.capUser(ctx, rec.User, id, s.m.cfg.CapPolicy == CapRefuse)
+	if err != nil {
+		return &StoreError{Op: "cap user", Err: err}
+	}
+	refused := false
+	for _, in := range ended {
+		s.m.event(ctx, EventEvicted, in.ID, &Record{User: in.User, Device: in.Device})
+		refused = refused || in.ID == id
+	}
+	if !refused {
+		return nil
+	}
+	if s.cookie {
+		s.expireCookie(h)
+	}
+	return fmt.Errorf("%w: the user has %d", ErrTooManySessions, s.m.cfg.MaxSessionsPerUser)
 }
 
 // refuse ends the commit of a request whose cookie was renewed away: its
@@ -284,12 +354,15 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 	}
 	if p.destroy && s.base != nil && s.base.User != "" {
 		if r, ok := s.m.sealer.(SealRevoker); ok {
-			if err := r.Revoke(ctx, Sealed{ID: s.cid, Record: s.base}); err != nil {
+			if err := s.m.revokeSealed(ctx, r, Sealed{ID: s.cid, Record: s.base}); err != nil {
 				return &StoreError{Op: "revoke", Err: err}
 			}
 		}
 	}
 	if p.destroy {
+		if s.base != nil {
+			s.m.event(ctx, EventDestroyed, s.cid, s.base)
+		}
 		s.base = nil
 	}
 	rec := s.merged()
@@ -309,11 +382,11 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		if in.ID == "" {
 			in.ID = newToken() // an ID only: the sealed value is the credential
 		}
-		s.m.start(rec, now)
+		s.begin(rec, now)
 	case p.renew != keepID:
 		in.ID, in.Prev = p.id, &Sealed{ID: s.cid, Record: s.base}
 		if p.renew == loginID {
-			s.m.start(rec, now)
+			s.begin(rec, now)
 		} else {
 			s.m.seen(rec, now)
 		}
@@ -322,18 +395,25 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 	default:
 		return nil
 	}
-	v, err := s.m.sealer.Seal(ctx, s.m.cfg.Name, in)
+	v, err := s.m.seal(ctx, in)
 	if errors.Is(err, ErrNotFound) && in.Prev != nil {
 		if p.renew != loginID {
 			return s.ended(ctx) // revoked since it was opened
 		}
 		s.base = nil // a new authentication: a new session, without the old values
 		rec = s.merged()
-		s.m.start(rec, now)
-		v, err = s.m.sealer.Seal(ctx, s.m.cfg.Name, Sealed{ID: p.id, Record: rec})
+		s.begin(rec, now)
+		in = Sealed{ID: p.id, Record: rec}
+		v, err = s.m.seal(ctx, in)
 	}
 	if err != nil {
 		return &StoreError{Op: "seal", Err: err}
+	}
+	switch {
+	case s.base == nil:
+		s.created(ctx, in.ID, rec)
+	case in.Prev != nil:
+		s.m.event(ctx, s.renewEvent(), in.ID, rec)
 	}
 	return s.setCookie(h, v, rec, now)
 }
@@ -351,6 +431,9 @@ func (s *Session) merged() *Record {
 	}
 	if s.p.persist != nil {
 		rec.Persist = *s.p.persist
+	}
+	if !s.p.auth.IsZero() {
+		rec.AuthenticatedAt = s.p.auth
 	}
 	return rec
 }
@@ -419,10 +502,15 @@ func (s *Session) addHeader(h http.Header, key, value string) {
 // values: the session it adds to is checked when it is next read and
 // changed.
 func (s *Session) checkLimits(vals map[string]any) error {
-	cfg := &s.m.cfg
 	if len(s.p.set) == 0 {
 		return nil
 	}
+	return s.m.limits(vals)
+}
+
+// limits checks a session's values against MaxKeys and MaxSize.
+func (m *Manager) limits(vals map[string]any) error {
+	cfg := &m.cfg
 	if cfg.MaxKeys > 0 && len(vals) > cfg.MaxKeys {
 		return &LimitError{Limit: "keys", Got: len(vals), Max: cfg.MaxKeys}
 	}

@@ -24,6 +24,15 @@ var (
 	ErrNoSession = errors.New("sesame: no session in context")
 	// ErrNoKey reports that the session holds no value for a key.
 	ErrNoKey = errors.New("sesame: no such key")
+	// ErrExpired reports, beside ErrNotFound, that a store still held the
+	// record of a session but it had expired. Stores that drop records at
+	// expiry (Redis) cannot tell, and report ErrNotFound alone.
+	ErrExpired = errors.New("sesame: session expired")
+	// ErrNoUser reports an operation that needs a session with a user.
+	ErrNoUser = errors.New("sesame: session has no user")
+	// ErrTooManySessions reports a login refused because its user already
+	// has Config.MaxSessionsPerUser sessions (with CapRefuse).
+	ErrTooManySessions = errors.New("sesame: too many sessions for the user")
 	// ErrNotOwner reports an attempt to revoke a session that does not
 	// belong to the given user.
 	ErrNotOwner = errors.New("sesame: session does not belong to user")

@@ -43,23 +43,28 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	switch {
 	case s.m.sealer != nil && s.cookie && s.raw != "":
 		var sealed Sealed
-		sealed, err = s.m.sealer.Open(ctx, s.m.cfg.Name, s.raw)
+		sealed, err = s.m.open(ctx, s.phase(), s.raw)
 		if err == nil {
 			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
 		} else if errors.Is(err, ErrNotFound) {
 			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
 		}
 	case s.cid != "":
-		rec, err = s.m.store.Load(ctx, s.cid)
+		rec, err = s.m.load(ctx, s.phase(), s.cid)
 	}
 	switch {
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
+	case errors.Is(err, ErrExpired):
+		s.m.event(ctx, EventExpired, s.cid, nil)
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		s.err = &StoreError{Op: "load", Err: err}
-	case rec != nil && s.m.live(rec, now):
+	case rec == nil:
+	case s.m.live(rec, now):
 		s.base = rec
+	default:
+		s.m.event(ctx, EventExpired, s.cid, rec)
 	}
 	if s.base == nil && s.m.sealer != nil {
 		s.cid = ""

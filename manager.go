@@ -125,6 +125,40 @@ type Config struct {
 	// limit.
 	MaxKeys int
 
+	// ClientIP returns the client address a session records in its
+	// Device. If nil, RemoteIP (the host of r.RemoteAddr) is used. Behind
+	// a reverse proxy, return the address from the header that the proxy
+	// sets and overwrites, and no other: a client can send any header.
+	// What it returns is kept only if it parses as an IP address.
+	ClientIP func(r *http.Request) string
+	// IPStorage says how much of the address is kept: IPFull (the zero
+	// value, the default), IPPrefix (a /24 or /48) or IPNone.
+	IPStorage IPStorage
+	// DeviceLabel names a device for people from its User-Agent, such as
+	// "Chrome 120 on Linux" (Info.Label, Session.DeviceLabel). Package
+	// device provides one: DeviceLabel: device.Label. If nil, or if it
+	// returns "", the label is the User-Agent cut to 48 bytes, or
+	// "Unknown device".
+	DeviceLabel func(userAgent string) string
+
+	// MaxSessionsPerUser caps each user's live sessions, counted when a
+	// session gets its user (Login, SetUser): its (N+1)-th is handled as
+	// CapPolicy says. Zero means no cap. The store must implement
+	// UserCapper (memstore, sqlitestore, pgstore, redisstore do), which
+	// New checks; a Sealer cannot count cookies, so New refuses a cap with
+	// one.
+	MaxSessionsPerUser int
+	// CapPolicy says what the cap does: CapEvictOldest (the zero value)
+	// ends the user's least recently seen other session; CapRefuse
+	// refuses the new login, whose commit then fails with
+	// ErrTooManySessions (the ErrorHandler answers; 403 by default).
+	CapPolicy CapPolicy
+
+	// Observer, if set, receives the sessions' lifecycle events (see
+	// Event), and times the store calls if it also implements
+	// StoreObserver. Package otelsesame provides one for OpenTelemetry.
+	Observer Observer
+
 	// Secret, if set, keys the hash that turns a token into the session
 	// ID that stores see (HMAC-SHA-256 instead of SHA-256). Then even a
 	// reader of the store who also knows a token cannot link the two
@@ -135,21 +169,37 @@ type Config struct {
 	// response has started: the store failed (a *StoreError), the session
 	// is over a limit (a *LimitError), or the request carried a cookie
 	// renewed away by another request and changed the session (an error
-	// wrapping ErrRenewed). If nil, the error is logged, and a plain 409
-	// Conflict is sent for ErrRenewed and a 500 Internal Server Error for
-	// the others.
+	// wrapping ErrRenewed), or a login was refused by the cap (an error
+	// wrapping ErrTooManySessions). If nil, the error is logged, and a
+	// plain 409 Conflict is sent for ErrRenewed, a 403 Forbidden for
+	// ErrTooManySessions and a 500 Internal Server Error for the others.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives the manager's logs. It never receives a token. If
 	// nil, slog.Default() is used.
 	Logger *slog.Logger
 }
 
+// CapPolicy is what Config.MaxSessionsPerUser does with a user's session
+// over the cap.
+type CapPolicy uint8
+
+const (
+	// CapEvictOldest ends the user's least recently seen other session.
+	CapEvictOldest CapPolicy = iota
+	// CapRefuse refuses the new login with ErrTooManySessions.
+	CapRefuse
+)
+
 // Manager loads and commits sessions. It is safe for concurrent use.
 type Manager struct {
 	cfg    Config
 	store  Store
 	delta  DeltaStore // nil if store lacks it
+	capper UserCapper // nil if there is no cap
 	sealer Sealer
+	obs    Observer      // nil if none
+	sobs   StoreObserver // nil if none
+	kind   string        // the store's type, for StoreObserver
 	hash   *hasher
 	log    *slog.Logger
 	cookie cookieWriter
@@ -213,6 +263,19 @@ func newManager(cfg Config) (*Manager, error) {
 	case hasPrefixFold(cfg.Name, "__Secure-") && cfg.Insecure:
 		return nil, fmt.Errorf("sesame: cookie %q needs Secure", cfg.Name)
 	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	if cfg.MaxSessionsPerUser < 0 {
+		return nil, fmt.Errorf("sesame: negative MaxSessionsPerUser %d", cfg.MaxSessionsPerUser)
+	}
+	var capper UserCapper
+	if cfg.MaxSessionsPerUser > 0 {
+		var ok bool
+		if capper, ok = cfg.Store.(UserCapper); !ok {
+			return nil, fmt.Errorf("sesame: MaxSessionsPerUser needs a store that implements UserCapper: %w", ErrNotSupported)
+		}
+	}
 	if l, ok := cfg.Sealer.(interface{ Lifetime() time.Duration }); ok && l.Lifetime() < cfg.Lifetime {
 		return nil, fmt.Errorf("sesame: the Sealer's lifetime %v is shorter than Config.Lifetime %v: it would cut sessions short; configure both alike", l.Lifetime(), cfg.Lifetime)
 	}
@@ -236,6 +299,14 @@ func newManager(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	m.delta, _ = cfg.Store.(DeltaStore)
+	m.capper = capper
+	m.obs = cfg.Observer
+	m.sobs, _ = cfg.Observer.(StoreObserver)
+	if cfg.Store != nil {
+		m.kind = fmt.Sprintf("%T", cfg.Store)
+	} else {
+		m.kind = fmt.Sprintf("%T", cfg.Sealer)
+	}
 	return m, nil
 }
 
@@ -251,9 +322,14 @@ func (m *Manager) Sessions(ctx context.Context, user string) ([]Info, error) {
 	}
 	ctx, cancel := m.bound(ctx)
 	defer cancel()
-	list, err := us.Sessions(ctx, user)
+	list, err := m.sessions(ctx, us, user)
 	if err != nil {
-		return nil, &StoreError{Op: "sessions", Err: err}
+		err = &StoreError{Op: "sessions", Err: err}
+		m.failed(ctx, err, "", user)
+		return nil, err
+	}
+	for i := range list {
+		list[i].Label = m.label(list[i].Device)
 	}
 	return list, nil
 }
@@ -271,9 +347,12 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 		if s.ID == id {
 			ctx, cancel := m.bound(ctx)
 			defer cancel()
-			if _, err := m.store.Delete(ctx, id); err != nil {
-				return &StoreError{Op: "delete", Err: err}
+			if _, err := m.del(ctx, "manager", id); err != nil {
+				err = &StoreError{Op: "delete", Err: err}
+				m.failed(ctx, err, id, user)
+				return err
 			}
+			m.event(ctx, EventRevoked, id, &Record{User: user, Device: s.Device})
 			return nil
 		}
 	}
@@ -297,9 +376,14 @@ func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error)
 	}
 	ctx, cancel := m.bound(ctx)
 	defer cancel()
-	n, err := d.DeleteUser(ctx, user, keep)
+	n, err := m.deleteUser(ctx, d, user, keep)
 	if err != nil {
-		return n, &StoreError{Op: "delete user", Err: err}
+		err = &StoreError{Op: "delete user", Err: err}
+		m.failed(ctx, err, keep, user)
+		return n, err
+	}
+	if m.obs != nil {
+		m.obs.Event(ctx, Event{Kind: EventRevokedAll, ID: keep, User: user, Time: time.Now(), Count: n})
 	}
 	return n, nil
 }
@@ -313,18 +397,17 @@ func (m *Manager) bound(ctx context.Context) (context.Context, context.CancelFun
 }
 
 func (m *Manager) unsupported(what string) error {
-	var name string
-	if m.store != nil {
-		name = fmt.Sprintf("%T", m.store)
-	} else {
-		name = fmt.Sprintf("%T", m.sealer)
-	}
-	return fmt.Errorf("%w: %s by %s", ErrNotSupported, what, name)
+	return fmt.Errorf("%w: %s by %s", ErrNotSupported, what, m.kind)
 }
 
 func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.cfg.ErrorHandler != nil {
 		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	if errors.Is(err, ErrTooManySessions) {
+		m.log.InfoContext(r.Context(), "sesame: login refused: the user has too many sessions", "method", r.Method, "path", r.URL.Path)
+		http.Error(w, "too many sessions", http.StatusForbidden)
 		return
 	}
 	if errors.Is(err, ErrRenewed) {

@@ -91,6 +91,9 @@ func (w *writer) commit() bool {
 	if !w.committed {
 		w.committed = true
 		if err := w.s.commit(w.ResponseWriter.Header(), !w.done); err != nil {
+			if se := (*StoreError)(nil); errors.As(err, &se) {
+				w.s.m.failed(w.s.req.Context(), err, w.s.cid, "")
+			}
 			w.failed = true
 			w.s.m.handleError(w.ResponseWriter, w.s.req, err)
 		}

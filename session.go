@@ -57,7 +57,8 @@ type pending struct {
 	user    *string
 	persist *bool
 	renew   renewal
-	tok, id string // the new token and ID of a Renew or Login
+	tok, id string    // the new token and ID of a Renew or Login
+	auth    time.Time // the time of a Login or Reauthenticate
 }
 
 // renewal is the ID change a request asked for.
@@ -131,16 +132,7 @@ func (s *Session) value(key string) (any, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	if v, ok := s.p.set[key]; ok {
-		return v, nil
-	}
-	if _, ok := s.p.del[key]; ok {
-		return nil, ErrNoKey
-	}
-	if v, ok := s.current()[key]; ok {
-		return v, nil
-	}
-	return nil, ErrNoKey
+	return s.valueLocked(key)
 }
 
 // current returns the stored values that this request has not cleared.
@@ -197,62 +189,70 @@ func (s *Session) Put(key string, v any) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.update("put", key, func() {
+	return s.update("put", key, func() error {
 		if s.p.set == nil {
 			s.p.set = make(map[string]any, 4)
 		}
 		s.p.set[key] = v
 		delete(s.p.del, key)
+		return nil
 	})
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
-	return s.update("delete", key, func() {
+	return s.update("delete", key, func() error {
 		delete(s.p.set, key)
 		if s.p.del == nil {
 			s.p.del = make(map[string]struct{}, 1)
 		}
 		s.p.del[key] = struct{}{}
+		return nil
 	})
 }
 
 // Clear removes every value. The user, if any, stays: use Destroy to log
 // out.
 func (s *Session) Clear() error {
-	return s.update("clear", "", func() {
+	return s.update("clear", "", func() error {
 		s.p.clear = true
 		s.p.set, s.p.del = nil, nil
+		return nil
 	})
 }
 
 // SetUser ties the session to a user, so that it can be listed and revoked
 // with the user's other sessions. At login, call Login instead: SetUser
-// alone keeps the token, which allows session fixation.
+// alone keeps the token, which allows session fixation, and keeps
+// AuthenticatedAt.
 func (s *Session) SetUser(user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	return s.update("set user", "", func() { s.p.user = &user })
+	return s.update("set user", "", func() error { s.p.user = &user; return nil })
 }
 
 // RememberMe makes the session's cookie persistent (on) or session-only
 // (off), overriding Config.Persist for this session. The response carries
 // the cookie with its new lifetime.
 func (s *Session) RememberMe(on bool) error {
-	return s.update("remember me", "", func() { s.p.persist = &on })
+	return s.update("remember me", "", func() error { s.p.persist = &on; return nil })
 }
 
 // Login is what a login must do, in one call: the session gets a new token
 // and ID (against session fixation), user, and a new absolute lifetime, and
-// keeps its data. The old token stops working.
+// keeps its data. The old token stops working. It sets AuthenticatedAt and
+// records the client's Device.
 func (s *Session) Login(user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	return s.update("login", "", func() {
+	now := time.Now()
+	return s.update("login", "", func() error {
 		s.p.user = &user
+		s.p.auth = now
 		s.newID(loginID)
+		return nil
 	})
 }
 
@@ -261,10 +261,11 @@ func (s *Session) Login(user string) error {
 // privilege; at login, call Login. Of parallel Renews of one session, one
 // wins; the others' commits fail with an error wrapping ErrRenewed.
 func (s *Session) Renew() error {
-	return s.update("renew", "", func() {
+	return s.update("renew", "", func() error {
 		if s.p.renew == keepID {
 			s.newID(renewID)
 		}
+		return nil
 	})
 }
 
@@ -278,12 +279,12 @@ func (s *Session) newID(r renewal) {
 // removed. With a cookie store that keeps revocations, copies of the cookie
 // stop working too. A later Put in the same request starts a new session.
 func (s *Session) Destroy() error {
-	return s.update("destroy", "", func() { s.p = pending{destroy: true} })
+	return s.update("destroy", "", func() error { s.p = pending{destroy: true}; return nil })
 }
 
 // update applies f to the pending changes, unless the session is committed
 // or its cookie was renewed away.
-func (s *Session) update(op, key string, f func()) error {
+func (s *Session) update(op, key string, f func() error) error {
 	if s == nil {
 		return ErrNoSession
 	}
@@ -296,8 +297,7 @@ func (s *Session) update(op, key string, f func()) error {
 	if s.renewed && op != "login" { // a login is a new authentication
 		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
 	}
-	f()
-	return nil
+	return f()
 }
 
 // live returns the stored record, or nil for a new session. It loads the
@@ -316,6 +316,10 @@ func (s *Session) User() string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.userLocked()
+}
+
+func (s *Session) userLocked() string {
 	if s.p.user != nil {
 		return *s.p.user
 	}
@@ -372,6 +376,29 @@ func (s *Session) Expires() time.Time { return s.meta(func(r *Record) time.Time 
 // zero for a new session.
 func (s *Session) Deadline() time.Time {
 	return s.meta(func(r *Record) time.Time { return r.Deadline })
+}
+
+// Device returns what the session recorded of its client at creation or
+// at its last Login; for a new session, the request's own.
+func (s *Session) Device() Device {
+	if s == nil {
+		return Device{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec := s.live(); rec != nil && s.p.renew != loginID {
+		return rec.Device
+	}
+	return s.m.device(s.req)
+}
+
+// DeviceLabel returns a name of the session's device for people, such as
+// "Chrome 120 on Linux" (see Config.DeviceLabel).
+func (s *Session) DeviceLabel() string {
+	if s == nil {
+		return ""
+	}
+	return s.m.label(s.Device())
 }
 
 func (s *Session) meta(f func(*Record) time.Time) time.Time {

@@ -1,7 +1,10 @@
 package sesame
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -40,6 +43,24 @@ type Record struct {
 	// Persist reports whether the session's cookie is persistent
 	// ("remember me") rather than a session-only cookie.
 	Persist bool
+	// AuthenticatedAt is when the user last proved who they are: their
+	// last [Session.Login] or [Session.Reauthenticate]; zero if never.
+	// Touches, writes and Renew keep it.
+	AuthenticatedAt time.Time
+	// Device is the client that created the session or last logged in.
+	Device Device
+}
+
+// Device is what a session records of its client, at creation and at each
+// Login: for a user's list of their devices, never for authentication.
+type Device struct {
+	// UserAgent is the request's User-Agent header, truncated to
+	// MaxUserAgentLen bytes (at a UTF-8 boundary).
+	UserAgent string
+	// IP is the client address, as Config.ClientIP finds it and
+	// Config.IPStorage keeps it: the full address (the default), its
+	// network prefix, or "".
+	IP string
 }
 
 // Delta is a change to an existing record: the keys a request set or deleted,
@@ -69,6 +90,11 @@ type Delta struct {
 	// starts a new absolute lifetime. Renew sets Deadline to the record's
 	// current one, so that a store knows it without a read.
 	Created, Deadline time.Time
+	// AuthenticatedAt, if not zero, replaces the record's: a Login or a
+	// Reauthenticate.
+	AuthenticatedAt time.Time
+	// Device, if non-nil, replaces the record's: a Login.
+	Device *Device
 }
 
 // ApplyTo applies d to rec in place, as a DeltaStore must. rec.Values must be
@@ -98,6 +124,12 @@ func (d *Delta) ApplyTo(rec *Record) {
 	if !d.Deadline.IsZero() {
 		rec.Deadline = d.Deadline
 	}
+	if !d.AuthenticatedAt.IsZero() {
+		rec.AuthenticatedAt = d.AuthenticatedAt
+	}
+	if d.Device != nil {
+		rec.Device = *d.Device
+	}
 	rec.LastSeen = d.LastSeen
 	rec.Expires = d.Expires
 	if !rec.Deadline.IsZero() && rec.Deadline.Before(rec.Expires) {
@@ -120,11 +152,25 @@ func (rec *Record) Empty() bool { return len(rec.Values) == 0 && rec.User == "" 
 type Info struct {
 	// ID is the session ID: a hash of the token, safe to show to the user
 	// and useless as a credential.
-	ID       string
-	User     string
-	Created  time.Time
-	LastSeen time.Time
-	Expires  time.Time
+	ID              string
+	User            string
+	Created         time.Time
+	LastSeen        time.Time
+	Expires         time.Time
+	AuthenticatedAt time.Time
+	Device          Device
+	// Label names the device for people, such as "Chrome 120 on Linux"
+	// (see Config.DeviceLabel). Manager.Sessions sets it; stores leave it
+	// empty.
+	Label string
+}
+
+// Info returns the Info of rec stored under id.
+func (rec *Record) Info(id string) Info {
+	return Info{
+		ID: id, User: rec.User, Created: rec.Created, LastSeen: rec.LastSeen, Expires: rec.Expires,
+		AuthenticatedAt: rec.AuthenticatedAt, Device: rec.Device,
+	}
 }
 
 // Store keeps session records on the server, keyed by session ID.
@@ -138,8 +184,8 @@ type Info struct {
 // concurrently.
 //
 // Optional capabilities are separate interfaces, discovered by type
-// assertion: [DeltaStore], [Renewer], [UserStore] (with [UserDeleter]),
-// [Purger] and [RevocationStore]. A store that implements only Store works:
+// assertion: [DeltaStore], [Renewer], [Updater], [UserStore] (with
+// [UserDeleter]), [UserCapper], [Purger] and [RevocationStore]. A store that implements only Store works:
 // commits save the whole record, so two concurrent requests that change one
 // session resolve last-writer-wins, and a write racing a Destroy may bring
 // the session back. Renew and Login stay safe (see [Renewer]). Implement
@@ -197,6 +243,39 @@ type Renewer interface {
 	// and Delete of oldID deletes the session now under newID (so that a
 	// revocation racing a renewal still ends it).
 	Renew(ctx context.Context, oldID, newID string, d *Delta) error
+}
+
+// Updater is a Store that changes one value of a session atomically, for
+// [Update]: concurrent Updates of one key of one session never lose a
+// change, where Apply would keep only the last writer's value.
+type Updater interface {
+	Store
+	// Update replaces the value of key in the live record stored under id
+	// with the result of f, atomically, and returns that result. f gets
+	// the current value (a Go value or a json.RawMessage, as in
+	// Record.Values) and whether there is one. It may be called more than
+	// once (a store that compares and swaps calls it again after losing a
+	// race), so it must have no side effects. If f fails, Update changes
+	// nothing and returns f's error. If no live record exists, it changes
+	// nothing and returns an error wrapping ErrNotFound, as Apply does (and
+	// ErrRenewed for a renewed ID). Update changes nothing else: not
+	// LastSeen, not Expires.
+	Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error)
+}
+
+// UserCapper is a UserStore that caps a user's live sessions, for
+// [Config.MaxSessionsPerUser].
+type UserCapper interface {
+	UserStore
+	// CapUser ends sessions of user until at most n live ones remain, and
+	// returns those it ended. It ends the least recently seen sessions
+	// other than keep; or, if refuse is set, keep itself, and only keep
+	// (then it returns a list holding keep's Info alone, and no error).
+	//
+	// Concurrent CapUsers of one user are atomic with respect to each
+	// other: once every CapUser that follows a session write has returned,
+	// the user has at most n live sessions, however they interleaved.
+	CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]Info, error)
 }
 
 // UserStore is a Store that indexes sessions by [Record.User], so a user's
@@ -318,4 +397,27 @@ func (r Revocation) Revokes(id string, created time.Time) bool {
 		return true
 	}
 	return !r.Before.IsZero() && created.Before(r.Before) && (r.Keep == "" || id != r.Keep)
+}
+
+// OverCap returns the sessions a UserCapper ends, of a user's live ones:
+// none if there are at most n; otherwise keep alone if refuse is set, and
+// else the least recently seen of those other than keep, until n remain
+// (ties go to the earlier created, then to the smaller ID).
+func OverCap(live []Info, keep string, n int, refuse bool) []Info {
+	if len(live) <= n {
+		return nil
+	}
+	if refuse {
+		for _, in := range live {
+			if in.ID == keep {
+				return []Info{in}
+			}
+		}
+		return nil
+	}
+	others := slices.DeleteFunc(slices.Clone(live), func(in Info) bool { return in.ID == keep })
+	slices.SortFunc(others, func(a, b Info) int {
+		return cmp.Or(a.LastSeen.Compare(b.LastSeen), a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
+	return others[:min(len(others), len(live)-n)]
 }

@@ -82,12 +82,15 @@ type renewal struct {
 var (
 	errNotFound = fmt.Errorf("memstore: %w", sesame.ErrNotFound)
 	errRenewed  = fmt.Errorf("memstore: %w: %w", sesame.ErrNotFound, sesame.ErrRenewed)
+	errExpired  = fmt.Errorf("memstore: %w: %w", sesame.ErrNotFound, sesame.ErrExpired)
 )
 
 var (
 	_ sesame.DeltaStore      = (*Store)(nil)
 	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.Updater         = (*Store)(nil)
 	_ sesame.UserStore       = (*Store)(nil)
+	_ sesame.UserCapper      = (*Store)(nil)
 	_ sesame.Purger          = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
@@ -120,6 +123,9 @@ func (s *Store) live(id string, now time.Time) (*sesame.Record, error) {
 	}
 	if r, ok := s.renewed[id]; ok && now.Before(r.expires) {
 		return nil, errRenewed
+	}
+	if rec != nil {
+		return nil, errExpired
 	}
 	return nil, errNotFound
 }
@@ -250,10 +256,57 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	for id := range s.users[user] {
 		rec := s.recs[id]
 		if now.Before(rec.Expires) {
-			list = append(list, sesame.Info{ID: id, User: user, Created: rec.Created, LastSeen: rec.LastSeen, Expires: rec.Expires})
+			list = append(list, rec.Info(id))
 		}
 	}
 	return list, nil
+}
+
+// Update implements sesame.Updater: f runs once, under the store's lock.
+func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, err := s.live(id, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	old, ok := cur.Values[key]
+	v, err := f(old, ok)
+	if err != nil {
+		return nil, err
+	}
+	c := *cur
+	c.Values = maps.Clone(cur.Values)
+	if c.Values == nil {
+		c.Values = make(map[string]any, 1)
+	}
+	c.Values[key] = v
+	s.put(id, &c)
+	return v, nil
+}
+
+// CapUser implements sesame.UserCapper, under the store's lock.
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var live []sesame.Info
+	for id := range s.users[user] {
+		if rec := s.recs[id]; now.Before(rec.Expires) {
+			live = append(live, rec.Info(id))
+		}
+	}
+	ended := sesame.OverCap(live, keep, n, refuse)
+	for _, in := range ended {
+		s.remove(in.ID)
+	}
+	return ended, nil
 }
 
 // DeleteUser implements sesame.UserStore.

@@ -1,0 +1,98 @@
+package sesame
+
+import "context"
+
+// This file is every call the Manager makes to its store or Sealer, each
+// timed for the StoreObserver, if any.
+
+// phase returns the StoreCall phase of a Session's store calls.
+func (s *Session) phase() string {
+	if s.committed {
+		return "commit"
+	}
+	return "load"
+}
+
+func (m *Manager) load(ctx context.Context, phase, id string) (*Record, error) {
+	ctx, end := m.startStore(ctx, phase, "load")
+	rec, err := m.store.Load(ctx, id)
+	end(err)
+	return rec, err
+}
+
+func (m *Manager) save(ctx context.Context, id string, rec *Record) error {
+	ctx, end := m.startStore(ctx, "commit", "save")
+	err := m.store.Save(ctx, id, rec)
+	end(err)
+	return err
+}
+
+func (m *Manager) del(ctx context.Context, phase, id string) (bool, error) {
+	ctx, end := m.startStore(ctx, phase, "delete")
+	found, err := m.store.Delete(ctx, id)
+	end(err)
+	return found, err
+}
+
+func (m *Manager) apply(ctx context.Context, id string, d *Delta) (bool, error) {
+	ctx, end := m.startStore(ctx, "commit", "apply")
+	deleted, err := m.delta.Apply(ctx, id, d)
+	end(err)
+	return deleted, err
+}
+
+func (m *Manager) renew(ctx context.Context, r Renewer, oldID, newID string, d *Delta) error {
+	ctx, end := m.startStore(ctx, "commit", "renew")
+	err := r.Renew(ctx, oldID, newID, d)
+	end(err)
+	return err
+}
+
+func (m *Manager) open(ctx context.Context, phase, value string) (Sealed, error) {
+	ctx, end := m.startStore(ctx, phase, "open")
+	sealed, err := m.sealer.Open(ctx, m.cfg.Name, value)
+	end(err)
+	return sealed, err
+}
+
+func (m *Manager) seal(ctx context.Context, in Sealed) (string, error) {
+	ctx, end := m.startStore(ctx, "commit", "seal")
+	v, err := m.sealer.Seal(ctx, m.cfg.Name, in)
+	end(err)
+	return v, err
+}
+
+func (m *Manager) revokeSealed(ctx context.Context, r SealRevoker, in Sealed) error {
+	ctx, end := m.startStore(ctx, "commit", "revoke")
+	err := r.Revoke(ctx, in)
+	end(err)
+	return err
+}
+
+func (m *Manager) updateValue(ctx context.Context, u Updater, id, key string, f func(any, bool) (any, error)) (any, error) {
+	ctx, end := m.startStore(ctx, "update", "update")
+	v, err := u.Update(ctx, id, key, f)
+	end(err)
+	return v, err
+}
+
+func (m *Manager) capUser(ctx context.Context, user, keep string, refuse bool) ([]Info, error) {
+	ctx, end := m.startStore(ctx, "commit", "cap user")
+	list, err := m.capper.CapUser(ctx, user, keep, m.cfg.MaxSessionsPerUser, refuse)
+	end(err)
+	return list, err
+}
+
+func (m *Manager) sessions(ctx context.Context, us UserStore, user string) ([]Info, error) {
+	ctx, end := m.startStore(ctx, "manager", "sessions")
+	list, err := us.Sessions(ctx, user)
+	end(err)
+	return list, err
+}
+
+func (m *Manager) deleteUser(ctx context.Context, d UserDeleter, user, keep string) (int, error) {
+	ctx, end := m.startStore(ctx, "manager", "delete user")
+	n, err := d.DeleteUser(ctx, user, keep)
+	end(err)
+	return n, err
+}
