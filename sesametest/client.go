@@ -15,6 +15,8 @@ type Client struct {
 	T      testing.TB
 	M      *sesame.Manager
 	Cookie string // the session cookie value, "" if none
+	// UserAgent and RemoteAddr, if set, are sent with each request.
+	UserAgent, RemoteAddr string
 }
 
 // NewClient returns a Client without a cookie.
@@ -26,6 +28,12 @@ func (c *Client) Do(h func(w http.ResponseWriter, r *http.Request)) *http.Respon
 	req := httptest.NewRequest(http.MethodGet, "http://example.test/", nil)
 	if c.Cookie != "" {
 		req.Header.Set("Cookie", c.M.Name()+"="+c.Cookie) // raw, as a hostile client may send it
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	if c.RemoteAddr != "" {
+		req.RemoteAddr = c.RemoteAddr
 	}
 	rec := httptest.NewRecorder()
 	c.M.Handler(http.HandlerFunc(h)).ServeHTTP(rec, req)
