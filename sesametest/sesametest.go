@@ -10,7 +10,8 @@
 //	}
 //
 // Each behaviour is a named subtest that gets a new, empty store. Optional
-// capabilities (DeltaStore, Renewer, UserStore, Purger, RevocationStore) are
+// capabilities (DeltaStore, Renewer, Updater, UserStore, UserCapper, Purger,
+// RevocationStore) are
 // tested when the store implements them; where a behaviour cannot apply, the subtest says which
 // capability is missing and skips. Client-side stores run [RunSealer].
 package sesametest
@@ -62,13 +63,13 @@ type test struct {
 
 // Run runs the suite against the stores newStore returns.
 func Run(t *testing.T, newStore func(t *testing.T) sesame.Store) {
-	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, slices.Concat(storeTests, contractTests, storeRaceTests, httpTests, raceTests, limitTests))
+	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, slices.Concat(storeTests, contractTests, metadataTests, storeRaceTests, httpTests, raceTests, limitTests, manageTests, manageRaceTests))
 }
 
 // RunSealer runs the suite against the client-side stores newSealer
 // returns.
 func RunSealer(t *testing.T, newSealer func(t *testing.T) sesame.Sealer) {
-	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, slices.Concat(httpTests, raceTests, limitTests))
+	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, slices.Concat(httpTests, raceTests, limitTests, manageTests))
 }
 
 func run(t *testing.T, newBackend func(t *testing.T) backend, tests []test) {

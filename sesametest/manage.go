@@ -1,0 +1,469 @@
+package sesametest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-go/sesame"
+)
+
+// This file tests what lets people see and manage their sessions: device
+// metadata, step-up freshness, atomic updates, the per-user cap and the
+// lifecycle events.
+
+// Two clients, told apart by their User-Agent and address.
+const (
+	uaOne = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+	uaTwo = "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1 ☃"
+)
+
+// metadataTests exercise the device metadata and freshness of the Store
+// interfaces directly.
+var metadataTests = []test{
+	{"MetadataRoundTrips", func(t *testing.T, b backend) {
+		u := unique()
+		ctx := t.Context()
+		in := Record(u("alice"), map[string]any{"n": 1})
+		in.AuthenticatedAt = in.Created.Add(-time.Minute)
+		in.Device = sesame.Device{UserAgent: uaTwo, IP: "2001:db8::1"}
+		if err := b.store.Save(ctx, u("id"), in); err != nil {
+			t.Fatal(err)
+		}
+		checkMeta(t, "Load after Save", mustLoad(t, b.store, u("id")), in.AuthenticatedAt, in.Device)
+		if us, ok := b.store.(sesame.UserStore); ok {
+			list, err := us.Sessions(ctx, u("alice"))
+			if err != nil || len(list) != 1 {
+				t.Fatalf("Sessions: %v, %v; want 1 session", list, err)
+			}
+			got := list[0]
+			if d := got.AuthenticatedAt.Sub(in.AuthenticatedAt).Abs(); d > time.Millisecond || got.Device != in.Device {
+				t.Errorf("Sessions lists %+v, want AuthenticatedAt %v and Device %+v", got, in.AuthenticatedAt, in.Device)
+			}
+		}
+		ds, ok := b.store.(sesame.DeltaStore)
+		if !ok {
+			return
+		}
+		now := time.Now()
+		dev := sesame.Device{UserAgent: uaOne, IP: "192.0.2.7"}
+		d := &sesame.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute), AuthenticatedAt: now, Device: &dev}
+		if _, err := ds.Apply(ctx, u("id"), d); err != nil {
+			t.Fatal(err)
+		}
+		checkMeta(t, "Load after an Apply that sets them", mustLoad(t, b.store, u("id")), now, dev)
+		touch := &sesame.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute)}
+		if _, err := ds.Apply(ctx, u("id"), touch); err != nil {
+			t.Fatal(err)
+		}
+		checkMeta(t, "Load after a touch", mustLoad(t, b.store, u("id")), now, dev)
+		r, ok := b.store.(sesame.Renewer)
+		if !ok {
+			return
+		}
+		user := u("alice")
+		rd := &sesame.Delta{User: &user, LastSeen: now, Expires: now.Add(10 * time.Minute), Deadline: in.Deadline}
+		if err := r.Renew(ctx, u("id"), u("id2"), rd); err != nil {
+			t.Fatal(err)
+		}
+		checkMeta(t, "Load after a Renew that keeps them", mustLoad(t, b.store, u("id2")), now, dev)
+		later := now.Add(time.Second)
+		rd = &sesame.Delta{User: &user, LastSeen: later, Expires: later.Add(10 * time.Minute), Deadline: in.Deadline, AuthenticatedAt: later, Device: &in.Device}
+		if err := r.Renew(ctx, u("id2"), u("id3"), rd); err != nil {
+			t.Fatal(err)
+		}
+		checkMeta(t, "Load after a Renew that sets them", mustLoad(t, b.store, u("id3")), later, in.Device)
+	}},
+}
+
+func mustLoad(t *testing.T, st sesame.Store, id string) *sesame.Record {
+	t.Helper()
+	rec, err := st.Load(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", id, err)
+	}
+	return rec
+}
+
+func checkMeta(t *testing.T, what string, rec *sesame.Record, auth time.Time, dev sesame.Device) {
+	t.Helper()
+	if d := rec.AuthenticatedAt.Sub(auth).Abs(); d > time.Millisecond {
+		t.Errorf("%s: AuthenticatedAt %v, want %v", what, rec.AuthenticatedAt, auth)
+	}
+	if rec.Device != dev {
+		t.Errorf("%s: Device %+v, want %+v", what, rec.Device, dev)
+	}
+}
+
+// manageTests run through a Manager, on server stores and Sealers alike.
+var manageTests = []test{
+	{"DeviceIsRecordedAtCreationAndLogin", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.UserAgent, c.RemoteAddr = uaOne, "192.0.2.1:4711"
+		c.Put("a", 1)
+		one := sesame.Device{UserAgent: uaOne, IP: "192.0.2.1"}
+		checkDevice(t, c, "after creation", one)
+		c.UserAgent, c.RemoteAddr = uaTwo, "[2001:db8::2]:4711"
+		c.Put("b", 2)
+		checkDevice(t, c, "after a write from another client", one)
+		c.Login(unique()("alice"))
+		checkDevice(t, c, "after Login", sesame.Device{UserAgent: uaTwo, IP: "2001:db8::2"})
+
+		for _, tc := range []struct {
+			storage sesame.IPStorage
+			addr    string
+			want    string
+		}{
+			{sesame.IPPrefix, "192.0.2.77:1", "192.0.2.0/24"},
+			{sesame.IPPrefix, "[2001:db8:aa:bb::1]:1", "2001:db8:aa::/48"},
+			{sesame.IPNone, "192.0.2.77:1", ""},
+		} {
+			m := manager(t, b, sesame.Config{IPStorage: tc.storage})
+			c := &Client{T: t, M: m, UserAgent: strings.Repeat("x", 300), RemoteAddr: tc.addr}
+			c.Put("a", 1)
+			checkDevice(t, c, fmt.Sprintf("IPStorage %d", tc.storage), sesame.Device{UserAgent: strings.Repeat("x", sesame.MaxUserAgentLen), IP: tc.want})
+		}
+	}},
+	{"FreshnessSurvivesRenewAndTouches", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{TouchInterval: -1}) // every request touches
+		c := NewClient(t, m)
+		c.Session(func(s *sesame.Session) {
+			if err := s.Reauthenticate(); !errors.Is(err, sesame.ErrNoUser) {
+				t.Errorf("Reauthenticate of a session without a user: %v, want ErrNoUser", err)
+			}
+		})
+		before := time.Now()
+		c.Login(unique()("alice"))
+		at := authAt(t, c)
+		if at.Before(before.Add(-time.Millisecond)) || at.After(time.Now()) {
+			t.Fatalf("AuthenticatedAt %v after a Login at %v", at, before)
+		}
+		c.Put("k", 1)
+		c.Has("k") // a touch
+		c.Session(func(s *sesame.Session) {
+			if err := s.Renew(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got := authAt(t, c); !got.Equal(at) {
+			t.Errorf("AuthenticatedAt moved from %v to %v on a write, a touch and a Renew", at, got)
+		}
+		c.Session(func(s *sesame.Session) {
+			if !s.Fresh(time.Hour) || s.Fresh(time.Nanosecond) {
+				t.Errorf("Fresh(1h), Fresh(1ns) = %v, %v; want true, false", s.Fresh(time.Hour), s.Fresh(time.Nanosecond))
+			}
+		})
+		waitPast(at)
+		old := c.Cookie
+		c.Session(func(s *sesame.Session) {
+			if err := s.Reauthenticate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if c.Cookie == old {
+			t.Error("Reauthenticate kept the token")
+		}
+		if got := authAt(t, c); !got.After(at) {
+			t.Errorf("AuthenticatedAt %v after Reauthenticate, want after %v", got, at)
+		}
+		if c.User() == "" {
+			t.Error("Reauthenticate lost the user")
+		}
+
+		guard := sesame.RequireFresh(time.Hour, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		strict := sesame.RequireFresh(time.Nanosecond, nil)(guard)
+		if resp := c.Do(guard.ServeHTTP); resp.StatusCode != http.StatusOK {
+			t.Errorf("RequireFresh(1h) of a fresh login: status %d, want 200", resp.StatusCode)
+		}
+		if resp := c.Do(strict.ServeHTTP); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("RequireFresh(1ns): status %d, want 403", resp.StatusCode)
+		}
+		if resp := NewClient(t, m).Do(guard.ServeHTTP); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("RequireFresh of an anonymous session: status %d, want 403", resp.StatusCode)
+		}
+	}},
+	{"UpdateReturnsTheNewValue", func(t *testing.T, b backend) {
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		_, atomic := b.impl().(sesame.Updater)
+		for want := 1; want <= 3; want++ {
+			c.Session(func(s *sesame.Session) {
+				got, err := sesame.Update(s, "n", func(n int) (int, error) { return n + 1, nil })
+				if want > 1 && b.store != nil && !atomic {
+					if !errors.Is(err, sesame.ErrNotSupported) {
+						t.Fatalf("Update of a stored session on a store without Updater: %v, want ErrNotSupported", err)
+					}
+					t.Skip("the store lacks sesame.Updater: Update works on new sessions only")
+				}
+				if err != nil || got != want {
+					t.Fatalf("Update: %d, %v; want %d", got, err, want)
+				}
+				if v, _ := sesame.Get[int](s, "n"); v != want {
+					t.Errorf("Get after Update: %d, want %d", v, want)
+				}
+			})
+		}
+		c.Put("s", "text")
+		c.Session(func(s *sesame.Session) {
+			var te *sesame.TypeError
+			if _, err := sesame.Update(s, "s", func(n int) (int, error) { return n + 1, nil }); !errors.As(err, &te) {
+				t.Errorf("Update[int] of a string: %v, want a *TypeError", err)
+			}
+			boom := errors.New("boom")
+			if _, err := sesame.Update(s, "n", func(n int) (int, error) { return 0, boom }); !errors.Is(err, boom) {
+				t.Errorf("Update whose func fails: %v, want its error", err)
+			}
+		})
+		c.Session(func(s *sesame.Session) {
+			if v, _ := sesame.Get[int](s, "n"); v != 3 {
+				t.Errorf("after a failed Update n = %d, want 3", v)
+			}
+		})
+	}},
+	{"EventsNameTheSessionAndNeverTheToken", func(t *testing.T, b backend) {
+		obs := &recorder{}
+		m := manager(t, b, sesame.Config{Observer: obs})
+		u := unique()
+		c := NewClient(t, m)
+		tokens := map[string]bool{}
+		seen := func() { tokens[c.Cookie] = true }
+		var id string
+		step := func(want sesame.EventKind, f func(s *sesame.Session) error) {
+			t.Helper()
+			obs.reset()
+			c.Session(func(s *sesame.Session) {
+				before := s.ID()
+				if err := f(s); err != nil {
+					t.Fatal(err)
+				}
+				if id = s.ID(); id == "" {
+					id = before // destroyed
+				}
+			})
+			seen()
+			obs.expect(t, want, id)
+		}
+		step(sesame.EventCreated, func(s *sesame.Session) error { return s.Put("a", 1) })
+		step(sesame.EventLoggedIn, func(s *sesame.Session) error { return s.Login(u("alice")) })
+		step(sesame.EventRenewed, (*sesame.Session).Renew)
+		step(sesame.EventReauthenticated, (*sesame.Session).Reauthenticate)
+		step(sesame.EventDestroyed, (*sesame.Session).Destroy)
+
+		if _, ok := b.impl().(sesame.UserStore); ok {
+			other := NewClient(t, m)
+			oid := other.Login(u("alice"))
+			tokens[other.Cookie] = true
+			obs.reset()
+			if err := m.Revoke(t.Context(), u("alice"), oid); err != nil {
+				t.Fatal(err)
+			}
+			obs.expect(t, sesame.EventRevoked, oid)
+		}
+		if _, ok := b.impl().(sesame.UserDeleter); ok {
+			obs.reset()
+			if _, err := m.RevokeAll(t.Context(), u("alice"), ""); err != nil {
+				t.Fatal(err)
+			}
+			obs.expect(t, sesame.EventRevokedAll, "")
+		}
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		for _, e := range obs.all {
+			s := fmt.Sprintf("%+v", e)
+			for tok := range tokens {
+				if tok != "" && strings.Contains(s, tok) {
+					t.Errorf("event %s holds a token", e.Kind)
+				}
+			}
+		}
+	}},
+}
+
+func checkDevice(t *testing.T, c *Client, what string, want sesame.Device) {
+	t.Helper()
+	var got sesame.Device
+	var label string
+	c.Session(func(s *sesame.Session) { got, label = s.Device(), s.DeviceLabel() })
+	if got != want {
+		t.Errorf("%s: Device %+v, want %+v", what, got, want)
+	}
+	if label == "" {
+		t.Errorf("%s: empty DeviceLabel", what)
+	}
+}
+
+func authAt(t *testing.T, c *Client) time.Time {
+	t.Helper()
+	var at time.Time
+	c.Session(func(s *sesame.Session) { at = s.AuthenticatedAt() })
+	if at.IsZero() {
+		t.Fatal("AuthenticatedAt is zero for a logged-in session")
+	}
+	return at
+}
+
+// waitPast waits until the clock, at the millisecond precision stores
+// keep, has passed t.
+func waitPast(t time.Time) {
+	for !time.Now().Truncate(time.Millisecond).After(t) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// recorder is an Observer that keeps every event.
+type recorder struct {
+	mu  sync.Mutex
+	all []sesame.Event
+	cur []sesame.Event
+}
+
+func (r *recorder) Event(_ context.Context, e sesame.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, e)
+	r.cur = append(r.cur, e)
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cur = nil
+}
+
+// expect fails t unless the events since the last reset include one of
+// kind for the session id ("" for any).
+func (r *recorder) expect(t *testing.T, kind sesame.EventKind, id string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.cur {
+		if e.Kind == kind && (id == "" || e.ID == id) {
+			return
+		}
+	}
+	t.Errorf("no %s event for session %.8s; got %+v", kind, id, r.cur)
+}
+
+// manageRaceTests force what the per-user cap and Update must survive.
+var manageRaceTests = []test{
+	{"ConcurrentUpdatesOfOneKeyLoseNothing", func(t *testing.T, b backend) {
+		needs[sesame.Updater](t, b, "sesame.Updater")
+		const clients, each = 64, 50
+		m := manager(t, b, sesame.Config{})
+		c := NewClient(t, m)
+		c.Put("n", 0)
+		got := make(chan int, clients*each)
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				for range each {
+					resp := cc.Do(func(w http.ResponseWriter, r *http.Request) {
+						n, err := sesame.Update(sesame.FromContext(r.Context()), "n", func(n int) (int, error) { return n + 1, nil })
+						if err != nil {
+							t.Errorf("Update: %v", err)
+							return
+						}
+						got <- n
+					})
+					if resp.StatusCode != http.StatusOK {
+						t.Errorf("status %d", resp.StatusCode)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(got)
+		seen := make(map[int]bool, clients*each)
+		for n := range got {
+			if seen[n] {
+				t.Errorf("two Updates both returned %d", n)
+			}
+			seen[n] = true
+		}
+		c.Session(func(s *sesame.Session) {
+			if n, _ := sesame.Get[int](s, "n"); n != clients*each {
+				t.Errorf("%d clients x %d increments ended at %d, want %d", clients, each, n, clients*each)
+			}
+		})
+	}},
+	{"CapHoldsUnderParallelLogins", func(t *testing.T, b backend) {
+		needs[sesame.UserCapper](t, b, "sesame.UserCapper")
+		const n = 3
+		for _, policy := range []sesame.CapPolicy{sesame.CapEvictOldest, sesame.CapRefuse} {
+			for round := range 3 {
+				user := unique()("alice")
+				m := manager(t, b, sesame.Config{MaxSessionsPerUser: n, CapPolicy: policy})
+				clients := make([]*Client, 2*n)
+				for i := range clients {
+					clients[i] = NewClient(t, m)
+					clients[i].Put("pre", i) // an anonymous session to log in from
+				}
+				start := make(chan struct{})
+				status := make([]int, len(clients))
+				var wg sync.WaitGroup
+				for i, c := range clients {
+					wg.Go(func() {
+						<-start
+						status[i] = c.Do(func(w http.ResponseWriter, r *http.Request) {
+							sesame.FromContext(r.Context()).Login(user)
+						}).StatusCode
+					})
+				}
+				close(start)
+				wg.Wait()
+				list, err := m.Sessions(t.Context(), user)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in, ok := 0, 0
+				for i, c := range clients {
+					if c.Cookie != "" && (&Client{T: t, M: m, Cookie: c.Cookie}).User() == user {
+						in++
+					}
+					if status[i] == http.StatusOK {
+						ok++
+					}
+				}
+				if len(list) != n || in != n {
+					t.Errorf("policy %d round %d: %d parallel logins under a cap of %d left %d sessions listed and %d clients logged in, want %d",
+						policy, round, 2*n, n, len(list), in, n)
+				}
+				if policy == sesame.CapRefuse && ok != n {
+					t.Errorf("round %d: %d of %d logins succeeded under CapRefuse, want %d (the others 403)", round, ok, 2*n, n)
+				}
+			}
+		}
+	}},
+	{"CapEvictsTheLeastRecentlySeen", func(t *testing.T, b backend) {
+		needs[sesame.UserCapper](t, b, "sesame.UserCapper")
+		obs := &recorder{}
+		user := unique()("alice")
+		m := manager(t, b, sesame.Config{MaxSessionsPerUser: 2, TouchInterval: -1, Observer: obs})
+		one, two, three := NewClient(t, m), NewClient(t, m), NewClient(t, m)
+		one.Login(user)
+		waitPast(time.Now())
+		twoID := two.Login(user)
+		waitPast(time.Now())
+		one.Put("k", 1) // one is now the most recently seen
+		waitPast(time.Now())
+		obs.reset()
+		three.Login(user)
+		obs.expect(t, sesame.EventEvicted, twoID)
+		for name, c := range map[string]*Client{"first": one, "second": two, "third": three} {
+			want := user
+			if c == two {
+				want = ""
+			}
+			if got := c.User(); got != want {
+				t.Errorf("the %s login's session is logged in as %q, want %q", name, got, want)
+			}
+		}
+	}},
+}
