@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -182,4 +183,87 @@ func ExampleSession_Renew() {
 	// Output:
 	// user alice sudo true same deadline true
 	// user  sudo false same deadline false
+}
+
+// Update changes a value atomically in the store: a counter clicked in two
+// tabs at once never loses a click, and the handler shows the committed
+// value.
+func ExampleUpdate() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := sesame.Update(sesame.FromContext(r.Context()), "clicks", func(n int) (int, error) { return n + 1, nil })
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, n)
+	}))
+
+	cookie := sessionCookie(get(app, "/", ""))
+	done := make(chan struct{})
+	for range 10 { // ten tabs at once
+		go func() { get(app, "/", cookie); done <- struct{}{} }()
+	}
+	for range 10 {
+		<-done
+	}
+	body, _ := io.ReadAll(get(app, "/", cookie).Body)
+	fmt.Println("clicks:", string(body))
+	// Output:
+	// clicks: 12
+}
+
+// RequireFresh guards a sensitive route: a login older than the given age
+// must reauthenticate first (here, a redirect to a password prompt whose
+// handler calls Reauthenticate).
+func ExampleRequireFresh() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{Store: store})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		sesame.FromContext(r.Context()).Login("alice")
+	})
+	sensitive := sesame.RequireFresh(10*time.Minute, http.RedirectHandler("/confirm-password", http.StatusSeeOther))
+	mux.Handle("/delete-account", sensitive(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "deleted")
+	})))
+	app := sessions.Handler(mux)
+
+	fmt.Println("anonymous:", get(app, "/delete-account", "").StatusCode)
+	cookie := sessionCookie(get(app, "/login", ""))
+	fmt.Println("just logged in:", get(app, "/delete-account", cookie).StatusCode)
+	// Output:
+	// anonymous: 303
+	// just logged in: 200
+}
+
+// A user's list of devices: each session records its client's User-Agent
+// and address at creation and login, and Manager.Sessions labels them.
+func ExampleManager_Sessions() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions := sesame.New(sesame.Config{
+		Store:     store,
+		IPStorage: sesame.IPPrefix, // keep a /24 or /48 only
+		DeviceLabel: func(ua string) string { // or device.Label
+			return map[string]string{"phone-ua": "Safari on iPhone"}[ua]
+		},
+	})
+	app := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sesame.FromContext(r.Context()).Login("alice")
+	}))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("User-Agent", "phone-ua")
+	req.RemoteAddr = "203.0.113.9:5555"
+	app.ServeHTTP(httptest.NewRecorder(), req)
+
+	list, _ := sessions.Sessions(context.Background(), "alice")
+	for _, s := range list {
+		fmt.Printf("%s from %s\n", s.Label, s.Device.IP)
+	}
+	// Output:
+	// Safari on iPhone from 203.0.113.0/24
 }
