@@ -45,6 +45,41 @@
 // [Manager.Revoke] and [Manager.RevokeAll] end one or all of them, from inside
 // or outside a request.
 //
+// # Devices, freshness and a cap
+//
+// Each session records its client's [Device] (User-Agent and address) at
+// creation and at each Login, so that a "your devices" page can tell them
+// apart: [Info.Label] names one for people ("Chrome 120 on Linux", with
+// DeviceLabel set to package device's Label). [Config.ClientIP] finds the
+// address (RemoteAddr by default) and [Config.IPStorage] keeps it whole (the
+// default), as a /24 or /48 prefix, or not at all.
+//
+// Login and [Session.Reauthenticate] set [Session.AuthenticatedAt]; touches,
+// writes and Renew never move it. [Session.Fresh] and the [RequireFresh]
+// middleware ask for a recent authentication on sensitive routes, and
+// [PolicyAAL2], [PolicyAAL3] and [PolicyOWASPHighValue] preset the timeouts
+// of NIST SP 800-63B-4 and OWASP.
+//
+// [Config.MaxSessionsPerUser] caps a user's live sessions: the least
+// recently seen goes ([CapEvictOldest]), or the new login is refused
+// ([CapRefuse], [ErrTooManySessions]). The store enforces it atomically
+// ([UserCapper]): however many logins of one user run in parallel, at most
+// the cap survive.
+//
+// # Atomic updates
+//
+// [Update] changes one value in the store, atomically, and returns the
+// committed value: a counter clicked in two tabs at once loses no click,
+// where Get and Put would keep the last writer's value ([Updater]).
+//
+// # Events and metrics
+//
+// [Config.Observer] receives lifecycle events (created, logged in, renewed,
+// reauthenticated, destroyed, revoked, evicted, expired, store failure),
+// each with the session ID, the user and the device and never a token; a
+// [StoreObserver] also times every store call. Package otelsesame turns them
+// into OpenTelemetry metrics and spans.
+//
 // # When the session is saved
 //
 // Sessions load lazily: a request that never touches its session costs no
@@ -88,9 +123,8 @@
 // # Stores
 //
 // A [Store] keeps records on the server; optional capabilities ([DeltaStore],
-// [Renewer], [UserStore], [Purger], [RevocationStore]) are discovered by type
-// assertion,
-// and a missing one gives an error wrapping [ErrNotSupported], never a panic.
+// [Renewer], [Updater], [UserStore], [UserCapper], [Purger],
+// [RevocationStore]) are discovered by type assertion, and a missing one gives an error wrapping [ErrNotSupported], never a panic.
 // A [Sealer] keeps the whole session in the cookie. Package sesametest is the
 // conformance suite every store passes.
 package sesame
