@@ -69,10 +69,10 @@ func (s *Session) commit(h http.Header, early bool) error {
 		}
 		return s.err
 	}
-	now := time.Now()
-	if s.loaded && !s.p.dirty() && !s.stale && (s.base == nil || !s.m.touchDue(s.base.LastSeen, now)) {
-		return nil // read only, no touch due
+	if s.loaded && !s.p.dirty() && !s.stale && (s.base == nil || !s.due) {
+		return nil // read only, no touch due when it was read
 	}
+	now := time.Now()
 	// A context of its own: a store may still use the load's after the call
 	// (database/sql does, from its own goroutines).
 	s.saveCtx = new(storeCtx)
@@ -85,7 +85,7 @@ func (s *Session) commit(h http.Header, early bool) error {
 }
 
 func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time) error {
-	p := &s.p
+	p := s.p
 	blind := !s.loaded && s.m.delta != nil && p.additive()
 	if !s.loaded && !blind {
 		if err := s.loadWith(ctx, now); err != nil {
@@ -175,7 +175,7 @@ func (s *Session) applyBlind(ctx context.Context, h http.Header, now time.Time) 
 
 // renewStored gives a live session its new ID, atomically.
 func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time) error {
-	p := &s.p
+	p := s.p
 	rec := s.merged()
 	if rec.Empty() {
 		// Nothing left to renew: end the session instead.
@@ -306,7 +306,7 @@ func (s *Session) renewEvent() EventKind {
 // CapRefuse, a session over the cap has been ended by the store: its
 // cookie is deleted and the commit fails with ErrTooManySessions.
 func (s *Session) admit(ctx context.Context, h http.Header, id string, rec *Record) error {
-	p := &s.p
+	p := s.p
 	gotUser := p.renew == loginID || p.user != nil && (s.base == nil || s.base.User != *p.user)
 	if s.m.capper == nil || rec.User == "" || !gotUser {
 		return nil
@@ -346,7 +346,7 @@ func (s *Session) ended(ctx context.Context) error {
 }
 
 func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
-	p := &s.p
+	p := s.p
 	if !s.loaded {
 		if err := s.loadWith(ctx, now); err != nil {
 			return err
@@ -440,7 +440,7 @@ func (s *Session) merged() *Record {
 
 // delta returns the pending changes as a Delta.
 func (s *Session) delta(now time.Time) *Delta {
-	p := &s.p
+	p := s.p
 	d := &Delta{Clear: p.clear, User: p.user, Persist: p.persist, LastSeen: now, Expires: s.m.deltaExpiry(now)}
 	d.Set = p.set // no change follows the commit, so the map can be shared
 	for k := range p.del {

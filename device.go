@@ -67,10 +67,11 @@ func (m *Manager) device(r *http.Request) Device {
 		return d
 	}
 	ip := m.cfg.ClientIP(r)
-	if a, err := netip.ParseAddr(ip); err == nil {
-		ip = a.Unmap().String() // canonical, and never a header's junk
-	} else {
-		ip = ""
+	switch a, err := netip.ParseAddr(ip); {
+	case err != nil:
+		ip = "" // never a header's junk
+	case !a.Is4(): // IPv4 parses only in its canonical form
+		ip = a.Unmap().String()
 	}
 	if m.cfg.IPStorage == IPPrefix {
 		ip = TruncateIP(ip)

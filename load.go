@@ -62,7 +62,7 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 		s.err = &StoreError{Op: "load", Err: err}
 	case rec == nil:
 	case s.m.live(rec, now):
-		s.base = rec
+		s.base, s.due = rec, s.m.touchDue(rec.LastSeen, now)
 	default:
 		s.m.event(ctx, EventExpired, s.cid, rec)
 	}

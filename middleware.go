@@ -44,7 +44,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One allocation holds the writer, the session and the context.
 		rq := &request{}
-		rq.s.m, rq.s.req = m, r
+		rq.s.m, rq.s.req, rq.s.p = m, r, &unchanged
 		rq.ctx = sessionContext{Context: r.Context(), s: &rq.s}
 		r = r.WithContext(&rq.ctx)
 		rq.w = writer{ResponseWriter: w, s: &rq.s}

@@ -25,25 +25,28 @@ type Session struct {
 	req *http.Request
 
 	// What the request carried, read once by parse.
-	parsed bool
-	cookie bool   // the request carried the session cookie
-	raw    string // its value
-	cid    string // the session ID it names; "" if none (or not a token)
+	raw string // its value
+	cid string // the session ID it names; "" if none (or not a token)
 
 	// What the store holds, read once by load.
-	loaded  bool
-	err     error   // the load failed
-	base    *Record // the live record; nil if none
-	renewed bool    // the cookie's session was renewed away (ErrRenewed)
-	stale   bool    // the Sealer asked for a re-seal
+	err  error   // the load failed
+	base *Record // the live record; nil if none
 
-	p         pending // what this request changes
-	committed bool
+	p *pending // what this request changes: &unchanged until it changes
 
-	nhdr    uint8     // how many of hdr are used
 	hdr     [3]string // backing for the headers the commit adds
 	loadCtx storeCtx  // the context of the load
 	saveCtx *storeCtx // the context of the commit, made when it needs the store
+
+	// Flags, side by side to keep the struct small.
+	parsed    bool
+	cookie    bool  // the request carried the session cookie
+	loaded    bool  //
+	renewed   bool  // the cookie's session was renewed away (ErrRenewed)
+	due       bool  // an idle touch was due when it was loaded
+	stale     bool  // the Sealer asked for a re-seal
+	committed bool  //
+	nhdr      uint8 // how many of hdr are used
 }
 
 // pending is what a request changes, applied in this order at the commit:
@@ -69,6 +72,19 @@ const (
 	renewID         // Renew: new ID, same lifetime
 	loginID         // Login: new ID, new lifetime
 )
+
+// unchanged is the pending changes of every session that has none. It is
+// never modified: the first change gives a session its own (see changes),
+// so that a request that only reads allocates none.
+var unchanged pending
+
+// changes returns the session's pending changes, to modify.
+func (s *Session) changes() *pending {
+	if s.p == &unchanged {
+		s.p = new(pending)
+	}
+	return s.p
+}
 
 func (p *pending) dirty() bool {
 	return p.destroy || p.clear || len(p.del) > 0 || len(p.set) > 0 || p.user != nil || p.persist != nil || p.renew != keepID
@@ -279,7 +295,7 @@ func (s *Session) newID(r renewal) {
 // removed. With a cookie store that keeps revocations, copies of the cookie
 // stop working too. A later Put in the same request starts a new session.
 func (s *Session) Destroy() error {
-	return s.update("destroy", "", func() error { s.p = pending{destroy: true}; return nil })
+	return s.update("destroy", "", func() error { *s.p = pending{destroy: true}; return nil })
 }
 
 // update applies f to the pending changes, unless the session is committed
@@ -297,6 +313,7 @@ func (s *Session) update(op, key string, f func() error) error {
 	if s.renewed && op != "login" { // a login is a new authentication
 		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
 	}
+	s.changes()
 	return f()
 }
 

@@ -3,6 +3,7 @@ package sesame
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,18 +20,34 @@ import (
 // next to a round trip.
 type storeCtx struct {
 	parent   context.Context
-	deadline int64 // Unix nanoseconds; 0: none of our own
-	mu       sync.Mutex
-	state    ctxState
-	detached bool // ignore parent's cancellation and deadline
-	done     chan struct{}
-	timer    *time.Timer
-	stop     func() bool // stops the context.AfterFunc on parent
+	deadline int64         // Unix nanoseconds; 0: none of our own
+	state    atomic.Uint32 // a ctxState; it only ever leaves live once
+	detached bool          // ignore parent's cancellation and deadline
+	watch    atomic.Pointer[ctxWatch]
+}
+
+// ctxWatch is the part of a storeCtx that only Done needs: its channel, and
+// what closes it.
+type ctxWatch struct {
+	mu     sync.Mutex
+	done   chan struct{}
+	closed bool
+	timer  *time.Timer
+	stop   func() bool // stops the context.AfterFunc on parent
+}
+
+func (w *ctxWatch) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		w.closed = true
+		close(w.done)
+	}
 }
 
 // ctxState is what a storeCtx has come to; it is a byte rather than an
 // error to keep the struct, which sits in every request, small.
-type ctxState uint8
+type ctxState uint32
 
 const (
 	live ctxState = iota
@@ -58,8 +75,6 @@ func stateOf(err error) ctxState {
 	return canceled
 }
 
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
 // bound makes c the context of store calls under parent, starting at now,
 // and returns it, or parent itself when c would add nothing. It is called
 // once per storeCtx, before any store sees it: a store may use a context
@@ -78,15 +93,19 @@ func (c *storeCtx) bound(parent context.Context, detach bool, timeout time.Durat
 
 // release stops c's timer and its watch on the parent, if any.
 func (c *storeCtx) release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.timer != nil {
-		c.timer.Stop()
+	w := c.watch.Load()
+	if w == nil {
+		return
 	}
-	if c.stop != nil {
-		c.stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
 	}
-	c.timer, c.stop = nil, nil
+	if w.stop != nil {
+		w.stop()
+	}
+	w.timer, w.stop = nil, nil
 }
 
 func (c *storeCtx) Deadline() (time.Time, bool) {
@@ -107,31 +126,35 @@ func (c *storeCtx) Done() <-chan struct{} {
 	if c.detached && c.deadline == 0 {
 		return nil // never done
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done != nil {
-		return c.done
+	if w := c.watch.Load(); w != nil {
+		return w.done
 	}
-	if c.state = c.check(); c.state != live {
-		c.done = closedChan
-		return c.done
+	w := &ctxWatch{done: make(chan struct{})}
+	if !c.watch.CompareAndSwap(nil, w) {
+		return c.watch.Load().done
 	}
-	c.done = make(chan struct{})
+	if c.Err() != nil { // ended before w was there to close
+		w.close()
+		return w.done
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if c.deadline != 0 {
-		c.timer = time.AfterFunc(time.Until(time.Unix(0, c.deadline)), func() { c.cancel(timedOut) })
+		w.timer = time.AfterFunc(time.Until(time.Unix(0, c.deadline)), func() { c.end(timedOut) })
 	}
 	if !c.detached {
-		c.stop = context.AfterFunc(c.parent, func() { c.cancel(stateOf(c.parent.Err())) })
+		w.stop = context.AfterFunc(c.parent, func() { c.end(stateOf(c.parent.Err())) })
 	}
-	return c.done
+	return w.done
 }
 
-func (c *storeCtx) cancel(st ctxState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state == live {
-		c.state = st
-		close(c.done)
+// end moves c from live to st, once, and closes its channel.
+func (c *storeCtx) end(st ctxState) {
+	if !c.state.CompareAndSwap(uint32(live), uint32(st)) {
+		return
+	}
+	if w := c.watch.Load(); w != nil {
+		w.close()
 	}
 }
 
@@ -150,19 +173,14 @@ func (c *storeCtx) check() ctxState {
 }
 
 func (c *storeCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state != live {
-		return c.state.err()
+	if st := ctxState(c.state.Load()); st != live {
+		return st.err()
 	}
-	if c.state = c.check(); c.state != live {
-		if c.done == nil {
-			c.done = closedChan
-		} else {
-			close(c.done)
-		}
+	if st := c.check(); st != live {
+		c.end(st)
+		return ctxState(c.state.Load()).err()
 	}
-	return c.state.err()
+	return nil
 }
 
 func (c *storeCtx) Value(key any) any { return c.parent.Value(key) }

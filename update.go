@@ -81,11 +81,12 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 		if err != nil {
 			return err
 		}
-		if s.p.set == nil {
-			s.p.set = make(map[string]any, 1)
+		p := s.changes()
+		if p.set == nil {
+			p.set = make(map[string]any, 1)
 		}
-		s.p.set[key] = v
-		delete(s.p.del, key)
+		p.set[key] = v
+		delete(p.del, key)
 		return nil
 	}
 	u, ok := s.m.store.(Updater)
