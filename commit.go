@@ -75,9 +75,12 @@ func (s *Session) commit(h http.Header, early bool) error {
 	now := time.Now()
 	// A context of its own: a store may still use the load's after the call
 	// (database/sql does, from its own goroutines).
-	s.saveCtx = new(storeCtx)
-	ctx := s.saveCtx.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, now)
-	defer s.saveCtx.release()
+	c := &s.p.commitCtx // allocated with the changes
+	if s.p == &unchanged {
+		c = new(storeCtx) // a touch
+	}
+	ctx := c.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, now)
+	defer c.release()
 	if s.m.sealer != nil {
 		return s.commitSealed(ctx, h, now)
 	}

@@ -36,7 +36,6 @@ type Session struct {
 
 	hdr     [3]string // backing for the headers the commit adds
 	loadCtx storeCtx  // the context of the load
-	saveCtx *storeCtx // the context of the commit, made when it needs the store
 
 	// Flags, side by side to keep the struct small.
 	parsed    bool
@@ -62,6 +61,8 @@ type pending struct {
 	renew   renewal
 	tok, id string    // the new token and ID of a Renew or Login
 	auth    time.Time // the time of a Login or Reauthenticate
+
+	commitCtx storeCtx // the context of the commit's store calls
 }
 
 // renewal is the ID change a request asked for.
