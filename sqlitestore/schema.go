@@ -57,6 +57,11 @@ var migrations = []migration{
 	);
 	CREATE INDEX sesame_denied_expires ON sesame_denied (expires);`,
 		fn: valuesToStrings},
+	// Version 3: what a session records of its user's last authentication
+	// and of its device. Existing rows get the zero time and no device.
+	{ddl: `ALTER TABLE sesame_sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sesame_sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sesame_sessions ADD COLUMN ip TEXT NOT NULL DEFAULT '';`},
 }
 
 // schemaVersion is the version this package creates and expects.
