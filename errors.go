@@ -96,11 +96,3 @@ type StoreError struct {
 func (e *StoreError) Error() string { return "sesame: store " + e.Op + ": " + e.Err.Error() }
 
 func (e *StoreError) Unwrap() error { return e.Err }
-
-// wrapStore wraps a store's error for op, or returns nil.
-func wrapStore(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &StoreError{Op: op, Err: err}
-}

@@ -12,20 +12,35 @@ import (
 // The payload is the session as sealed or signed, in a compact binary form
 // (all integers are varints from encoding/binary):
 //
-//	flags       1 byte: bit 0 is Record.Persist; the other bits are zero
-//	id          uvarint length, bytes
-//	user        uvarint length, bytes
-//	created     varint Unix milliseconds
-//	last seen   varint Unix milliseconds
-//	deadline    varint Unix milliseconds
-//	expires     varint Unix milliseconds
-//	count       uvarint number of values
-//	values      count × (uvarint length, key bytes, uvarint length, JSON bytes)
+//	flags          1 byte: bit 0 Record.Persist, bit 1 authenticated,
+//	               bit 2 device; the other bits are zero
+//	id             uvarint length, bytes
+//	user           uvarint length, bytes
+//	created        varint Unix milliseconds
+//	last seen      varint Unix milliseconds
+//	deadline       varint Unix milliseconds
+//	expires        varint Unix milliseconds
+//	authenticated  if bit 1: varint milliseconds after created
+//	device         if bit 2: user agent, IP (each uvarint length, bytes)
+//	count          uvarint number of values
+//	values         count × (uvarint length, key bytes, uvarint length, JSON bytes)
 //
-// Times keep millisecond precision. Values are the JSON of
-// sesame.MarshalValue, so each keeps its type through the round trip.
+// Times keep millisecond precision. A zero AuthenticatedAt and an empty
+// Device take no room (their bit is clear), and AuthenticatedAt takes one
+// byte when it is Created (a Login) and a few when it is later (a
+// Reauthenticate). Values are the JSON of sesame.MarshalValue, so each
+// keeps its type through the round trip.
+//
+// Bits 1 and 2 are the only change since the first version of the payload,
+// which had them clear: a value sealed by that version decodes as before
+// (see TestValuesSealedInThePreviousFormatStillOpen).
 
-const flagPersist = 1
+const (
+	flagPersist       = 1 << 0
+	flagAuthenticated = 1 << 1
+	flagDevice        = 1 << 2
+	flagsKnown        = flagPersist | flagAuthenticated | flagDevice
+)
 
 var errPayload = errors.New("cookiestore: malformed payload")
 
@@ -35,11 +50,24 @@ func appendPayload(dst []byte, id string, rec *sesame.Record) ([]byte, error) {
 	if rec.Persist {
 		flags |= flagPersist
 	}
+	if !rec.AuthenticatedAt.IsZero() {
+		flags |= flagAuthenticated
+	}
+	if rec.Device != (sesame.Device{}) {
+		flags |= flagDevice
+	}
 	dst = append(dst, flags)
 	dst = appendString(dst, id)
 	dst = appendString(dst, rec.User)
 	for _, t := range [...]time.Time{rec.Created, rec.LastSeen, rec.Deadline, rec.Expires} {
 		dst = binary.AppendVarint(dst, t.UnixMilli())
+	}
+	if flags&flagAuthenticated != 0 {
+		dst = binary.AppendVarint(dst, rec.AuthenticatedAt.UnixMilli()-rec.Created.UnixMilli())
+	}
+	if flags&flagDevice != 0 {
+		dst = appendString(dst, rec.Device.UserAgent)
+		dst = appendString(dst, rec.Device.IP)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(rec.Values)))
 	for k, v := range rec.Values {
@@ -62,7 +90,7 @@ func appendString(dst []byte, s string) []byte {
 // payloadSize estimates the size of the payload of rec, for a buffer
 // that appendPayload rarely has to grow.
 func payloadSize(id string, rec *sesame.Record) int {
-	n := 48 + len(id) + len(rec.User)
+	n := 48 + len(id) + len(rec.User) + 16 + len(rec.Device.UserAgent) + len(rec.Device.IP)
 	for k, v := range rec.Values {
 		n += len(k) + 16
 		if raw, ok := v.(json.RawMessage); ok {
@@ -81,6 +109,12 @@ func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
 	id = d.string()
 	rec = &sesame.Record{User: d.string(), Persist: flags&flagPersist != 0}
 	rec.Created, rec.LastSeen, rec.Deadline, rec.Expires = d.time(), d.time(), d.time(), d.time()
+	if flags&flagAuthenticated != 0 {
+		rec.AuthenticatedAt = time.UnixMilli(rec.Created.UnixMilli() + d.varint())
+	}
+	if flags&flagDevice != 0 {
+		rec.Device = sesame.Device{UserAgent: d.string(), IP: d.string()}
+	}
 	n := d.uvarint()
 	if n > uint64(len(p)-d.off)/2 { // every value takes at least 2 bytes
 		return "", nil, errPayload
@@ -92,7 +126,7 @@ func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
 		k := d.string()
 		rec.Values[k] = json.RawMessage(d.bytes())
 	}
-	if d.bad || d.off != len(p) || flags&^flagPersist != 0 {
+	if d.bad || d.off != len(p) || flags&^flagsKnown != 0 {
 		return "", nil, errPayload
 	}
 	return id, rec, nil
@@ -129,16 +163,24 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) time() time.Time {
+func (d *decoder) varint() int64 {
 	if d.bad {
-		return time.Time{}
+		return 0
 	}
 	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.bad = true
-		return time.Time{}
+		return 0
 	}
 	d.off += n
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	v := d.varint()
+	if d.bad {
+		return time.Time{}
+	}
 	return time.UnixMilli(v)
 }
 

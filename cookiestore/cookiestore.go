@@ -86,13 +86,16 @@ const (
 var b64 = base64.RawURLEncoding.Strict()
 
 // Reasons for rejecting a value. They are logged at debug level by the
-// Manager and never include the value.
+// Manager and never include the value. Only errExpired, for a value that
+// authenticates, also wraps sesame.ErrExpired, so that the Manager fires
+// its EventExpired; a value that fails authentication says nothing about
+// its times.
 var (
 	errMalformed  = fmt.Errorf("cookiestore: malformed value: %w", sesame.ErrNotFound)
 	errUnknownKey = fmt.Errorf("cookiestore: value sealed with a key not in the ring: %w", sesame.ErrNotFound)
 	errForged     = fmt.Errorf("cookiestore: value fails authentication (tampered, or sealed for another cookie name): %w", sesame.ErrNotFound)
 	errCorrupt    = fmt.Errorf("cookiestore: authentic value with a malformed payload: %w", sesame.ErrNotFound)
-	errExpired    = fmt.Errorf("cookiestore: session expired: %w", sesame.ErrNotFound)
+	errExpired    = fmt.Errorf("cookiestore: %w: %w", sesame.ErrNotFound, sesame.ErrExpired)
 	errRevoked    = fmt.Errorf("cookiestore: session revoked: %w", sesame.ErrNotFound)
 )
 
@@ -284,10 +287,14 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 // sealed for the cookie called name. Any value it cannot authenticate, or
 // whose session has expired, is too old or is revoked (by the user's mark,
 // or because its ID is denied: destroyed or renewed), gives an error
-// wrapping sesame.ErrNotFound. For a session with a user, with
-// Config.Revocation set, it reads the user's mark: 1 RevocationStore read,
-// which includes the denied IDs. Any other error is a failure of the
-// RevocationStore, and fails the request.
+// wrapping sesame.ErrNotFound. For an authentic value whose session has
+// expired (past its Expires or Deadline, or older than Config.Lifetime),
+// the error also wraps sesame.ErrExpired, so that the Manager fires
+// EventExpired; a forged, tampered or revoked value gives ErrNotFound
+// alone. For a live session with a user, with Config.Revocation set, Open
+// reads the user's mark: 1 RevocationStore read, which includes the denied
+// IDs. Any other error is a failure of the RevocationStore, and fails the
+// request.
 //
 // A value opened with a key other than the newest is returned with Stale
 // set, so that the Manager re-seals it with the newest key.

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestQueriesUseTheirIndexes checks with EXPLAIN QUERY PLAN that listing
-// and revoking a user's sessions search the user index, that a purge
+// TestQueriesUseTheirIndexes checks with EXPLAIN QUERY PLAN that listing,
+// revoking and capping a user's sessions search the user index, that a purge
 // searches each table's expiry index, and that the per-request statements
 // search by primary key: none of them scans a table.
 func TestQueriesUseTheirIndexes(t *testing.T) {
@@ -16,7 +16,7 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	delta := []any{"id", 0, false, nil, nil, nil, 0, 0, 0, 0}
+	delta := []any{"id", 0, false, nil, nil, nil, 0, 0, 0, 0, 0, nil, nil}
 	for _, tt := range []struct {
 		name, query, index string
 		args               []any
@@ -28,7 +28,12 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 		{"Purge marks", purgeMarksQuery, "USING INDEX sesame_revocations_expires", []any{0, purgeBatch}},
 		{"Purge denied IDs", purgeDeniedQuery, "USING COVERING INDEX sesame_denied_expires", []any{0, purgeBatch}},
 		{"Load", loadQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0}},
-		{"Renewed", renewedQuery, "USING INDEX sqlite_autoindex_sesame_renewals_1", []any{"id", 0}},
+		{"Missing, renewals", missingQuery, "USING INDEX sqlite_autoindex_sesame_renewals_1", []any{"id", 0}},
+		{"Missing, sessions", missingQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0}},
+		{"Update read", updateReadQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0, "k"}},
+		{"Update write", updateWriteQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", `{"k":"1"}`}},
+		{"CapUser, expired", capExpiredQuery, "USING INDEX sesame_sessions_user", []any{"alice", 0}},
+		{"CapUser, delete", capDeleteQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{`["a","b"]`}},
 		{"Apply", applyQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", delta},
 		{"Renew mark", renewMarkQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0, "new"}},
 		{"Renew move", renewMoveQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", append(delta, "new")},

@@ -65,8 +65,10 @@ var (
 	_ sesame.Store           = (*Store)(nil)
 	_ sesame.DeltaStore      = (*Store)(nil)
 	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.Updater         = (*Store)(nil)
 	_ sesame.UserStore       = (*Store)(nil)
 	_ sesame.UserDeleter     = (*Store)(nil)
+	_ sesame.UserCapper      = (*Store)(nil)
 	_ sesame.Purger          = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
@@ -165,19 +167,24 @@ func newStore(ctx context.Context, db *sql.DB, owned bool, opts Options) (*Store
 // The numbered parameters are listed with each.
 const (
 	// loadQuery reads a live record. ?1 id, ?2 now.
-	loadQuery = `SELECT user_id, vals, created, last_seen, deadline, expires, persist
+	loadQuery = `SELECT user_id, vals, created, last_seen, deadline, expires, persist,
+			authenticated_at, user_agent, ip
 		FROM sesame_sessions WHERE id = ?1 AND expires > ?2`
-	// renewedQuery reports whether an ID was renewed away and the old
-	// record would still be live. ?1 id, ?2 now.
-	renewedQuery = `SELECT EXISTS (SELECT 1 FROM sesame_renewals WHERE id = ?1 AND expires > ?2)`
+	// missingQuery tells why an ID has no live record: whether it was
+	// renewed away while the old record would still be live, and whether
+	// its record is still there but expired. ?1 id, ?2 now.
+	missingQuery = `SELECT EXISTS (SELECT 1 FROM sesame_renewals WHERE id = ?1 AND expires > ?2),
+		EXISTS (SELECT 1 FROM sesame_sessions WHERE id = ?1 AND expires <= ?2)`
 	// saveQuery creates or replaces a record. ?1 id, ?2 user, ?3 values,
-	// ?4 created, ?5 last seen, ?6 deadline, ?7 expires, ?8 persist.
+	// ?4 created, ?5 last seen, ?6 deadline, ?7 expires, ?8 persist, ?9
+	// authenticated at, ?10 user agent, ?11 IP.
 	saveQuery = `INSERT INTO sesame_sessions
-		(id, user_id, vals, created, last_seen, deadline, expires, persist)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+		(id, user_id, vals, created, last_seen, deadline, expires, persist, authenticated_at, user_agent, ip)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, vals = excluded.vals,
 			created = excluded.created, last_seen = excluded.last_seen,
-			deadline = excluded.deadline, expires = excluded.expires, persist = excluded.persist`
+			deadline = excluded.deadline, expires = excluded.expires, persist = excluded.persist,
+			authenticated_at = excluded.authenticated_at, user_agent = excluded.user_agent, ip = excluded.ip`
 	// deltaSet applies a sesame.Delta as Delta.ApplyTo does; every column
 	// on the right is the row's old value. The values: Clear empties
 	// them, then json_patch applies the patch (deleted keys map to null,
@@ -186,13 +193,18 @@ const (
 	// Expires is capped at the deadline, the new one if the delta sets
 	// one. Parameters: ?3 clear, ?4 patch (NULL: no value changes), ?5
 	// user (NULL keeps it), ?6 persist (NULL keeps it), ?7 created (0
-	// keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10 expires.
+	// keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10 expires, ?11
+	// authenticated at (0 keeps it), ?12 and ?13 the device's user agent
+	// and IP (both NULL keep the device).
 	deltaSet = `vals = CASE WHEN ?4 IS NULL THEN vals
 			ELSE json_patch(CASE WHEN ?3 THEN '{}' ELSE vals END, ?4) END,
 		user_id = coalesce(?5, user_id),
 		persist = coalesce(?6, persist),
 		created = CASE WHEN ?7 <> 0 THEN ?7 ELSE created END,
 		deadline = CASE WHEN ?8 <> 0 THEN ?8 ELSE deadline END,
+		authenticated_at = CASE WHEN ?11 <> 0 THEN ?11 ELSE authenticated_at END,
+		user_agent = coalesce(?12, user_agent),
+		ip = coalesce(?13, ip),
 		last_seen = ?9,
 		expires = CASE WHEN ?8 <> 0 THEN min(?8, ?10) WHEN deadline <> 0 THEN min(deadline, ?10) ELSE ?10 END`
 	// applyQuery applies a delta to a live record. ?1 id, ?2 now, then
@@ -211,8 +223,8 @@ const (
 		ON CONFLICT (id) DO UPDATE SET new_id = excluded.new_id, expires = excluded.expires`
 	// renewMoveQuery moves a live record to its new ID with a delta
 	// applied, replacing any record under the new ID. ?1 old id, ?2 now,
-	// deltaSet's, ?11 new id.
-	renewMoveQuery = `UPDATE OR REPLACE sesame_sessions SET id = ?11, ` + deltaSet + ` WHERE id = ?1 AND expires > ?2`
+	// deltaSet's, ?14 new id.
+	renewMoveQuery = `UPDATE OR REPLACE sesame_sessions SET id = ?14, ` + deltaSet + ` WHERE id = ?1 AND expires > ?2`
 	// deleteQuery deletes the record under an ID or, if the ID was
 	// renewed, under the ID it was renewed to, following up to maxHops
 	// renewals that have not expired. It returns one row per record
@@ -236,6 +248,15 @@ const (
 		VALUES (?1, ?2, ?3, ?4)
 		ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before,
 			keep_id = excluded.keep_id, expires = excluded.expires`
+	// updateReadQuery starts an Update: it reads the value of a key of a
+	// live record, NULL if it has none. It is a no-op UPDATE, so that the
+	// transaction holds the write lock from its first statement even if
+	// it began DEFERRED. ?1 id, ?2 now, ?3 key.
+	updateReadQuery = `UPDATE sesame_sessions SET vals = vals WHERE id = ?1 AND expires > ?2
+		RETURNING (SELECT value FROM json_each(vals) WHERE key = ?3 AND type = 'text')`
+	// updateWriteQuery ends an Update: it merges one key's new encoding
+	// into the values. ?1 id, ?2 the patch, {key: encoding}.
+	updateWriteQuery = `UPDATE sesame_sessions SET vals = json_patch(vals, ?2) WHERE id = ?1`
 	// denyQuery adds a denied ID. ?1 user, ?2 id, ?3 expires.
 	denyQuery = `INSERT INTO sesame_denied (user_id, id, expires) VALUES (?1, ?2, ?3)
 		ON CONFLICT (user_id, id) DO UPDATE SET expires = excluded.expires`
@@ -244,8 +265,8 @@ const (
 // stmts are the prepared statements of the frequent operations: preparing
 // once saves parsing and planning the SQL on every call.
 type stmts struct {
-	load, renewed, save, apply, applyEmptying, deleteID *sql.Stmt
-	renewMark, renewMove, del                           *sql.Stmt
+	load, missing, save, apply, applyEmptying, deleteID *sql.Stmt
+	renewMark, renewMove, del, updateRead, updateWrite  *sql.Stmt
 	revocation, setRevocation, deny                     *sql.Stmt
 }
 
@@ -257,9 +278,10 @@ func (st *stmts) all() []struct {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&st.load, loadQuery}, {&st.renewed, renewedQuery}, {&st.save, saveQuery},
+		{&st.load, loadQuery}, {&st.missing, missingQuery}, {&st.save, saveQuery},
 		{&st.apply, applyQuery}, {&st.applyEmptying, applyEmptyingQuery}, {&st.deleteID, deleteIDQuery},
 		{&st.renewMark, renewMarkQuery}, {&st.renewMove, renewMoveQuery}, {&st.del, deleteQuery},
+		{&st.updateRead, updateReadQuery}, {&st.updateWrite, updateWriteQuery},
 		{&st.revocation, revocationQuery}, {&st.setRevocation, setRevocationQuery}, {&st.deny, denyQuery},
 	}
 }
@@ -408,43 +430,54 @@ func deltaArgs(id string, now int64, d *sesame.Delta) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var user, persist any
+	var user, persist, ua, ip any
 	if d.User != nil {
 		user = *d.User
 	}
 	if d.Persist != nil {
 		persist = *d.Persist
 	}
-	return []any{id, now, d.Clear, patch, user, persist, ms(d.Created), ms(d.Deadline), ms(d.LastSeen), ms(d.Expires)}, nil
+	if d.Device != nil {
+		ua, ip = d.Device.UserAgent, d.Device.IP
+	}
+	return []any{id, now, d.Clear, patch, user, persist, ms(d.Created), ms(d.Deadline), ms(d.LastSeen), ms(d.Expires),
+		ms(d.AuthenticatedAt), ua, ip}, nil
 }
 
 // missing returns the error of an operation that found no live record
 // under id: it wraps sesame.ErrNotFound and, if id was renewed away,
-// sesame.ErrRenewed. It reads the renewal table, only on this path.
+// sesame.ErrRenewed, or, if its record is still there but expired (not
+// yet purged), sesame.ErrExpired. It reads the renewal table and the
+// record's expiry in one query, only on this path.
 func (s *Store) missing(ctx context.Context, op, id string, now int64) error {
-	var renewed bool
-	if err := s.stmt.renewed.QueryRowContext(ctx, id, now).Scan(&renewed); err != nil {
+	var renewed, expired bool
+	if err := s.stmt.missing.QueryRowContext(ctx, id, now).Scan(&renewed, &expired); err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
-	if renewed {
+	switch {
+	case renewed:
 		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+	case expired:
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrExpired)
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", op, sesame.ErrNotFound)
 }
 
-// Load implements sesame.Store: one SELECT by primary key, and one more of
-// the renewal table if there is no live record. Values are returned as
-// json.RawMessage.
+// Load implements sesame.Store: one SELECT by primary key, and one more
+// if there is no live record, to tell a renewed ID (sesame.ErrRenewed) or
+// an expired record (sesame.ErrExpired) from an unknown ID. Values are
+// returned as json.RawMessage.
 func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	ctx = callCtx(ctx)
 	var (
-		rec                                 sesame.Record
-		vals                                string
-		created, lastSeen, deadline, expire int64
+		rec                                       sesame.Record
+		vals                                      string
+		created, lastSeen, deadline, expire, auth int64
 	)
 	now := time.Now().UnixMilli()
 	err := s.stmt.load.QueryRowContext(ctx, id, now).
-		Scan(&rec.User, &vals, &created, &lastSeen, &deadline, &expire, &rec.Persist)
+		Scan(&rec.User, &vals, &created, &lastSeen, &deadline, &expire, &rec.Persist,
+			&auth, &rec.Device.UserAgent, &rec.Device.IP)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, s.missing(ctx, "load", id, now)
 	}
@@ -456,6 +489,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	}
 	rec.Created, rec.LastSeen = fromMS(created), fromMS(lastSeen)
 	rec.Deadline, rec.Expires = fromMS(deadline), fromMS(expire)
+	rec.AuthenticatedAt = fromMS(auth)
 	return &rec, nil
 }
 
@@ -471,7 +505,8 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 		return fmt.Errorf("sqlitestore: save: %w", err)
 	}
 	defer unlock()
-	_, err = s.stmt.save.ExecContext(ctx, id, rec.User, vals, ms(rec.Created), ms(rec.LastSeen), ms(rec.Deadline), ms(rec.Expires), rec.Persist)
+	_, err = s.stmt.save.ExecContext(ctx, id, rec.User, vals, ms(rec.Created), ms(rec.LastSeen), ms(rec.Deadline), ms(rec.Expires), rec.Persist,
+		ms(rec.AuthenticatedAt), rec.Device.UserAgent, rec.Device.IP)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: save: %w", err)
 	}
@@ -618,11 +653,75 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return found, nil
 }
 
+// Update implements sesame.Updater, in one transaction that holds the
+// write lock from its first statement: a no-op UPDATE of the live record
+// returns the key's current encoding, f runs, and one UPDATE merges the
+// new encoding into the values with json_patch, as Apply does. f runs
+// once, with the lock held. If no live record exists Update changes
+// nothing and returns an error wrapping sesame.ErrNotFound (and
+// sesame.ErrRenewed or sesame.ErrExpired, as Load does); if f fails it
+// changes nothing and returns f's error as it is. Update changes no
+// metadata: not LastSeen, not Expires.
+func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
+	ctx = callCtx(ctx)
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	defer unlock()
+	now := time.Now().UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	defer tx.Rollback()
+	var enc sql.NullString
+	err = tx.StmtContext(ctx, s.stmt.updateRead).QueryRowContext(ctx, id, now, key).Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		tx.Rollback()
+		return nil, s.missing(ctx, "update", id, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	var old any
+	if enc.Valid {
+		old = json.RawMessage(enc.String)
+	}
+	v, err := f(old, enc.Valid)
+	if err != nil {
+		return nil, err
+	}
+	b, err := sesame.MarshalValue(v)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: value %q: %w", key, err)
+	}
+	patch, err := json.Marshal(map[string]string{key: string(b)})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.stmt.updateWrite).ExecContext(ctx, id, string(patch)); err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	return v, nil
+}
+
 // sessionsQuery lists a user's live sessions through the user index: the
 // term requiring a non-empty user_id lets SQLite use the partial index.
 // ?1 user, ?2 now.
-const sessionsQuery = `SELECT id, created, last_seen, expires FROM sesame_sessions
-	WHERE user_id = ?1 AND user_id <> '' AND expires > ?2`
+const sessionsQuery = `SELECT id, created, last_seen, expires, authenticated_at, user_agent, ip
+	FROM sesame_sessions WHERE user_id = ?1 AND user_id <> '' AND expires > ?2`
+
+// capExpiredQuery deletes a user's expired sessions through the user
+// index: the first statement of CapUser, a write, so that its transaction
+// holds the write lock throughout. ?1 user, ?2 now.
+const capExpiredQuery = `DELETE FROM sesame_sessions WHERE user_id = ?1 AND user_id <> '' AND expires <= ?2`
+
+// capDeleteQuery deletes the sessions whose IDs ?1 lists, as a JSON array.
+const capDeleteQuery = `DELETE FROM sesame_sessions WHERE id IN (SELECT value FROM json_each(?1))`
 
 // deleteUserQuery deletes a user's sessions but one through the user
 // index. ?1 user, ?2 the ID to keep.
@@ -633,25 +732,83 @@ const deleteUserQuery = `DELETE FROM sesame_sessions WHERE user_id = ?1 AND user
 // lists none.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
 	ctx = callCtx(ctx)
-	rows, err := s.db.QueryContext(ctx, sessionsQuery, user, time.Now().UnixMilli())
+	list, err := sessions(ctx, s.db, user, time.Now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: sessions: %w", err)
+	}
+	return list, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sessions lists the live sessions of user with sessionsQuery.
+func sessions(ctx context.Context, q querier, user string, now int64) ([]sesame.Info, error) {
+	rows, err := q.QueryContext(ctx, sessionsQuery, user, now)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var list []sesame.Info
 	for rows.Next() {
-		var created, lastSeen, expires int64
+		var created, lastSeen, expires, auth int64
 		info := sesame.Info{User: user}
-		if err := rows.Scan(&info.ID, &created, &lastSeen, &expires); err != nil {
-			return nil, fmt.Errorf("sqlitestore: sessions: %w", err)
+		if err := rows.Scan(&info.ID, &created, &lastSeen, &expires, &auth, &info.Device.UserAgent, &info.Device.IP); err != nil {
+			return nil, err
 		}
 		info.Created, info.LastSeen, info.Expires = fromMS(created), fromMS(lastSeen), fromMS(expires)
+		info.AuthenticatedAt = fromMS(auth)
 		list = append(list, info)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: sessions: %w", err)
+	return list, rows.Err()
+}
+
+// CapUser implements sesame.UserCapper, in one transaction that holds the
+// write lock from its first statement, so that concurrent CapUsers, from
+// this process or others, run one after the other: it deletes the user's
+// expired sessions (the write that takes the lock), lists the live ones
+// through the user index, picks those to end with sesame.OverCap, deletes
+// them in one statement and returns them.
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+	ctx = callCtx(ctx)
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
 	}
-	return list, nil
+	defer unlock()
+	now := time.Now().UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, capExpiredQuery, user, now); err != nil {
+		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+	}
+	live, err := sessions(ctx, tx, user, now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+	}
+	ended := sesame.OverCap(live, keep, n, refuse)
+	if len(ended) > 0 {
+		ids := make([]string, len(ended))
+		for i, in := range ended {
+			ids[i] = in.ID
+		}
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, capDeleteQuery, string(b)); err != nil {
+			return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
+	}
+	return ended, nil
 }
 
 // DeleteUser implements sesame.UserDeleter. It touches only user's rows,
