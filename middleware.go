@@ -36,11 +36,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	// an untouched request costs 2 allocations (the request slab below and
 	// the request copy of WithContext), a read 3 (plus the session ID), a
 	// new session 9 and an update 13. Its tricks exist for those counts,
-	// and each moves them: the one slab for the writer, the Session, its
-	// load context and the request context; the store contexts
-	// (storectx.go) instead of context.WithTimeout and WithoutCancel; and
-	// the Session's header slab for Vary, Set-Cookie and Cache-Control
-	// (commit.go, 3 allocations).
+	// and each moves them: the one 256-byte slab for the writer, the
+	// Session, its load context and the request context; pending changes
+	// allocated on the first write only, with the commit's store context
+	// inside (session.go); the store contexts (storectx.go) instead of
+	// context.WithTimeout and WithoutCancel; and the Session's header slab
+	// for Vary, Set-Cookie and Cache-Control (commit.go, 3 allocations).
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One allocation holds the writer, the session and the context.
 		rq := &request{}

@@ -1,8 +1,11 @@
 package cookiestore
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +21,10 @@ func FuzzDecodePayload(f *testing.F) {
 		{},
 		{User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute),
 			Values: map[string]any{"user_id": 42, "name": "Alice", "raw": json.RawMessage(`[1,2]`)}},
+		{User: "bob", Created: now, LastSeen: now, Expires: now.Add(time.Minute), AuthenticatedAt: now.Add(-time.Minute),
+			Device: sesame.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "2001:db8::1"}, Values: map[string]any{"k": 1}},
+		{AuthenticatedAt: now},
+		{Device: sesame.Device{IP: "203.0.113.0/24"}},
 	} {
 		p, err := appendPayload(nil, "some-id", rec)
 		if err != nil {
@@ -27,6 +34,9 @@ func FuzzDecodePayload(f *testing.F) {
 		f.Add(p[:len(p)-1])
 	}
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{flagAuthenticated | flagDevice, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	old, _ := hex.DecodeString(previousPayload)
+	f.Add(old)
 	f.Fuzz(func(t *testing.T, p []byte) {
 		id, rec, err := decodePayload(p)
 		if err != nil {
@@ -43,10 +53,88 @@ func FuzzDecodePayload(f *testing.F) {
 		if id2 != id || rec2.User != rec.User || rec2.Persist != rec.Persist ||
 			!rec2.Created.Equal(rec.Created) || !rec2.LastSeen.Equal(rec.LastSeen) ||
 			!rec2.Deadline.Equal(rec.Deadline) || !rec2.Expires.Equal(rec.Expires) ||
+			!rec2.AuthenticatedAt.Equal(rec.AuthenticatedAt) || rec2.Device != rec.Device ||
 			!maps.EqualFunc(rec.Values, rec2.Values, func(a, b any) bool {
 				return string(a.(json.RawMessage)) == string(b.(json.RawMessage))
 			}) {
 			t.Fatalf("round trip changed the session:\n%q %+v\n%q %+v", id, rec, id2, rec2)
 		}
 	})
+}
+
+// previousPayload is a payload encoded by the code before AuthenticatedAt
+// and Device were added (kept, not regenerated): the session "fixture-id"
+// of alice, Persist, created 2026-01-02T03:04:05.006Z, last seen a minute
+// later, no deadline, expiring 2200-01-01, holding cart ["apple","pear"].
+const previousPayload = "010a666978747572652d696405616c6963659cb2cccaef66dcdbd3caef66ffdfe6a2e2a01c80a08d99bda603010463617274105b226170706c65222c2270656172225d"
+
+func TestPayloadOfThePreviousFormatDecodesAsBefore(t *testing.T) {
+	p, err := hex.DecodeString(previousPayload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, rec, err := decodePayload(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	if id != "fixture-id" || rec.User != "alice" || !rec.Persist ||
+		!rec.Created.Equal(created) || !rec.LastSeen.Equal(created.Add(time.Minute)) ||
+		!rec.Deadline.IsZero() || !rec.Expires.Equal(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) ||
+		!rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) ||
+		len(rec.Values) != 1 || string(rec.Values["cart"].(json.RawMessage)) != `["apple","pear"]` {
+		t.Fatalf("decoded %q %+v", id, rec)
+	}
+	// A session without the new fields encodes exactly as before.
+	again, err := appendPayload(nil, id, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, p) {
+		t.Errorf("re-encoded as %x, want the previous payload %x", again, p)
+	}
+}
+
+func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
+	now := time.Now()
+	base := sesame.Record{User: "alice", Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}
+	size := func(rec sesame.Record) int {
+		t.Helper()
+		p, err := appendPayload(nil, "id", &rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p)
+	}
+	without := size(base)
+	ua := strings.Repeat("u", sesame.MaxUserAgentLen)
+	for _, tc := range []struct {
+		name  string
+		edit  func(*sesame.Record)
+		extra int
+	}{
+		{"authenticated at creation (a Login)", func(r *sesame.Record) { r.AuthenticatedAt = r.Created }, 1},
+		{"authenticated 30 s after creation", func(r *sesame.Record) { r.AuthenticatedAt = r.Created.Add(30 * time.Second) }, 3},
+		{"authenticated 8 h after creation", func(r *sesame.Record) { r.AuthenticatedAt = r.Created.Add(8 * time.Hour) }, 4},
+		{"an empty device", func(r *sesame.Record) { r.Device = sesame.Device{} }, 0},
+		{"an IPv4 address only", func(r *sesame.Record) { r.Device.IP = "203.0.113.45" }, 2 + 12},
+		{"a 256-byte User-Agent and an IPv6 address", func(r *sesame.Record) {
+			r.Device = sesame.Device{UserAgent: ua, IP: "2001:db8:85a3:8d3:1319:8a2e:370:7348"}
+		}, 2 + 256 + 1 + 36},
+	} {
+		rec := base
+		tc.edit(&rec)
+		if got := size(rec) - without; got != tc.extra {
+			t.Errorf("%s adds %d bytes to the payload, want %d", tc.name, got, tc.extra)
+		}
+		p, _ := appendPayload(nil, "id", &rec)
+		_, out, err := decodePayload(p)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if out.Device != rec.Device || !out.AuthenticatedAt.Equal(rec.AuthenticatedAt.Truncate(time.Millisecond)) && !rec.AuthenticatedAt.IsZero() ||
+			rec.AuthenticatedAt.IsZero() != out.AuthenticatedAt.IsZero() {
+			t.Errorf("%s: decoded Device %+v, AuthenticatedAt %v; sealed %+v, %v", tc.name, out.Device, out.AuthenticatedAt, rec.Device, rec.AuthenticatedAt)
+		}
+	}
 }

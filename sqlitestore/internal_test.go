@@ -33,7 +33,7 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 		{"Update read", updateReadQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0, "k"}},
 		{"Update write", updateWriteQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", `{"k":"1"}`}},
 		{"CapUser, expired", capExpiredQuery, "USING INDEX sesame_sessions_user", []any{"alice", 0}},
-		{"CapUser, delete", capDeleteQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{`["a","b"]`}},
+		{"CapUser, delete", capDeleteQuery, "USING COVERING INDEX sqlite_autoindex_sesame_sessions_1", []any{`["a","b"]`}},
 		{"Apply", applyQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", delta},
 		{"Renew mark", renewMarkQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", []any{"id", 0, "new"}},
 		{"Renew move", renewMoveQuery, "USING INDEX sqlite_autoindex_sesame_sessions_1", append(delta, "new")},

@@ -189,8 +189,8 @@ func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
 	}
 	wg.Wait()
 	var v int
-	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 2 {
-		t.Errorf("schema version = %d, %v; want 2", v, err)
+	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
+		t.Errorf("schema version = %d, %v; want 3", v, err)
 	}
 }
 

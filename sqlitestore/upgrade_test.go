@@ -113,8 +113,8 @@ func TestUpgradeFromVersion1KeepsEveryValueExactly(t *testing.T) {
 	st := open(t, path)
 	db := rawDB(t, path)
 	var v int
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 2 {
-		t.Fatalf("schema version after the upgrade = %d, %v; want 2", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
+		t.Fatalf("schema version after the upgrade = %d, %v; want 3", v, err)
 	}
 	rec, err := st.Load(ctx, "typed")
 	if err != nil {
@@ -177,8 +177,8 @@ func TestUpgradeFromVersion1KeepsEveryValueExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	open(t, path)
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 2 {
-		t.Errorf("schema version after a second open = %d, %v; want 2", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
+		t.Errorf("schema version after a second open = %d, %v; want 3", v, err)
 	}
 	if after := tableText(t, db, "sesame_sessions"); after != before {
 		t.Error("a second open changed the sessions table")

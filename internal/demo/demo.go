@@ -1,9 +1,11 @@
 package demo
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -23,16 +25,41 @@ const (
 	maxAnonValue = 1 << 10
 )
 
+// DefaultFresh is how recently the user must have logged in or
+// reauthenticated to log out all their other devices, unless
+// Options.Fresh says otherwise.
+const DefaultFresh = 5 * time.Minute
+
+// Options are the demo's own rules, beyond the Manager's configuration.
+type Options struct {
+	// Fresh is how recently the user must have logged in or
+	// reauthenticated (Session.Fresh) for POST /api/sessions/revoke with
+	// {"all":true}. If zero, DefaultFresh is used.
+	Fresh time.Duration
+}
+
+// New returns the demo's routes behind m's session middleware, with the
+// default Options.
+func New(m *sesame.Manager) http.Handler { return Options{}.New(m) }
+
+// Routes registers the demo's routes on mux, for m's sessions, with the
+// default Options. Their handlers expect to run behind m.Handler.
+func Routes(mux *http.ServeMux, m *sesame.Manager) { Options{}.Routes(mux, m) }
+
 // New returns the demo's routes behind m's session middleware.
-func New(m *sesame.Manager) http.Handler {
+func (o Options) New(m *sesame.Manager) http.Handler {
 	mux := http.NewServeMux()
-	Routes(mux, m)
+	o.Routes(mux, m)
 	return m.Handler(mux)
 }
 
 // Routes registers the demo's routes on mux, for m's sessions. Their
 // handlers expect to run behind m.Handler.
-func Routes(mux *http.ServeMux, m *sesame.Manager) {
+func (o Options) Routes(mux *http.ServeMux, m *sesame.Manager) {
+	fresh := o.Fresh
+	if fresh == 0 {
+		fresh = DefaultFresh
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(indexHTML)
@@ -40,11 +67,12 @@ func Routes(mux *http.ServeMux, m *sesame.Manager) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("POST /api/login", login)
 	mux.HandleFunc("GET /api/me", me)
+	mux.HandleFunc("POST /api/reauth", reauth)
 	mux.HandleFunc("POST /api/counter", counter)
 	mux.HandleFunc("PUT /api/values/{key}", putValue)
 	mux.HandleFunc("GET /api/values/{key}", getValue)
 	mux.HandleFunc("GET /api/sessions", sessions(m))
-	mux.HandleFunc("POST /api/sessions/revoke", revoke(m))
+	mux.HandleFunc("POST /api/sessions/revoke", revoke(m, fresh))
 	mux.HandleFunc("POST /api/logout", logout)
 }
 
@@ -82,22 +110,59 @@ func me(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "not logged in")
 		return
 	}
+	writeMe(w, s)
+}
+
+// writeMe answers with the body of GET /api/me.
+func writeMe(w http.ResponseWriter, s *sesame.Session) {
 	n, _ := sesame.Get[int](s, "counter")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": s.User(), "counter": n,
 		"created": s.Created(), "last_seen": s.LastSeen(), "expires": s.Expires(),
+		"authenticated_at": s.AuthenticatedAt(), "device": s.DeviceLabel(),
 	})
+}
+
+// reauth stands for a password prompt before a sensitive action: a real
+// app would check the password; the demo takes the user's name.
+func reauth(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		User string `json:"user"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	s := sesame.FromContext(r.Context())
+	switch {
+	case s.User() == "":
+		writeError(w, http.StatusUnauthorized, "not logged in")
+		return
+	case in.User != s.User():
+		writeError(w, http.StatusForbidden, "wrong user")
+		return
+	}
+	// A new AuthenticatedAt, and a new token.
+	if err := s.Reauthenticate(); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeMe(w, s)
 }
 
 func counter(w http.ResponseWriter, r *http.Request) {
 	s := sesame.FromContext(r.Context())
-	n, _ := sesame.Get[int](s, "counter")
-	n++
-	if err := s.Put("counter", n); err != nil {
+	// Atomic in the store: two tabs clicking at once both count.
+	n, err := sesame.Update(s, "counter", func(n int) (int, error) { return n + 1, nil })
+	switch {
+	case errors.Is(err, sesame.ErrRenewed):
+		writeError(w, http.StatusConflict, "the session was renewed meanwhile; try again")
+	case errors.Is(err, sesame.ErrNotSupported):
+		writeError(w, http.StatusNotImplemented, "this store cannot update values atomically")
+	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
-		return
+	default:
+		writeJSON(w, http.StatusOK, map[string]int{"counter": n})
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"counter": n})
 }
 
 func putValue(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +203,9 @@ func getValue(w http.ResponseWriter, r *http.Request) {
 
 // Device is one session in the answer of GET /api/sessions.
 type Device struct {
-	ID       string    `json:"id"` // the session's ID (sesame.Info.ID), not its token
+	ID       string    `json:"id"`     // the session's ID (sesame.Info.ID), not its token
+	Label    string    `json:"device"` // its device for people (sesame.Info.Label), never empty
+	IP       string    `json:"ip"`     // its client address (sesame.Info.Device.IP), as the Manager keeps it; may be ""
 	Created  time.Time `json:"created"`
 	LastSeen time.Time `json:"last_seen"`
 	Current  bool      `json:"current"` // the session of the request that asked
@@ -154,7 +221,7 @@ func sessions(m *sesame.Manager) http.HandlerFunc {
 		list, err := m.Sessions(r.Context(), s.User())
 		if errors.Is(err, sesame.ErrNotSupported) {
 			// A cookie-only session has no server-side list: show this one.
-			list, err = []sesame.Info{{ID: s.ID(), Created: s.Created(), LastSeen: s.LastSeen()}}, nil
+			list, err = []sesame.Info{{ID: s.ID(), Created: s.Created(), LastSeen: s.LastSeen(), Device: s.Device(), Label: s.DeviceLabel()}}, nil
 		}
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "listing sessions failed")
@@ -162,13 +229,16 @@ func sessions(m *sesame.Manager) http.HandlerFunc {
 		}
 		out := make([]Device, 0, len(list))
 		for _, info := range list {
-			out = append(out, Device{ID: info.ID, Created: info.Created, LastSeen: info.LastSeen, Current: info.ID == s.ID()})
+			out = append(out, Device{
+				ID: info.ID, Label: info.Label, IP: info.Device.IP,
+				Created: info.Created, LastSeen: info.LastSeen, Current: info.ID == s.ID(),
+			})
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
 }
 
-func revoke(m *sesame.Manager) http.HandlerFunc {
+func revoke(m *sesame.Manager, fresh time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			ID  string `json:"id"`
@@ -187,6 +257,12 @@ func revoke(m *sesame.Manager) http.HandlerFunc {
 		n := 1
 		switch {
 		case in.All:
+			// Logging out every other device is sensitive: it needs a
+			// recent login or reauthentication (POST /api/reauth).
+			if !s.Fresh(fresh) {
+				writeError(w, http.StatusForbidden, "reauthentication required")
+				return
+			}
 			n, err = m.RevokeAll(r.Context(), user, s.ID())
 		case in.ID != "":
 			err = m.Revoke(r.Context(), user, in.ID)
@@ -210,6 +286,55 @@ func revoke(m *sesame.Manager) http.HandlerFunc {
 func logout(w http.ResponseWriter, r *http.Request) {
 	sesame.FromContext(r.Context()).Destroy()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Observer is a sesame.Observer that logs each session lifecycle event at
+// Info, with its kind, the session ID (a hash of the token: sesame never
+// hands an Observer a token), the user and the device's label. It is safe
+// for concurrent use.
+type Observer struct {
+	// Logger receives the events. If nil, slog.Default() is used.
+	Logger *slog.Logger
+	// Label names a device from its User-Agent, as Config.DeviceLabel
+	// does (give both the same function). If nil, or if it returns "",
+	// the label is the User-Agent, or "Unknown device" without one. An
+	// event that carries no device (revoked_all, store_failed) has the
+	// label "".
+	Label func(userAgent string) string
+}
+
+// Event logs e.
+func (o *Observer) Event(ctx context.Context, e sesame.Event) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	attrs := []slog.Attr{
+		slog.String("kind", string(e.Kind)), slog.String("id", e.ID),
+		slog.String("user", e.User), slog.String("device", o.label(e.Device)),
+	}
+	if e.Kind == sesame.EventRevokedAll {
+		attrs = append(attrs, slog.Int("count", e.Count))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "session event", attrs...)
+}
+
+func (o *Observer) label(d sesame.Device) string {
+	switch {
+	case d == sesame.Device{}:
+		return ""
+	case o.Label != nil:
+		if l := o.Label(d.UserAgent); l != "" {
+			return l
+		}
+	}
+	if d.UserAgent == "" {
+		return "Unknown device"
+	}
+	return d.UserAgent
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
