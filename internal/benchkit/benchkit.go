@@ -55,13 +55,19 @@ func (d *discard) WriteHeader(int)             {}
 // session cookie value (none if "").
 func Serve(b *testing.B, m *sesame.Manager, cookie string, h http.HandlerFunc) {
 	b.Helper()
-	handler := http.Handler(h)
 	req := httptest.NewRequest("GET", "/", nil)
+	if m != nil && cookie != "" {
+		req.Header.Set("Cookie", m.Name()+"="+cookie)
+	}
+	ServeRequest(b, m, req, h)
+}
+
+// ServeRequest runs h, behind m unless m is nil, for b.N copies of req.
+func ServeRequest(b *testing.B, m *sesame.Manager, req *http.Request, h http.HandlerFunc) {
+	b.Helper()
+	handler := http.Handler(h)
 	if m != nil {
 		handler = m.Handler(h)
-		if cookie != "" {
-			req.Header.Set("Cookie", m.Name()+"="+cookie)
-		}
 	}
 	w := &discard{h: make(http.Header)}
 	b.ReportAllocs()
