@@ -90,7 +90,10 @@ func appendString(dst []byte, s string) []byte {
 // payloadSize estimates the size of the payload of rec, for a buffer
 // that appendPayload rarely has to grow.
 func payloadSize(id string, rec *sesame.Record) int {
-	n := 48 + len(id) + len(rec.User) + 16 + len(rec.Device.UserAgent) + len(rec.Device.IP)
+	n := 48 + len(id) + len(rec.User)
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+		n += 16 + len(rec.Device.UserAgent) + len(rec.Device.IP)
+	}
 	for k, v := range rec.Values {
 		n += len(k) + 16
 		if raw, ok := v.(json.RawMessage); ok {

@@ -132,8 +132,8 @@ func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if out.Device != rec.Device || !out.AuthenticatedAt.Equal(rec.AuthenticatedAt.Truncate(time.Millisecond)) && !rec.AuthenticatedAt.IsZero() ||
-			rec.AuthenticatedAt.IsZero() != out.AuthenticatedAt.IsZero() {
+		want := rec.AuthenticatedAt.Truncate(time.Millisecond) // the zero time stays zero
+		if out.Device != rec.Device || !out.AuthenticatedAt.Equal(want) || out.AuthenticatedAt.IsZero() != want.IsZero() {
 			t.Errorf("%s: decoded Device %+v, AuthenticatedAt %v; sealed %+v, %v", tc.name, out.Device, out.AuthenticatedAt, rec.Device, rec.AuthenticatedAt)
 		}
 	}

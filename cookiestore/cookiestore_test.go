@@ -430,9 +430,11 @@ func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
 				t.Logf("existing=%v: %v", existing, tooLarge)
 			}
 
-			// A session just under the limit is still sent whole.
+			// A session just under the limit is still sent whole, beside
+			// the largest Device (a 256-byte User-Agent, an IPv6 address).
 			got = nil
 			c := sesametest.NewClient(t, m)
+			c.UserAgent, c.RemoteAddr = longUserAgent, "["+longIP+"]:443"
 			c.Login("alice")
 			c.Session(func(s *sesame.Session) { s.Put("big", big[:2500]); s.RememberMe(true) })
 			if len(got) != 0 || c.Cookie == "" {
@@ -441,6 +443,9 @@ func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
 			c.Session(func(s *sesame.Session) {
 				if v, _ := sesame.Get[string](s, "big"); v != big[:2500] {
 					t.Error("the 2500-byte value did not come back whole")
+				}
+				if d := s.Device(); len(d.UserAgent) != sesame.MaxUserAgentLen || d.IP != longIP {
+					t.Errorf("Device %+v, want the 256-byte User-Agent and %s", d, longIP)
 				}
 			})
 		})

@@ -45,16 +45,20 @@
 //   - The mode is part of the value's authenticated header: an encrypting
 //     store never accepts a signed value, and the reverse.
 //   - The session's ID, user, creation, last-seen, deadline and expiry times
-//     are inside the sealed data. [Store.Open] rejects a value whose expiry
-//     or deadline has passed, or that is older than [Config.Lifetime], and
-//     the Manager checks the absolute lifetime and idle timeout again from
-//     the same times. A cookie replayed after its end is rejected even if
-//     the browser ignored Max-Age.
+//     are inside the sealed data, with its authentication time (for
+//     [sesame.RequireFresh]) and its [sesame.Device]. [Store.Open]
+//     rejects a value whose expiry or deadline has passed, or that is older
+//     than [Config.Lifetime], and the Manager checks the absolute lifetime
+//     and idle timeout again from the same times. A cookie replayed after
+//     its end is rejected even if the browser ignored Max-Age.
 //   - A value is decoded with strict base64url, so a re-encoded value (with
 //     padding, another alphabet or other unused bits) is rejected.
 //   - Anything that fails these checks gives an error wrapping
 //     sesame.ErrNotFound, which the Manager turns into a new, empty session
-//     and a debug log line. Open never panics on any input (see FuzzOpen).
+//     and a debug log line. An authentic value whose session has expired
+//     also wraps sesame.ErrExpired, so the Manager fires its
+//     [sesame.EventExpired]; a forged, tampered or revoked value does not.
+//     Open never panics on any input (see FuzzOpen).
 //
 // Values are never compressed before sealing: compressing secrets together
 // with data an attacker can choose leaks them through the length (as in the
@@ -72,15 +76,30 @@
 // The associated data (or the MAC's input before the payload) binds the
 // header and the cookie name: the header, the name's length (2 bytes, big
 // endian), the name. The payload is the session in a compact binary form:
-// flags (Persist), ID, user, the four times in Unix milliseconds, and the
-// values, each the JSON of [sesame.MarshalValue]. Open returns the values as
-// json.RawMessage, so [sesame.Get] decodes each into its own type.
+// flags (Persist, and which of the next two fields are present), ID, user,
+// the four times in Unix milliseconds, the authentication time (as
+// milliseconds after the creation: 1 byte after a Login), the device (its
+// User-Agent and IP, as strings), and the values, each the JSON of
+// [sesame.MarshalValue]. A zero authentication time and an empty device
+// take no room. Open returns the values as json.RawMessage, so
+// [sesame.Get] decodes each into its own type. Values sealed before the
+// authentication time and the device were added lack them, and still open
+// (with both zero).
 //
 // The whole Set-Cookie line must fit in 4096 bytes, the limit browsers
 // enforce. A larger session fails its commit with a
 // *[sesame.CookieTooLargeError] that reaches the Manager's ErrorHandler
-// before anything is sent; a truncated cookie is never sent. A session of
-// about 2.5 KB of values fits.
+// before anything is sent; a truncated cookie is never sent. What fits:
+//
+//	session                                          payload    cookie
+//	a user, a cart, a CSRF token, the largest device   ~470 B    ~680 B
+//	the largest device                                 ~300 B    ~400 B
+//	values, without a device                        up to ~2.8 KB
+//	values, beside the largest device               up to ~2.5 KB
+//
+// The largest device is a User-Agent of sesame.MaxUserAgentLen (256) bytes
+// and a full IPv6 address; a typical User-Agent is 100 to 150 bytes, and
+// Config.IPStorage in package sesame can keep less of the address.
 //
 // # Key rotation
 //
@@ -142,7 +161,7 @@
 //	the request ...                              calls
 //	does not touch the session                   none
 //	loads a session without a user               none
-//	loads a session with a user (Open)           1 read (the mark, with the denied IDs)
+//	loads a live session with a user (Open)      1 read (the mark, with the denied IDs)
 //	  and destroys it (Revoke)                   + 1 write (Deny)
 //	  and renews it or logs in (Seal)            + 1 read and 1 write (the mark, Deny)
 //	calls RevokeAll (DeleteUser)                 1 write (SetRevocation)
@@ -160,4 +179,29 @@
 // sesame.ErrNotSupported, Revoke does nothing, and a copy of a cookie,
 // whether taken before a logout or before a Renew, stays valid until it
 // expires: keep the idle timeout and lifetime short.
+//
+// # What a cookie store can enforce
+//
+// With Config.Revocation, three things can be enforced for a session with
+// a user, because each names sessions the store is told about:
+//
+//   - Log out one session: the request's own, whose ID its Destroy denies.
+//   - Log out all the user's other sessions: [sesame.Manager.RevokeAll]
+//     with the current session's ID as keep.
+//   - Deny a renewed ID: Renew, Login and Reauthenticate deny the ID the
+//     session had, so the cookie from before stops opening.
+//
+// Two things cannot be, with or without it, because the cookies live in
+// browsers and the store sees only the one a request presents:
+//
+//   - Counting a user's live cookies. There is no list of a user's
+//     sessions (Manager.Sessions and Manager.Revoke return an error
+//     wrapping sesame.ErrNotSupported), and so no per-user cap: sesame.New
+//     refuses Config.MaxSessionsPerUser with a Sealer.
+//   - An atomic Update across requests. [sesame.Update] is a
+//     read-modify-write of this request's cookie, and the cookie is the
+//     session's one writer: of two requests of one browser updating the
+//     session in parallel, the browser keeps the cookie of the last
+//     response, and the other request's change is lost. Updates in
+//     sequence are never lost.
 package cookiestore

@@ -29,6 +29,7 @@ func FuzzOpen(f *testing.F) {
 	now := time.Now()
 	rec := &sesame.Record{
 		User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour),
+		AuthenticatedAt: now, Device: sesame.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "192.0.2.1"},
 		Values: map[string]any{"user_id": 42, "roles": [3]string{"admin", "editor", "viewer"}},
 	}
 	// valid[i] holds the name and value pairs that stores[i] must accept.
