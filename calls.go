@@ -1,6 +1,9 @@
 package sesame
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // This file is every call the Manager makes to its store or Sealer, each
 // timed for the StoreObserver, if any.
@@ -69,10 +72,16 @@ func (m *Manager) revokeSealed(ctx context.Context, r SealRevoker, in Sealed) er
 	return err
 }
 
-func (m *Manager) updateValue(ctx context.Context, u Updater, id, key string, f func(any, bool) (any, error)) (any, error) {
+// updateValue calls Update. The caller's own error (f's, or a limit's),
+// which f sets in *ferr, is not the store's: the StoreObserver gets nil.
+func (m *Manager) updateValue(ctx context.Context, u Updater, id, key string, f func(any, bool) (any, error), ferr *error) (any, error) {
 	ctx, end := m.startStore(ctx, "update", "update")
 	v, err := u.Update(ctx, id, key, f)
-	end(err)
+	if err != nil && *ferr != nil && errors.Is(err, *ferr) {
+		end(nil)
+	} else {
+		end(err)
+	}
 	return v, err
 }
 

@@ -105,7 +105,7 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 	c := new(storeCtx) // a store may use it after the call: never reused
 	ctx := c.bound(s.req.Context(), true, s.m.cfg.StoreTimeout, time.Now())
 	defer c.release()
-	v, err := s.m.updateValue(ctx, u, s.cid, key, checked)
+	v, err := s.m.updateValue(ctx, u, s.cid, key, checked, &ferr)
 	switch {
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
