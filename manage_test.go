@@ -296,3 +296,30 @@ func TestRefusedLoginDeletesItsCookie(t *testing.T) {
 		t.Errorf("events %v, want the refusal reported as evicted", k)
 	}
 }
+
+func TestUpdatesOwnErrorIsNoStoreFailure(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	obs := &observed{}
+	m := sesame.New(sesame.Config{Store: st, Insecure: true, Observer: obs})
+	c := sesametest.NewClient(t, m)
+	c.Put("n", 1)
+	boom := errors.New("boom")
+	c.Session(func(s *sesame.Session) {
+		if _, err := sesame.Update(s, "n", func(int) (int, error) { return 0, boom }); !errors.Is(err, boom) {
+			t.Errorf("Update: %v, want boom", err)
+		}
+	})
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	for i, c := range obs.calls {
+		if c.Op == "update" && obs.errs[i] != nil {
+			t.Errorf("the update call ended with %v, want nil: the error is the caller's", obs.errs[i])
+		}
+	}
+	for _, e := range obs.events {
+		if e.Kind == sesame.EventStoreFailed {
+			t.Errorf("a store_failed event for the caller's own error: %v", e.Err)
+		}
+	}
+}
