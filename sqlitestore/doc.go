@@ -4,11 +4,14 @@
 // one process, or a few processes sharing the file.
 //
 // The store implements every optional interface of sesame: delta commits
-// (sesame.DeltaStore), atomic renewals (sesame.Renewer), the per-user index
-// (sesame.UserStore), on-demand purging (sesame.Purger) and per-user
+// (sesame.DeltaStore), atomic renewals (sesame.Renewer), atomic updates of
+// one value (sesame.Updater), the per-user index (sesame.UserStore) and
+// cap (sesame.UserCapper), on-demand purging (sesame.Purger) and per-user
 // revocation marks and denied IDs for cookie-only sessions
 // (sesame.RevocationStore). A janitor goroutine purges expired sessions,
-// renewal records, marks and denied IDs periodically until Close.
+// renewal records, marks and denied IDs periodically until Close. Until a
+// purge removes it, a session past its expiry is reported by Load, Apply,
+// Update and Renew with sesame.ErrExpired beside sesame.ErrNotFound.
 //
 // [Open] creates a database file that does not exist with mode 0600, so
 // that only its owner can read the sessions; SQLite gives the -wal and
@@ -23,7 +26,7 @@
 //	sesame_renewals     old ID -> new ID, until the old record would have expired
 //	sesame_revocations  one revocation mark per user
 //	sesame_denied       (user, session ID) pairs revoked one by one, with their expiry
-//	sesame_schema       the schema version (2)
+//	sesame_schema       the schema version (3)
 //
 // Opening a database applies the migrations it lacks in one transaction
 // that holds the write lock from its first statement, so opening is
@@ -31,14 +34,18 @@
 // migration is DDL plus, where SQL cannot do it exactly, a Go step in the
 // same transaction: version 2 rewrites every session's values into the
 // encoding below in Go, keeping each value's bytes (2.5, 1e2, an int64
-// above 2^53). A database whose schema is newer than this package knows
+// above 2^53); version 3 adds the columns authenticated_at, user_agent and
+// ip to sesame_sessions (ALTER TABLE ... ADD COLUMN, which rewrites no
+// row), so that existing sessions have no authentication time and no
+// device. A database whose schema is newer than this package knows
 // is refused with an error rather than misread. The version lives in a
 // table of its own, not in PRAGMA user_version, so the file may hold the
 // application's tables too.
 //
 // Each session is one row keyed by its ID (already a hash of the token; no
-// token is ever stored). Times are unix milliseconds in INTEGER columns
-// (zero means the zero time). The user is an indexed column (a partial
+// token is ever stored), with its metadata in columns of their own, the
+// device's User-Agent and IP included. Times are unix milliseconds in
+// INTEGER columns (zero means the zero time). The user is an indexed column (a partial
 // index that leaves out sessions without a user), so Sessions and
 // DeleteUser cost O(that user's sessions); every table with an expiry has
 // an index on it, so Purge costs O(expired rows).
@@ -89,8 +96,9 @@
 // live row (WHERE id = ? AND expires > now): a commit to a deleted,
 // revoked, renewed or expired session changes nothing and returns an error
 // wrapping sesame.ErrNotFound, so a destroyed session never comes back.
-// Only on that path does the store read sesame_renewals, to add
-// sesame.ErrRenewed when the ID was renewed away.
+// Only on that path does the store look further, in one SELECT, to add
+// sesame.ErrRenewed when the ID was renewed away, or sesame.ErrExpired
+// when its row is there but expired.
 //
 // [Store.Renew] is one transaction (BEGIN IMMEDIATE with [DSN]; its first
 // statement writes in any case, so it holds the write lock throughout): an
@@ -103,19 +111,36 @@
 // renewals that have not expired), so that a revocation that lost a race
 // with a renewal still ends the session.
 //
+// [Store.Update] and [Store.CapUser] read, decide in Go, then write, so
+// each is one transaction that takes the write lock with its first
+// statement (a write even without BEGIN IMMEDIATE), and so runs alone
+// from its read to its write. Update's first statement is a no-op UPDATE
+// of the live row that returns the key's encoding (through json_each, so
+// any key works, where a JSON path could not name every key); f runs;
+// one UPDATE merges the new encoding in with json_patch, as Apply does.
+// f runs once, with the write lock held, so it should be quick: 64
+// goroutines making 50 Updates each of one key end at exactly 3,200.
+// CapUser first deletes the user's expired rows (the write that takes the
+// lock), lists the live ones on the user index, picks those to end with
+// sesame.OverCap and deletes them in one statement, so concurrent
+// CapUsers, from any process, leave the user at most n sessions.
+//
 // # Costs
 //
 // Statements per operation, each on a primary key or an index (BEGIN and
 // COMMIT counted as one each):
 //
-//	Load                       1 SELECT; +1 SELECT of sesame_renewals if not live
+//	Load                       1 SELECT; +1 SELECT if not live (renewed? expired?)
 //	Save                       1 INSERT ... ON CONFLICT DO UPDATE
 //	Apply, touch or additive   1 UPDATE (json_patch); +1 SELECT if not live
 //	Apply, emptying delta      BEGIN, UPDATE ... RETURNING, [DELETE], COMMIT
 //	Renew                      BEGIN, INSERT ... SELECT, UPDATE, COMMIT
 //	                           (not live: BEGIN, INSERT, ROLLBACK, +1 SELECT)
+//	Update                     BEGIN, UPDATE ... RETURNING, UPDATE (json_patch), COMMIT
+//	                           (not live: BEGIN, UPDATE, ROLLBACK, +1 SELECT)
 //	Delete                     1 DELETE (recursive CTE over sesame_renewals)
 //	Sessions, DeleteUser       1 statement on the user index
+//	CapUser                    BEGIN, DELETE (expired), SELECT, [DELETE], COMMIT
 //	SetRevocation, Deny        1 INSERT ... ON CONFLICT DO UPDATE
 //	Revocation                 1 SELECT (the mark UNION ALL the denied IDs)
 //	Purge                      per table (4), 1 DELETE per 1,000 expired rows, at least 1

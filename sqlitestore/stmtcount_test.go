@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"maps"
 	"runtime"
 	"slices"
@@ -182,6 +183,14 @@ func TestStatementsPerOperation(t *testing.T) {
 			return err
 		}, "UPDATE"},
 		{"Apply to a missing ID", func() error { st.Apply(ctx, "missing", d(sesame.Delta{})); return nil }, "UPDATE SELECT"},
+		{"Update", func() error {
+			_, err := st.Update(ctx, "id1", "a", func(any, bool) (any, error) { return 5, nil })
+			return err
+		}, "BEGIN UPDATE UPDATE COMMIT"},
+		{"Update of a missing ID", func() error {
+			st.Update(ctx, "missing", "a", func(any, bool) (any, error) { return 5, nil })
+			return nil
+		}, "BEGIN UPDATE ROLLBACK SELECT"},
 		{"Apply, emptying delta that leaves values", func() error {
 			_, err := st.Apply(ctx, "id1", d(sesame.Delta{Delete: []string{"a"}}))
 			return err
@@ -193,6 +202,18 @@ func TestStatementsPerOperation(t *testing.T) {
 			st.Renew(ctx, "id1", "id3", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
 			return nil
 		}, "BEGIN INSERT ROLLBACK SELECT"},
+		{"CapUser, under the cap", func() error { _, err := st.CapUser(ctx, "alice", "id2", 1, false); return err }, "BEGIN DELETE SELECT COMMIT"},
+		{"CapUser, over the cap", func() error {
+			if err := st.Save(ctx, "id4", sesametest.Record("alice", nil)); err != nil {
+				return err
+			}
+			log.take()
+			ended, err := st.CapUser(ctx, "alice", "id2", 1, false)
+			if err == nil && (len(ended) != 1 || ended[0].ID != "id4") {
+				err = fmt.Errorf("ended %+v, want id4", ended)
+			}
+			return err
+		}, "BEGIN DELETE SELECT DELETE COMMIT"},
 		{"Apply, emptying delta that empties", func() error {
 			_, err := st.Apply(ctx, "id2", d(sesame.Delta{Clear: true, User: &empty}))
 			return err
@@ -276,6 +297,13 @@ func TestContextIsNotUsedAfterTheCallReturns(t *testing.T) {
 			st.Renew(ctx, "id1", "id3", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
 		})
 		call(func(ctx context.Context) { st.Sessions(ctx, "alice") })
+		call(func(ctx context.Context) {
+			st.Update(ctx, "id2", "a", func(any, bool) (any, error) { return 1, nil })
+		})
+		call(func(ctx context.Context) {
+			st.Update(ctx, "id1", "a", func(any, bool) (any, error) { return 1, nil })
+		})
+		call(func(ctx context.Context) { st.CapUser(ctx, "alice", "id2", 0, false) })
 		call(func(ctx context.Context) { st.Apply(ctx, "id2", d(sesame.Delta{Clear: true, User: &empty})) })
 		call(func(ctx context.Context) { st.Delete(ctx, "id1") })
 		call(func(ctx context.Context) { st.DeleteUser(ctx, "alice", "") })

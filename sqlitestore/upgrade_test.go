@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
 
@@ -225,5 +227,121 @@ func TestUpgradeOfACorruptValueFailsAndChangesNothing(t *testing.T) {
 	db.QueryRow(`SELECT vals FROM sesame_sessions WHERE id = 'bulk-1'`).Scan(&vals)
 	if vals != `{"i":1,"f":1.50}` {
 		t.Errorf("the failed upgrade changed a row to %s", vals)
+	}
+}
+
+// v2DDL is the exact schema version 2 added to version 1, as sqlitestore
+// created it; v1DDL then v2DDL is a database of today's schema before
+// version 3.
+const v2DDL = `CREATE TABLE sesame_renewals (
+		id      TEXT PRIMARY KEY,
+		new_id  TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	);
+	CREATE INDEX sesame_renewals_expires ON sesame_renewals (expires);
+	CREATE TABLE sesame_denied (
+		user_id TEXT NOT NULL,
+		id      TEXT NOT NULL,
+		expires INTEGER NOT NULL,
+		PRIMARY KEY (user_id, id)
+	);
+	CREATE INDEX sesame_denied_expires ON sesame_denied (expires);
+	UPDATE sesame_schema SET version = 2;`
+
+// TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata opens a version 2
+// database holding a session, a renewal, a mark and a denied ID: the
+// upgrade to version 3 keeps them all, the old session has no
+// authentication time and no device, and both then round-trip through
+// Apply, Save, Load and Sessions.
+func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
+	path := tempDB(t)
+	ctx := t.Context()
+	db := rawDB(t, path)
+	if _, err := db.Exec(v1DDL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(v2DDL); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	created, expires := now.Add(-time.Minute).UnixMilli(), now.Add(time.Hour).UnixMilli()
+	const vals = `{"n":"9007199254740993","s":"\"h\u00e9\""}`
+	for _, q := range []string{
+		`INSERT INTO sesame_sessions (id, user_id, vals, created, last_seen, deadline, expires, persist)
+			VALUES ('old', 'alice', ?1, ?2, ?2, ?3, ?3, 1)`,
+		`INSERT INTO sesame_renewals VALUES ('older', 'old', ?3)`,
+		`INSERT INTO sesame_revocations VALUES ('alice', ?2, 'old', ?3)`,
+		`INSERT INTO sesame_denied VALUES ('alice', 'gone', ?3)`,
+	} {
+		if _, err := db.Exec(q, vals, created, expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st := open(t, path)
+	var v int
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
+		t.Fatalf("schema version after the upgrade = %d, %v; want 3", v, err)
+	}
+	rec, err := st.Load(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dumpValues(rec.Values); got != `n=9007199254740993 s="hé" ` {
+		t.Errorf("values after the upgrade: %s", got)
+	}
+	if rec.User != "alice" || !rec.Persist || rec.Created.UnixMilli() != created || rec.LastSeen.UnixMilli() != created ||
+		rec.Deadline.UnixMilli() != expires || rec.Expires.UnixMilli() != expires {
+		t.Errorf("metadata after the upgrade: %+v", rec)
+	}
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+		t.Errorf("an upgraded session has AuthenticatedAt %v and Device %+v, want none", rec.AuthenticatedAt, rec.Device)
+	}
+	if _, err := st.Load(ctx, "older"); !errors.Is(err, sesame.ErrRenewed) {
+		t.Errorf("Load of a renewed ID after the upgrade: %v, want ErrRenewed", err)
+	}
+	if r, err := st.Revocation(ctx, "alice"); err != nil || r.Keep != "old" || r.Denied["gone"].UnixMilli() != expires {
+		t.Errorf("revocations after the upgrade = %+v, %v", r, err)
+	}
+
+	// The new fields round-trip on the upgraded session...
+	auth := now.Add(-time.Second)
+	dev := sesame.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
+	d := delta(nil)
+	d.AuthenticatedAt, d.Device = auth, &dev
+	if _, err := st.Apply(ctx, "old", d); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := st.Load(ctx, "old"); err != nil || !rec.AuthenticatedAt.Equal(auth.Truncate(time.Millisecond)) || rec.Device != dev {
+		t.Errorf("Load after an Apply of the new fields: %+v, %v", rec, err)
+	}
+	list, err := st.Sessions(ctx, "alice")
+	if err != nil || len(list) != 1 || !list[0].AuthenticatedAt.Equal(auth.Truncate(time.Millisecond)) || list[0].Device != dev {
+		t.Errorf("Sessions after the upgrade: %+v, %v", list, err)
+	}
+	// ...and on a new one.
+	in := sesametest.Record("bob", map[string]any{"a": 1})
+	in.AuthenticatedAt, in.Device = auth, sesame.Device{UserAgent: "curl/8", IP: "192.0.2.0/24"}
+	if err := st.Save(ctx, "new", in); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := st.Load(ctx, "new"); err != nil || !rec.AuthenticatedAt.Equal(auth.Truncate(time.Millisecond)) || rec.Device != in.Device {
+		t.Errorf("Load after a Save of the new fields: %+v, %v", rec, err)
+	}
+	if n, err := st.Update(ctx, "old", "n", func(old any, ok bool) (any, error) {
+		n, err := sesame.Decode[int64](old)
+		return n + 1, err
+	}); err != nil || n != int64(9007199254740994) {
+		t.Errorf("Update of an upgraded session = %v, %v; want 9007199254740994", n, err)
+	}
+
+	// Opening again is a no-op.
+	before := tableText(t, db, "sesame_sessions")
+	open(t, path)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
+		t.Errorf("schema version after a second open = %d, %v; want 3", v, err)
+	}
+	if after := tableText(t, db, "sesame_sessions"); after != before {
+		t.Error("a second open changed the sessions table")
 	}
 }
