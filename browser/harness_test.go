@@ -61,6 +61,13 @@ func chromiumPath(t *testing.T) string {
 // testTimeout; it is closed, and its profile removed, when t ends.
 func startBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	return startBrowserWithin(t, testTimeout, extra...)
+}
+
+// startBrowserWithin is startBrowser for a browser that lives at most
+// timeout, for a test that does more than most.
+func startBrowserWithin(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	exe := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "sesame-chromium-")
 	if err != nil {
@@ -69,7 +76,7 @@ func startBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.C
 	// Registered first, so it runs after the browser has closed.
 	t.Cleanup(func() { removeProfile(t, profile) })
 
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancelTimeout)
 	var output syncBuffer
 	opts := []chromedp.ExecAllocatorOption{
@@ -180,6 +187,12 @@ const pagePath = "/browser-test"
 // response's Set-Cookie lines (lastSetCookies).
 func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 	t.Helper()
+	return newDemoApp(t, kind, cfg, demo.Options{})
+}
+
+// newDemoApp is newApp with the demo's own Options.
+func newDemoApp(t *testing.T, kind storeKind, cfg sesame.Config, o demo.Options) *app {
+	t.Helper()
 	switch kind {
 	case memoryStore:
 		st := memstore.New(memstore.Options{})
@@ -201,7 +214,7 @@ func newApp(t *testing.T, kind storeKind, cfg sesame.Config) *app {
 	a := &app{m: sesame.New(cfg), setCookies: make(map[string][]string)}
 
 	mux := http.NewServeMux()
-	demo.Routes(mux, a.m)
+	o.Routes(mux, a.m)
 	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, r *http.Request) {
 		// A cookie scripts may read, so a test can tell "document.cookie
 		// works but hides the session cookie" from "document.cookie is

@@ -1,11 +1,15 @@
 // Command sesame-demo is a small web app that shows Sesame at work: login
-// with session renewal, a per-session counter, "your devices" with revoke,
-// and logout. It serves a page at / and a JSON API under /api, both from
+// with session renewal, reauthentication before a sensitive action, a
+// per-session counter safe across tabs, "your devices" with revoke, and
+// logout. It serves a page at / and a JSON API under /api, both from
 // package internal/demo, which documents the API; this command picks the
-// store and the configuration from its flags.
+// store and the configuration from its flags, and logs the sessions'
+// lifecycle events (demo.Observer) to stderr.
 //
-//	go run ./cmd/sesame-demo            # http://127.0.0.1:8080
-//	go run ./cmd/sesame-demo -h         # flags
+//	go run ./cmd/sesame-demo                   # http://127.0.0.1:8080
+//	go run ./cmd/sesame-demo -h                # flags
+//	go run ./cmd/sesame-demo -max-sessions 3   # a 4th login ends the user's least recently seen session
+//	go run ./cmd/sesame-demo -fresh 1m         # "log out all other devices" asks to reauthenticate after 1m
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/device"
 	"github.com/sesame-go/sesame/internal/demo"
 )
 
@@ -37,12 +42,36 @@ func main() {
 
 // options are the demo's flags.
 type options struct {
-	addr     string
-	store    string
-	secure   bool
-	idle     time.Duration
-	lifetime time.Duration
+	addr        string
+	store       string
+	secure      bool
+	idle        time.Duration
+	lifetime    time.Duration
+	fresh       time.Duration
+	maxSessions int
 	storeOptions
+}
+
+// flags returns the demo's flag set, which parses into o and prints its
+// usage to stderr.
+func (o *options) flags(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sesame-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: sesame-demo [flags]\n\n"+
+			"Serves Sesame's demo app (a page at / and a JSON API under /api) until interrupted,\n"+
+			"and logs the sessions' lifecycle events to stderr.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.store, "store", defaultStore, "session store: "+storeNames())
+	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (needs HTTPS; the library's default is true)")
+	fs.DurationVar(&o.idle, "idle", sesame.DefaultIdleTimeout, "idle timeout (negative: none)")
+	fs.DurationVar(&o.lifetime, "lifetime", sesame.DefaultLifetime, "absolute session lifetime")
+	fs.DurationVar(&o.fresh, "fresh", demo.DefaultFresh, "\"log out all other devices\" needs a login or reauthentication within `DURATION`, else it asks to reauthenticate first (positive)")
+	fs.IntVar(&o.maxSessions, "max-sessions", 0, "cap each user's live sessions at `N`: the (N+1)-th login ends the user's least recently seen session (0: no cap; not with -store cookie)")
+	o.storeOptions.flags(fs)
+	return fs
 }
 
 // run serves the demo until ctx is done.
@@ -54,31 +83,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // listens.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
 	var o options
-	fs := flag.NewFlagSet("sesame-demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&o.store, "store", defaultStore, "session store: "+storeNames())
-	fs.BoolVar(&o.secure, "secure", false, "mark the cookie Secure (needs HTTPS; the library's default is true)")
-	fs.DurationVar(&o.idle, "idle", sesame.DefaultIdleTimeout, "idle timeout (negative: none)")
-	fs.DurationVar(&o.lifetime, "lifetime", sesame.DefaultLifetime, "absolute session lifetime")
-	o.storeOptions.flags(fs)
+	fs := o.flags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected arguments %q; see sesame-demo -h", fs.Args())
+	case o.fresh <= 0:
+		return fmt.Errorf("-fresh %v: must be positive", o.fresh)
+	case o.maxSessions < 0:
+		return fmt.Errorf("-max-sessions %d: must be 0 (no cap) or more", o.maxSessions)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := sesame.Config{Insecure: !o.secure, IdleTimeout: o.idle, Lifetime: o.lifetime, Logger: log}
+	cfg := sesame.Config{
+		Insecure: !o.secure, IdleTimeout: o.idle, Lifetime: o.lifetime, Logger: log,
+		DeviceLabel: device.Label, // "Chrome 156 on Linux"
+		Observer:    &demo.Observer{Logger: log, Label: device.Label},
+	}
+	if o.maxSessions > 0 {
+		cfg.MaxSessionsPerUser, cfg.CapPolicy = o.maxSessions, sesame.CapEvictOldest
+	}
 	closeStore, err := openStore(ctx, o.store, o.storeOptions, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	if err := checkCap(o, cfg); err != nil {
+		return err
+	}
 	m := sesame.New(cfg)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: demo.New(m), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: demo.Options{Fresh: o.fresh}.New(m), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "sesame-demo: store %s, listening on http://%s\n", o.store, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -93,4 +133,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// checkCap fails clearly where sesame.New would panic on -max-sessions: a
+// cap needs a store that counts a user's sessions (sesame.UserCapper),
+// which a cookie store cannot.
+func checkCap(o options, cfg sesame.Config) error {
+	if cfg.MaxSessionsPerUser == 0 {
+		return nil
+	}
+	if cfg.Sealer != nil {
+		return fmt.Errorf("-max-sessions %d needs a server-side store: -store %s keeps sessions in cookies, which cannot be counted", o.maxSessions, o.store)
+	}
+	if _, ok := cfg.Store.(sesame.UserCapper); !ok {
+		return fmt.Errorf("-max-sessions %d: -store %s cannot cap a user's sessions (%T does not implement sesame.UserCapper)", o.maxSessions, o.store, cfg.Store)
+	}
+	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesame-go/sesame/internal/demo"
 )
@@ -26,11 +28,18 @@ func startDemo(t *testing.T, args ...string) string {
 // demo is stopped when the test ends if it is still running.
 func runDemo(t *testing.T, args ...string) (base string, stop func()) {
 	t.Helper()
+	return runDemoTo(t, io.Discard, args...)
+}
+
+// runDemoTo is runDemo with the demo's stderr (its log) sent to stderr,
+// which must be safe for concurrent writes.
+func runDemoTo(t *testing.T, stderr io.Writer, args ...string) (base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, io.Discard, ready)
+		done <- serve(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, stderr, ready)
 	}()
 	var once sync.Once
 	stop = func() {
@@ -57,6 +66,7 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	ua   string // the User-Agent header, if set
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -70,6 +80,9 @@ func (b *browser) call(method, path, body string, out any) int {
 	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	if b.ua != "" {
+		req.Header.Set("User-Agent", b.ua)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -92,9 +105,17 @@ func (b *browser) cookie() string {
 }
 
 type whoami struct {
-	User    string `json:"user"`
-	Counter int    `json:"counter"`
+	User            string    `json:"user"`
+	Counter         int       `json:"counter"`
+	AuthenticatedAt time.Time `json:"authenticated_at"`
+	Device          string    `json:"device"`
 }
+
+// User-Agents of two browsers, and the labels package device gives them.
+const (
+	chromeLinux    = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+	firefoxWindows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+)
 
 // clientSideStores marks the stores that keep sessions in the cookie: they
 // cannot list a user's sessions, so GET /api/sessions shows only the
@@ -135,6 +156,17 @@ func testDemoAPI(t *testing.T, base string, listing bool) {
 	if alice.call("GET", "/api/me", "", &u); u.User != "alice" || u.Counter != 2 {
 		t.Errorf("me = %+v, want alice with counter 2 (kept through login)", u)
 	}
+	if u.AuthenticatedAt.IsZero() || time.Since(u.AuthenticatedAt) > time.Minute || u.Device != "Go-http-client" {
+		t.Errorf("me = %+v, want authenticated_at at the login and device \"Go-http-client\" (package device's label)", u)
+	}
+	time.Sleep(10 * time.Millisecond) // stores keep milliseconds
+	var re whoami
+	if code := alice.call("POST", "/api/reauth", `{"user":"alice"}`, &re); code != 200 || re.User != "alice" || !re.AuthenticatedAt.After(u.AuthenticatedAt) {
+		t.Errorf("reauth: %d %+v, want 200 with authenticated_at after %v", code, re, u.AuthenticatedAt)
+	}
+	if code := alice.call("POST", "/api/reauth", `{"user":"bob"}`, nil); code != 403 {
+		t.Errorf("reauth as bob: %d, want 403", code)
+	}
 	if code := alice.call("POST", "/api/login", `{"user":""}`, nil); code != 400 {
 		t.Errorf("empty login: %d, want 400", code)
 	}
@@ -149,6 +181,7 @@ func testDemoAPI(t *testing.T, base string, listing bool) {
 	}
 
 	phone, laptop := newBrowser(t, base), newBrowser(t, base)
+	phone.ua, laptop.ua = firefoxWindows, chromeLinux
 	phone.call("POST", "/api/login", `{"user":"alice"}`, nil)
 	laptop.call("POST", "/api/login", `{"user":"alice"}`, nil)
 	var list []demo.Device
@@ -156,12 +189,22 @@ func testDemoAPI(t *testing.T, base string, listing bool) {
 	if !listing {
 		// Without server-side listing, only the current session is shown,
 		// and revoke-all below must log out both other devices.
-		if len(list) != 1 || !list[0].Current {
-			t.Fatalf("alice's sessions = %+v, want only the current one", list)
+		if len(list) != 1 || !list[0].Current || list[0].Label != "Go-http-client" || list[0].IP != "127.0.0.1" {
+			t.Fatalf("alice's sessions = %+v, want only the current one, Go-http-client at 127.0.0.1", list)
 		}
 	} else {
 		if len(list) != 3 {
 			t.Fatalf("alice has %d sessions, want 3: %+v", len(list), list)
+		}
+		labels := make(map[string]bool)
+		for _, d := range list {
+			labels[d.Label] = d.Current
+			if d.IP != "127.0.0.1" {
+				t.Errorf("device %+v: ip %q, want 127.0.0.1", d, d.IP)
+			}
+		}
+		if want := map[string]bool{"Go-http-client": true, "Firefox 128 on Windows": false, "Chrome 156 on Linux": false}; !maps.Equal(labels, want) {
+			t.Errorf("alice's devices (label: current) = %v, want %v", labels, want)
 		}
 		var phoneID string
 		var phoneList []demo.Device
