@@ -78,6 +78,17 @@ func encodedSize(v any) (int, error) {
 		return len(v), nil
 	case string:
 		return len(v) + 2, nil
+	case int:
+		var buf [20]byte
+		return len(strconv.AppendInt(buf[:0], int64(v), 10)), nil
+	case int64:
+		var buf [20]byte
+		return len(strconv.AppendInt(buf[:0], v, 10)), nil
+	case bool:
+		if v {
+			return 4, nil
+		}
+		return 5, nil
 	case nil:
 		return 4, nil
 	}
@@ -100,7 +111,7 @@ func sizeOf(v reflect.Value, depth int) (int, error) {
 		return 4, nil // null
 	}
 	t := v.Type()
-	if t.Implements(marshalerType) || t.Implements(textMarshalerType) {
+	if t.NumMethod() > 0 && (t.Implements(marshalerType) || t.Implements(textMarshalerType)) {
 		b, err := json.Marshal(v.Interface())
 		return len(b), err
 	}
