@@ -281,3 +281,123 @@ func TestRenewRacingATouchRemembersTheLatestExpiry(t *testing.T) {
 		t.Errorf("the renewal is remembered until %v, want the touched expiry %v", until, touched)
 	}
 }
+
+// An Update that waited for an Apply of another key reads the row's
+// latest version: its new value joins the Apply's, and neither is lost.
+func TestUpdateRacingApplyKeepsBoth(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	if err := st.Save(t.Context(), "id1", liveRecord("", map[string]any{"n": 1})); err != nil {
+		t.Fatal(err)
+	}
+	h := holdDelta(t, st, st.q.apply, "id1", delta(sesame.Delta{Set: map[string]any{"n": 10, "cart": "apples"}}))
+	var v any
+	var err error
+	race(t, pool, h, func() {
+		v, err = st.Update(t.Context(), "id1", "n", func(old any, ok bool) (any, error) {
+			n, err := sesame.Decode[int](old)
+			return n + 1, err
+		})
+	})
+	if err != nil || v != 11 {
+		t.Fatalf("Update racing an Apply that set n to 10 = %v, %v; want 11", v, err)
+	}
+	rec, err := st.Load(t.Context(), "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := sesame.Decode[int](rec.Values["n"])
+	cart, _ := sesame.Decode[string](rec.Values["cart"])
+	if n != 11 || cart != "apples" {
+		t.Errorf("after the race n = %d, cart = %q; want 11, apples", n, cart)
+	}
+}
+
+// An Update of the old ID that waited for a Renew reports ErrRenewed,
+// never calls f, and changes nothing.
+func TestUpdateRacingRenewIsRenewed(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	rec := liveRecord("alice", map[string]any{"n": 1})
+	if err := st.Save(t.Context(), "old", rec); err != nil {
+		t.Fatal(err)
+	}
+	h := holdDelta(t, st, st.q.renew, "old", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
+	called := false
+	var err error
+	race(t, pool, h, func() {
+		_, err = st.Update(t.Context(), "old", "n", func(any, bool) (any, error) { called = true; return 2, nil })
+	})
+	if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) || called {
+		t.Errorf("Update(old) racing a Renew = %v (f called: %v), want ErrNotFound and ErrRenewed, f not called", err, called)
+	}
+	got, err := st.Load(t.Context(), "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sesame.Decode[int](got.Values["n"]); n != 1 {
+		t.Errorf("the renewed session's n = %d, want 1", n)
+	}
+}
+
+// CapUser takes its lock before it lists: a CapUser that waited for
+// another's lock lists what that one committed, here a session it added,
+// and trims to the cap. A CapUser of another user does not wait.
+func TestCapUserListsAfterTheLock(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	old := liveRecord("alice", nil)
+	old.LastSeen = old.LastSeen.Add(-time.Minute)
+	if err := st.Save(t.Context(), "a1", old); err != nil {
+		t.Fatal(err)
+	}
+	h := hold(t, pool, st.q.capLock, lockKey(capLock, st.table, "alice"))
+	rec := liveRecord("alice", nil)
+	if _, err := h.tx.Exec(t.Context(), st.q.save, "a2", "{}", rec.User, rec.Created, rec.LastSeen,
+		rec.Deadline, rec.Expires, false, nil, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := st.Save(ctx, "b1", liveRecord("bob", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := st.CapUser(ctx, "bob", "", 0, false); err != nil || len(ended) != 1 {
+		t.Fatalf("CapUser(bob) while alice's lock is held = %v, %v; want b1 ended at once", ended, err)
+	}
+	var ended []sesame.Info
+	var err error
+	race(t, pool, h, func() { ended, err = st.CapUser(t.Context(), "alice", "a2", 1, false) })
+	if err != nil || len(ended) != 1 || ended[0].ID != "a1" {
+		t.Fatalf("CapUser(alice, keep a2, 1) after the held one = %+v, %v; want a1 ended", ended, err)
+	}
+	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 1 || list[0].ID != "a2" {
+		t.Errorf("alice's sessions after the cap: %+v, %v; want a2 alone", list, err)
+	}
+}
+
+// A CapUser that waited for a Renew of one of the user's sessions ends
+// the session under its new ID: its list locks the rows, and reads the
+// moved row's latest version.
+func TestCapUserRacingRenewEndsTheMovedRow(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	old := liveRecord("alice", nil)
+	old.LastSeen = old.LastSeen.Add(-time.Minute)
+	if err := st.Save(t.Context(), "old", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(t.Context(), "keep", liveRecord("alice", nil)); err != nil {
+		t.Fatal(err)
+	}
+	h := holdDelta(t, st, st.q.renew, "old", &sesame.Delta{User: &old.User, Deadline: old.Deadline, LastSeen: old.LastSeen, Expires: old.Expires}, "new")
+	var ended []sesame.Info
+	var err error
+	race(t, pool, h, func() { ended, err = st.CapUser(t.Context(), "alice", "keep", 1, false) })
+	if err != nil || len(ended) != 1 || ended[0].ID != "new" {
+		t.Fatalf("CapUser racing a Renew = %+v, %v; want the renewed session ended under its new ID", ended, err)
+	}
+	if n := rowCount(t, st, "new"); n != 0 {
+		t.Error("the renewed session survived the cap")
+	}
+}

@@ -2,10 +2,15 @@
 //
 // It implements every server-side capability of sesame:
 // [sesame.DeltaStore] (a commit is one statement), [sesame.Renewer] (a
-// renewal is one statement), [sesame.UserStore] with
-// [sesame.UserDeleter] (an index on the user column), [sesame.Purger]
-// (plus an optional janitor goroutine) and [sesame.RevocationStore]
-// (per-user marks and denied IDs, for cookie-only sessions).
+// renewal is one statement), [sesame.Updater] (a transaction that locks
+// the row), [sesame.UserStore] with [sesame.UserDeleter] (an index on the
+// user column), [sesame.UserCapper] (a transaction under a per-user
+// advisory lock), [sesame.Purger] (plus an optional janitor goroutine) and
+// [sesame.RevocationStore] (per-user marks and denied IDs, for cookie-only
+// sessions). It keeps every field of a [sesame.Record], the device and
+// the time of the last authentication included, and lists them in
+// Sessions; Load of a record that is still in the table but expired
+// reports [sesame.ErrExpired] with [sesame.ErrNotFound].
 //
 // # Why pgxpool
 //
@@ -21,16 +26,18 @@
 // cannot be cached, set the pool config's ConnConfig.DefaultQueryExecMode
 // to pgx.QueryExecModeExec or pgx.QueryExecModeSimpleProtocol: the store
 // passes its tests in both, as in pgx's default mode. Each call of a
-// Store method is one statement (or a few, see Costs), never a
-// transaction: only New's migration is one, and it takes a
-// transaction-scoped lock, so a pooler in transaction mode is fine.
+// Store method is one statement (or a few, see Costs), except Update and
+// CapUser, which are short transactions, as is New's migration; their
+// locks are transaction-scoped (row locks, pg_advisory_xact_lock), never
+// held by a session, so a pooler in transaction mode is fine.
 //
 // # Schema
 //
 // [New] creates, or upgrades, five tables named after [Options.Table] (T):
 //
 //	T              the sessions: id (the hashed token), data (jsonb),
-//	               user_id, created, last_seen, deadline, expires, persist;
+//	               user_id, created, last_seen, deadline, expires, persist,
+//	               authenticated_at (NULL if never), user_agent, ip;
 //	               indexes on user_id (partial: WHERE user_id <> '') and
 //	               on expires
 //	T_revocations  one revocation mark per user (before, keep, expires)
@@ -40,7 +47,7 @@
 //	               expires; primary key (user_id, id)
 //	T_schema       the schema versions applied
 //
-// The schema is at [SchemaVersion] 2. When the schema is current, New
+// The schema is at [SchemaVersion] 3. When the schema is current, New
 // only reads T_schema. Otherwise it migrates in one transaction that first
 // takes a transaction-scoped advisory lock (pg_advisory_xact_lock) derived
 // from the table name, then reads the version again, and applies each
@@ -48,9 +55,20 @@
 // database, or on one to upgrade, all succeed, and exactly one migrates.
 // Version 2 only adds T_renewed and T_denied (and their expiry indexes)
 // to a version-1 schema: the existing rows stay where they are, and the
-// sessions table is neither rewritten nor locked. A schema newer than
-// this code knows is refused with an error wrapping [ErrNewerSchema], so
-// an old binary never writes to a table it does not understand.
+// sessions table is neither rewritten nor locked. Version 3 adds the
+// columns authenticated_at, user_agent and ip to the sessions table with
+// one ALTER TABLE: a change of the catalog only (the new columns are NULL
+// or have a constant default, so no row is rewritten, whatever the size
+// of the table), but one that takes the table's ACCESS EXCLUSIVE lock for
+// a moment, once the transactions using the table have ended (the
+// statements of running instances that come meanwhile wait behind it, so
+// upgrade while no long transaction holds the table). Existing rows read
+// as never authenticated, on no known device. Instances of version 2
+// still running keep working on the upgraded table (their statements
+// name the columns they know; the sessions they create have no metadata),
+// but refuse to start on it. A schema newer than this code knows is
+// refused with an error wrapping [ErrNewerSchema], so an old binary never
+// writes to a table it does not understand.
 //
 // # Values
 //
@@ -69,7 +87,7 @@
 // # Atomicity
 //
 // Every write to a session is one statement, which PostgreSQL runs
-// atomically. Under READ COMMITTED, a statement that finds its row
+// atomically, or a transaction (Update, CapUser). Under READ COMMITTED, a statement that finds its row
 // changed by a concurrent one waits for it to commit, then re-checks its
 // WHERE clause on the row's latest version and computes its SET
 // expressions from that version; the statements below are written so that
@@ -116,6 +134,30 @@
 // race, to follow the new renewal (so does the loser of concurrent
 // Deletes, whose second run finds nothing).
 //
+// Update is one transaction: a SELECT ... FOR UPDATE locks the live row
+// (reading its latest version if a concurrent commit changed it) and
+// returns the key's encoding; f runs in Go, once, while the row is
+// locked; one UPDATE sets the key's new encoding in that row (jsonb ||,
+// the encoding by [sesame.MarshalValue] as a JSON string, like every
+// value); COMMIT. Concurrent Updates, Applies, Renews and Deletes of the
+// session wait for the lock, so no update is lost, and an Update that
+// waited for a Renew finds no row under the old ID and reports
+// sesame.ErrRenewed. Update changes neither last_seen nor expires.
+//
+// CapUser is one transaction: it first takes a transaction-scoped
+// advisory lock whose key is a hash of the table and the user, so that
+// the CapUsers of one user, from every instance, run one after another,
+// even for a user who has no rows yet; then, in a statement of its own
+// (whose snapshot, under READ COMMITTED, is taken once the lock is
+// granted, and so holds every session written before, and everything
+// earlier CapUsers deleted), it lists the user's live sessions through
+// the user index, locking their rows (FOR UPDATE: a session that a
+// concurrent Renew moved is listed under its new ID, and none is renewed
+// away before it is deleted); it picks those to end with
+// [sesame.OverCap], deletes them and commits. Since every login writes
+// its session before its CapUser, the last CapUser to run sees every
+// session, and leaves at most the cap.
+//
 // A revocation mark and each denied ID are separate rows, so
 // SetRevocation (an upsert of the mark) and Deny (an upsert of a denied
 // ID, keeping the later expiry) never undo each other's work, and
@@ -126,7 +168,10 @@
 // Expiry is judged by the application's clock, the one that set the
 // record's times, not the database server's: each query passes time.Now.
 // A record is never returned at or after its expiry, even before it is
-// purged. Times are stored as timestamptz (microsecond precision).
+// purged: until then, Load, Apply, Update and Renew of its ID report an
+// error wrapping both sesame.ErrNotFound and sesame.ErrExpired (judged by
+// the query that already tells a renewed ID, on the not-found path only).
+// Times are stored as timestamptz (microsecond precision).
 //
 // # Timeouts
 //
@@ -137,18 +182,22 @@
 // every load and commit with [sesame.Config.StoreTimeout] (5s by
 // default), so a hung server or a network partition fails the request
 // within that bound (the Manager's ErrorHandler answers) instead of
-// holding it and a pool connection. A caller that uses the store directly
-// bounds its own context; the janitor's purges end when the server
-// answers or Close is called.
+// holding it and a pool connection. An Update or a CapUser whose context
+// ends within its transaction closes the connection rather than wait for
+// a ROLLBACK: the server rolls the transaction back, and releases its
+// locks, when it sees the connection close. A caller that uses the store
+// directly bounds its own context; the janitor's purges end when the
+// server answers or Close is called.
 //
 // # Costs
 //
 // Each statement is one round trip, in every query mode (in pgx's default
 // mode the first use of a statement on a connection also prepares it,
-// once). The statements per call:
+// once); so are the BEGIN and COMMIT of a transaction. The statements per
+// call:
 //
 //	Load           1 on the primary key; 2 when no live record exists
-//	               (the second tells a renewed ID)
+//	               (the second tells a renewed ID or an expired record)
 //	Save           1 (INSERT ... ON CONFLICT DO UPDATE)
 //	Apply          1 (an UPDATE; or lock, then DELETE or UPDATE, for an
 //	               emptying delta); 2 when no live record exists
@@ -157,16 +206,22 @@
 //	Delete         1 (the chain of renewals, and a DELETE); one more per
 //	               concurrent Renew or Delete that changed the row
 //	               meanwhile
+//	Update         4 (BEGIN, SELECT ... FOR UPDATE, UPDATE, COMMIT); 4
+//	               when no live record exists (BEGIN, SELECT, the
+//	               not-found query, ROLLBACK)
 //	Sessions       1 on the user index
 //	DeleteUser     1 on the user index
+//	CapUser        4 (BEGIN, the advisory lock, the list on the user
+//	               index, COMMIT); 5 when it ends sessions (a DELETE of
+//	               them all)
 //	SetRevocation  1
 //	Deny           1
 //	Revocation     1
 //	Purge          1 for the marks, then 1 per batch of 5000 expired
 //	               sessions, renewals and denied IDs
 //
-// Sessions and DeleteUser cost O(that user's sessions) whatever the size
-// of the table (see BenchmarkRevokeUser). Purge deletes through the expiry
-// indexes, in batches, so that a large backlog never holds one long
-// transaction.
+// Sessions, DeleteUser and CapUser cost O(that user's sessions) whatever
+// the size of the table (see BenchmarkRevokeUser). Purge deletes through
+// the expiry indexes, in batches, so that a large backlog never holds one
+// long transaction.
 package pgstore

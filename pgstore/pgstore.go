@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,8 +61,10 @@ var (
 	_ sesame.Store           = (*Store)(nil)
 	_ sesame.DeltaStore      = (*Store)(nil)
 	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.Updater         = (*Store)(nil)
 	_ sesame.UserStore       = (*Store)(nil)
 	_ sesame.UserDeleter     = (*Store)(nil)
+	_ sesame.UserCapper      = (*Store)(nil)
 	_ sesame.Purger          = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
@@ -116,39 +119,45 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// notFound returns the error of op on an ID that has no live record: it
-// wraps sesame.ErrNotFound, and also sesame.ErrRenewed if the ID was
-// renewed and the old record would not have expired yet. It costs one
-// query, on the not-found path only.
-func (s *Store) notFound(ctx context.Context, op, id string, now time.Time) error {
-	var renewed bool
-	if err := s.pool.QueryRow(ctx, s.q.renewed, id, now).Scan(&renewed); err != nil {
+// notFound returns the error of op on an ID that has no live record at
+// now: it wraps sesame.ErrNotFound, and also sesame.ErrRenewed if the ID
+// was renewed and the old record would not have expired yet, or else
+// sesame.ErrExpired if the ID's row is still there but expired (not yet
+// purged). It costs one query, on the not-found path only, on q (the pool,
+// or the transaction of the call).
+func (s *Store) notFound(ctx context.Context, q querier, op, id string, now time.Time) error {
+	var renewed, expired bool
+	if err := q.QueryRow(ctx, s.q.missing, id, now).Scan(&renewed, &expired); err != nil {
 		return fmt.Errorf("pgstore: %s: %w", op, err)
 	}
-	if renewed {
+	switch {
+	case renewed:
 		return fmt.Errorf("pgstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+	case expired:
+		return fmt.Errorf("pgstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrExpired)
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, sesame.ErrNotFound)
 }
 
 // Load implements sesame.Store: one query, and one more if there is no
-// live record (to tell a renewed ID).
+// live record (to tell a renewed ID or an expired record).
 func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	var (
-		data     []byte
-		rec      sesame.Record
-		deadline pgtype.Timestamptz
+		data           []byte
+		rec            sesame.Record
+		deadline, auth pgtype.Timestamptz
 	)
 	now := time.Now()
 	err := s.pool.QueryRow(ctx, s.q.load, id, now).
-		Scan(&data, &rec.User, &rec.Created, &rec.LastSeen, &deadline, &rec.Expires, &rec.Persist)
+		Scan(&data, &rec.User, &rec.Created, &rec.LastSeen, &deadline, &rec.Expires, &rec.Persist,
+			&auth, &rec.Device.UserAgent, &rec.Device.IP)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, s.notFound(ctx, "load", id, now)
+		return nil, s.notFound(ctx, s.pool, "load", id, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: load: %w", err)
 	}
-	rec.Deadline = deadline.Time
+	rec.Deadline, rec.AuthenticatedAt = deadline.Time, auth.Time
 	if rec.Values, err = decodeValues(data); err != nil {
 		return nil, err
 	}
@@ -167,14 +176,15 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 		return err
 	}
 	_, err = s.pool.Exec(ctx, s.q.save, id, data, rec.User, rec.Created, rec.LastSeen,
-		nullTime(rec.Deadline), rec.Expires, rec.Persist)
+		nullTime(rec.Deadline), rec.Expires, rec.Persist,
+		nullTime(rec.AuthenticatedAt), rec.Device.UserAgent, rec.Device.IP)
 	if err != nil {
 		return fmt.Errorf("pgstore: save: %w", err)
 	}
 	return nil
 }
 
-// deltaArgs returns the parameters $1 to $11 of the apply, applyEmptying
+// deltaArgs returns the parameters $1 to $14 of the apply, applyEmptying
 // and renew queries (see schema.go).
 func deltaArgs(id string, d *sesame.Delta, now time.Time) ([]any, error) {
 	set, err := encodeValues(d.Set)
@@ -185,14 +195,19 @@ func deltaArgs(id string, d *sesame.Delta, now time.Time) ([]any, error) {
 	if del == nil {
 		del = []string{} // NULL would null the whole object
 	}
+	var ua, ip *string // NULL keeps the device
+	if d.Device != nil {
+		ua, ip = &d.Device.UserAgent, &d.Device.IP
+	}
 	return []any{id, d.Clear, del, set, d.User, d.Persist, nullTime(d.Created), nullTime(d.Deadline),
-		d.LastSeen, d.Expires, now}, nil
+		d.LastSeen, d.Expires, now, nullTime(d.AuthenticatedAt), ua, ip}, nil
 }
 
 // Apply implements sesame.DeltaStore, in one statement: an UPDATE, or, for
 // a delta that may empty the record (sesame.Delta.Emptying), one statement
 // that locks the row and then either deletes it or updates it. If there is
-// no live record it runs one more query, to tell a renewed ID.
+// no live record it runs one more query, to tell a renewed ID or an
+// expired record.
 func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
 	now := time.Now()
 	args, err := deltaArgs(id, d, now)
@@ -211,7 +226,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 		return false, fmt.Errorf("pgstore: apply: %w", err)
 	}
 	if deleted+updated == 0 {
-		return false, s.notFound(ctx, "apply", id, now)
+		return false, s.notFound(ctx, s.pool, "apply", id, now)
 	}
 	return deleted > 0, nil
 }
@@ -219,7 +234,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 // Renew implements sesame.Renewer, in one statement that locks the live
 // row under oldID, moves it to newID with d applied, and records the
 // renewal. If there is no live record it runs one more query, to tell a
-// renewed ID.
+// renewed ID or an expired record.
 func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
 	now := time.Now()
 	args, err := deltaArgs(oldID, d, now)
@@ -231,7 +246,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 		return fmt.Errorf("pgstore: renew: %w", err)
 	}
 	if moved == 0 {
-		return s.notFound(ctx, "renew", oldID, now)
+		return s.notFound(ctx, s.pool, "renew", oldID, now)
 	}
 	return nil
 }
@@ -266,23 +281,126 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	if user == "" {
 		return nil, nil // sessions without a user are not indexed
 	}
-	rows, err := s.pool.Query(ctx, s.q.sessions, user, time.Now())
+	list, err := infos(ctx, s.pool, s.q.sessions, user, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: sessions: %w", err)
 	}
+	return list, nil
+}
+
+// infos runs sql, the sessions or capList query, for user at now, and
+// returns the Info of each row.
+func infos(ctx context.Context, q querier, sql, user string, now time.Time) ([]sesame.Info, error) {
+	rows, err := q.Query(ctx, sql, user, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var list []sesame.Info
 	for rows.Next() {
 		info := sesame.Info{User: user}
-		if err := rows.Scan(&info.ID, &info.Created, &info.LastSeen, &info.Expires); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("pgstore: sessions: %w", err)
+		var auth pgtype.Timestamptz
+		if err := rows.Scan(&info.ID, &info.Created, &info.LastSeen, &info.Expires,
+			&auth, &info.Device.UserAgent, &info.Device.IP); err != nil {
+			return nil, err
 		}
+		info.AuthenticatedAt = auth.Time
 		list = append(list, info)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: sessions: %w", err)
+	return list, rows.Err()
+}
+
+// Update implements sesame.Updater, in one transaction: a SELECT ... FOR
+// UPDATE locks the live row and reads the key's encoding, f runs once,
+// with the row locked, and one UPDATE sets the key's new encoding in that
+// row. Concurrent Updates (and Applies, Renews and Deletes) of the row
+// wait for the lock, so none is lost. If no live record exists it changes
+// nothing and returns an error wrapping sesame.ErrNotFound (and
+// sesame.ErrRenewed or sesame.ErrExpired, as Load does); if f fails it
+// changes nothing and returns f's error as it is. Update changes no
+// metadata: not LastSeen, not Expires.
+func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: update: %w", err)
 	}
-	return list, nil
+	// With ctx done, pgx closes the connection instead of waiting for
+	// the server: the server then rolls back.
+	defer tx.Rollback(ctx)
+	now := time.Now()
+	var enc pgtype.Text
+	err = tx.QueryRow(ctx, s.q.updateRead, id, key, now).Scan(&enc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, s.notFound(ctx, tx, "update", id, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: update: %w", err)
+	}
+	var old any
+	if enc.Valid {
+		old = json.RawMessage(enc.String)
+	}
+	v, err := f(old, enc.Valid)
+	if err != nil {
+		return nil, err
+	}
+	b, err := sesame.MarshalValue(v)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: update: value %q: %w", key, err)
+	}
+	if _, err := tx.Exec(ctx, s.q.updateWrite, id, key, string(b)); err != nil {
+		return nil, fmt.Errorf("pgstore: update: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("pgstore: update: %w", err)
+	}
+	return v, nil
+}
+
+// CapUser implements sesame.UserCapper, in one transaction: it takes a
+// transaction-scoped advisory lock derived from the table and the user,
+// so that the CapUsers of one user, from every instance, run one after
+// the other; lists the user's live sessions through the user index,
+// locking their rows (FOR UPDATE), so that none is renewed or deleted
+// meanwhile; picks those to end with sesame.OverCap; deletes them and
+// returns them. A session that has no user is never capped: CapUser("",
+// ...) ends nothing.
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if user == "" {
+		return nil, nil // sessions without a user are not indexed
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: cap user: %w", err)
+	}
+	defer tx.Rollback(ctx) // see Update
+	if _, err := tx.Exec(ctx, s.q.capLock, lockKey(capLock, s.table, user)); err != nil {
+		return nil, fmt.Errorf("pgstore: cap user: %w", err)
+	}
+	// A statement of its own, after the lock: under READ COMMITTED its
+	// snapshot holds every session written before the lock was granted,
+	// and what the CapUsers before this one deleted.
+	live, err := infos(ctx, tx, s.q.capList, user, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: cap user: %w", err)
+	}
+	ended := sesame.OverCap(live, keep, n, refuse)
+	if len(ended) > 0 {
+		ids := make([]string, len(ended))
+		for i, in := range ended {
+			ids[i] = in.ID
+		}
+		if _, err := tx.Exec(ctx, s.q.capDelete, ids); err != nil {
+			return nil, fmt.Errorf("pgstore: cap user: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("pgstore: cap user: %w", err)
+	}
+	return ended, nil
 }
 
 // DeleteUser implements sesame.UserDeleter, in one DELETE statement on the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,8 +154,8 @@ func TestConcurrentNewOnANewTableAllSucceed(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if got := versions(t, pool, table); fmt.Sprint(got) != "[1 2]" {
-		t.Errorf("schema versions recorded: %v, want [1 2]", got)
+	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
+		t.Errorf("schema versions recorded: %v, want %s", got, allVersions())
 	}
 	// Every instance works on the one table.
 	for i, st := range stores {
@@ -176,6 +177,16 @@ func versions(t *testing.T, pool *pgxpool.Pool, table string) []int {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// allVersions returns the schema versions a current schema records, as
+// fmt prints them: "[1 2 ... SchemaVersion]".
+func allVersions() string {
+	v := make([]int, SchemaVersion)
+	for i := range v {
+		v[i] = i + 1
+	}
+	return fmt.Sprint(v)
 }
 
 func liveRecord(user string, vals map[string]any) *sesame.Record {
@@ -214,10 +225,10 @@ func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, lockKey(first.table)); err != nil {
+	if _, err := conn.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, lockKey(migrateLock, first.table)); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, lockKey(first.table))
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, lockKey(migrateLock, first.table))
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	second, err := New(ctx, pool, Options{Table: table})
@@ -229,8 +240,8 @@ func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
 	if after := read(); after != before {
 		t.Errorf("New on an existing table changed the schema: before %+v, after %+v", before, after)
 	}
-	if got := versions(t, pool, table); fmt.Sprint(got) != "[1 2]" {
-		t.Errorf("schema versions recorded: %v, want [1 2]", got)
+	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
+		t.Errorf("schema versions recorded: %v, want %s", got, allVersions())
 	}
 	if _, err := second.Load(t.Context(), "id1"); err != nil {
 		t.Errorf("the record saved before the second New: %v", err)
@@ -328,15 +339,145 @@ func TestExpiredRecordIsNotFoundBeforePurge(t *testing.T) {
 	if err := st.Save(t.Context(), "id1", rec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load(t.Context(), "id1"); !errors.Is(err, sesame.ErrNotFound) {
-		t.Errorf("Load of an expired record: %v, want ErrNotFound", err)
+	expired := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) {
+			t.Errorf("%s of an expired record: %v, want ErrNotFound and ErrExpired", op, err)
+		}
+	}
+	_, err := st.Load(t.Context(), "id1")
+	expired("Load", err)
+	_, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Set: map[string]any{"b": 2}}))
+	expired("Apply", err)
+	_, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Clear: true}))
+	expired("Emptying Apply", err)
+	_, err = st.Update(t.Context(), "id1", "a", func(any, bool) (any, error) { return 2, nil })
+	expired("Update", err)
+	expired("Renew", st.Renew(t.Context(), "id1", "id2", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})))
+	if _, err := st.Load(t.Context(), "never"); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+		t.Errorf("Load of an unknown ID: %v, want ErrNotFound alone", err)
 	}
 	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 0 {
 		t.Errorf("Sessions lists an expired record: %v, %v", list, err)
 	}
+	if ended, err := st.CapUser(t.Context(), "alice", "", 0, false); err != nil || len(ended) != 0 {
+		t.Errorf("CapUser ends an expired record: %v, %v", ended, err)
+	}
 	var n int
 	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+st.table.Sanitize()).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("rows in the table: %d, %v; want the expired row still there (not purged)", n, err)
+	}
+}
+
+// TestUpdateKeepsValuesExactlyAndFailsCleanly checks what Update adds to
+// the conformance suite's checks: f gets the stored encoding byte for
+// byte (or ok false for a missing key), its result is stored byte for
+// byte, nothing else in the row changes, and a failing f or an
+// unencodable result changes nothing, returns f's error itself, and
+// leaves no transaction open on a pool connection.
+func TestUpdateKeepsValuesExactlyAndFailsCleanly(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	ctx := t.Context()
+	in := liveRecord("alice", map[string]any{"raw": json.RawMessage(`{"b":1,"a":2e0}`), "other": "x"})
+	in.AuthenticatedAt = in.Created
+	in.Device = sesame.Device{UserAgent: "ua", IP: "192.0.2.1"}
+	if err := st.Save(ctx, "id1", in); err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.Load(ctx, "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	v, err := st.Update(ctx, "id1", "raw", func(old any, ok bool) (any, error) {
+		raw, _ := old.(json.RawMessage)
+		seen = append(seen, fmt.Sprint(ok, " ", string(raw)))
+		return json.RawMessage(`{"z":1e2,  "a":"\u0000"}`), nil
+	})
+	if err != nil || string(v.(json.RawMessage)) != `{"z":1e2,  "a":"\u0000"}` {
+		t.Fatalf("Update = %v, %v", v, err)
+	}
+	if _, err := st.Update(ctx, "id1", "new", func(old any, ok bool) (any, error) {
+		seen = append(seen, fmt.Sprint(ok, " ", old))
+		return int64(1<<62 + 1), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`true {"b":1,"a":2e0}`, `false <nil>`}; !slices.Equal(seen, want) {
+		t.Errorf("f was called with %q, want %q", seen, want)
+	}
+	after, err := st.Load(ctx, "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(after.Values["raw"].(json.RawMessage)); got != `{"z":1e2,  "a":"\u0000"}` {
+		t.Errorf("raw after Update: %s", got)
+	}
+	if n, err := sesame.Decode[int64](after.Values["new"]); err != nil || n != 1<<62+1 {
+		t.Errorf("new after Update: %d, %v", n, err)
+	}
+	delete(after.Values, "raw")
+	delete(after.Values, "new")
+	delete(before.Values, "raw")
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("Update changed more than its key:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	boom := errors.New("boom")
+	for name, f := range map[string]func(any, bool) (any, error){
+		"f fails":          func(any, bool) (any, error) { return nil, boom },
+		"result is a func": func(any, bool) (any, error) { return func() {}, nil },
+	} {
+		_, err := st.Update(ctx, "id1", "other", f)
+		if err == nil || name == "f fails" && err != boom {
+			t.Errorf("Update where %s: %v, want an error (boom itself if f failed)", name, err)
+		}
+		rec, err := st.Load(ctx, "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := sesame.Decode[string](rec.Values["other"]); s != "x" {
+			t.Errorf("Update where %s changed the value to %q", name, s)
+		}
+	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Errorf("%d pool connections still acquired after the Updates", n)
+	}
+	var open int
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE state LIKE 'idle in transaction%' AND strpos(query, $1) > 0`, st.table[1]).Scan(&open)
+	if err != nil || open != 0 {
+		t.Errorf("%d connections idle in a transaction (%v), want none", open, err)
+	}
+}
+
+// TestUpdateWhoseContextEndsReleasesTheRow ends an Update's context while
+// f runs, with the row locked: Update fails with the context's error,
+// changes nothing, and the next Update of the row does not wait for a
+// lock left behind.
+func TestUpdateWhoseContextEndsReleasesTheRow(t *testing.T) {
+	pool := testPool(t, 0)
+	st := newStore(t, pool, Options{})
+	if err := st.Save(t.Context(), "id1", liveRecord("", map[string]any{"n": 1})); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := st.Update(ctx, "id1", "n", func(any, bool) (any, error) {
+		cancel()
+		return 2, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update whose context ended in f: %v, want context.Canceled", err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	v, err := st.Update(ctx, "id1", "n", func(old any, ok bool) (any, error) {
+		n, err := sesame.Decode[int](old)
+		return n + 1, err
+	})
+	if err != nil || v != 2 {
+		t.Errorf("the next Update = %v, %v; want 2 (n unchanged by the cancelled one, then incremented)", v, err)
 	}
 }
 
@@ -442,11 +583,12 @@ func TestUserQueriesUseTheUserIndex(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), `SET plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE check_sessions; DEALLOCATE check_deleteuser`)
+	defer conn.Exec(context.Background(), `RESET plan_cache_mode; DEALLOCATE ALL`)
 	index := st.table[1] + userIndexSuffix
 	for name, q := range map[string]struct{ sql, args string }{
 		"Sessions":   {st.q.sessions, `('suser-7', now())`},
 		"DeleteUser": {st.q.deleteUser, `('suser-7', '')`},
+		"CapUser":    {st.q.capList, `('suser-7', now())`},
 	} {
 		stmt := "check_" + strings.ToLower(name)
 		if _, err := conn.Exec(t.Context(), `PREPARE `+stmt+` AS `+q.sql); err != nil {
@@ -589,6 +731,26 @@ func TestStatementsPerOperation(t *testing.T) {
 		}
 		return err
 	})
+	// Update and CapUser are transactions: BEGIN and COMMIT (or
+	// ROLLBACK) are statements too.
+	st.Save(ctx, "id6", liveRecord(alice, nil))
+	check("Update", 4, func() error {
+		_, err := st.Update(ctx, "id6", "n", func(any, bool) (any, error) { return 1, nil })
+		return err
+	})
+	check("Update of a missing ID", 4, func() error {
+		_, err := st.Update(ctx, "missing", "n", func(any, bool) (any, error) { return 1, nil })
+		return notFound(err)
+	})
+	check("CapUser (under the cap)", 4, func() error { _, err := st.CapUser(ctx, alice, "", 5, false); return err })
+	st.Save(ctx, "id5", liveRecord(alice, nil))
+	check("CapUser (ending one)", 5, func() error {
+		ended, err := st.CapUser(ctx, alice, "id5", 1, false)
+		if err == nil && len(ended) != 1 {
+			err = fmt.Errorf("ended %v, want one session", ended)
+		}
+		return err
+	})
 	check("DeleteUser", 1, func() error { _, err := st.DeleteUser(ctx, alice, ""); return err })
 	now := time.Now()
 	check("Deny", 1, func() error { return st.Deny(ctx, alice, "id9", now.Add(time.Hour)) })
@@ -683,6 +845,25 @@ func BenchmarkOperations(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			if _, err := st.Apply(ctx, "bench", delta(sesame.Delta{Delete: []string{"n"}, Set: map[string]any{"n": i}})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Update", func(b *testing.B) { // a transaction: BEGIN, lock and read, UPDATE, COMMIT
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.Update(ctx, "bench", "a", func(old any, ok bool) (any, error) {
+				n, err := sesame.Decode[int](old)
+				return n + 1, err
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CapUser", func(b *testing.B) { // under the cap: BEGIN, lock, list, COMMIT
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.CapUser(ctx, alice, "bench", 10, false); err != nil {
 				b.Fatal(err)
 			}
 		}

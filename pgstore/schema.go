@@ -18,13 +18,21 @@ import (
 const DefaultTable = "sesame_sessions"
 
 // SchemaVersion is the schema version this package creates and expects.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // purgeBatch is how many expired rows one DELETE of Purge removes at most.
 const purgeBatch = 5000
 
 // maxHops bounds how many renewals Delete follows from an ID.
 const maxHops = 64
+
+// Prefixes of the advisory lock keys (see lockKey). migrateLock never
+// changes: instances of every version of pgstore that start at once must
+// take the same lock to migrate.
+const (
+	migrateLock = "sesame/pgstore:"
+	capLock     = "sesame/pgstore/cap:"
+)
 
 // Suffixes of the tables and indexes named after Options.Table.
 const (
@@ -75,10 +83,12 @@ func suffixed(t pgx.Identifier, suffix string) pgx.Identifier {
 
 // queries holds the store's SQL, built once for its tables.
 type queries struct {
-	load, renewed, save         string
+	load, missing, save         string
 	apply, applyEmptying, renew string
+	updateRead, updateWrite     string
 	delete                      string
 	sessions, deleteUser        string
+	capLock, capList, capDelete string
 	purge, purgeRenewed         string
 	purgeDenied, purgeMarks     string
 	setRevocation, deny         string
@@ -101,7 +111,10 @@ type queries struct {
 //	$9  LastSeen
 //	$10 Expires (the idle expiry)
 //	$11 now, by the application's clock
-//	$12 renew only: the new ID
+//	$12 AuthenticatedAt, or NULL
+//	$13 Device.UserAgent, or NULL (no Device)
+//	$14 Device.IP, or NULL (no Device)
+//	$15 renew only: the new ID
 const (
 	// deltaData is the data column after the delta: Clear, Delete, Set.
 	deltaData = `(CASE WHEN $2::boolean THEN '{}'::jsonb ELSE data END - $3::text[]) || $4::jsonb`
@@ -113,7 +126,10 @@ const (
 	created = COALESCE($7::timestamptz, t.created),
 	deadline = COALESCE($8::timestamptz, t.deadline),
 	last_seen = $9::timestamptz,
-	expires = LEAST($10::timestamptz, COALESCE($8::timestamptz, t.deadline))`
+	expires = LEAST($10::timestamptz, COALESCE($8::timestamptz, t.deadline)),
+	authenticated_at = COALESCE($12::timestamptz, t.authenticated_at),
+	user_agent = COALESCE($13::text, t.user_agent),
+	ip = COALESCE($14::text, t.ip)`
 )
 
 func buildQueries(table pgx.Identifier) queries {
@@ -122,15 +138,22 @@ func buildQueries(table pgx.Identifier) queries {
 	nt := suffixed(table, renewedSuffix)
 	dt := suffixed(table, deniedSuffix)
 	r, n, dn := rt.Sanitize(), nt.Sanitize(), dt.Sanitize()
-	cols := "data, user_id, created, last_seen, deadline, expires, persist"
+	cols := "data, user_id, created, last_seen, deadline, expires, persist, authenticated_at, user_agent, ip"
+	// The columns of a sesame.Info, after its ID and user.
+	info := "created, last_seen, expires, authenticated_at, user_agent, ip"
 	batch := fmt.Sprint(purgeBatch)
 	return queries{
-		load:    `SELECT ` + cols + ` FROM ` + t + ` WHERE id = $1 AND expires > $2`,
-		renewed: `SELECT EXISTS (SELECT FROM ` + n + ` WHERE id = $1 AND expires > $2)`,
-		save: `INSERT INTO ` + t + ` (id, ` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		load: `SELECT ` + cols + ` FROM ` + t + ` WHERE id = $1 AND expires > $2`,
+		// Why an ID has no live record: it was renewed (and the old
+		// record would not have expired yet), or its row is still there
+		// but expired. Two lookups of primary keys, in one query.
+		missing: `SELECT EXISTS (SELECT FROM ` + n + ` WHERE id = $1 AND expires > $2),
+	EXISTS (SELECT FROM ` + t + ` WHERE id = $1 AND expires <= $2)`,
+		save: `INSERT INTO ` + t + ` (id, ` + cols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, user_id = EXCLUDED.user_id,
 	created = EXCLUDED.created, last_seen = EXCLUDED.last_seen, deadline = EXCLUDED.deadline,
-	expires = EXCLUDED.expires, persist = EXCLUDED.persist`,
+	expires = EXCLUDED.expires, persist = EXCLUDED.persist,
+	authenticated_at = EXCLUDED.authenticated_at, user_agent = EXCLUDED.user_agent, ip = EXCLUDED.ip`,
 
 		// A delta that cannot empty the record (sesame.Delta.Emptying is
 		// false): one UPDATE. Its WHERE reads only id and expires, which
@@ -180,17 +203,25 @@ SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u)`,
 	SELECT t.expires FROM ` + t + ` AS t WHERE t.id = $1::text AND t.expires > $11::timestamptz
 	FOR UPDATE
 ), moved AS (
-	UPDATE ` + t + ` AS t SET id = $12::text,
+	UPDATE ` + t + ` AS t SET id = $15::text,
 	data = ` + deltaData + `,
 	user_id = COALESCE($5::text, t.user_id),
 	` + deltaMeta + `
 	FROM o WHERE t.id = $1::text
 	RETURNING o.expires
 ), r AS (
-	INSERT INTO ` + n + ` (id, new_id, expires) SELECT $1::text, $12::text, moved.expires FROM moved
+	INSERT INTO ` + n + ` (id, new_id, expires) SELECT $1::text, $15::text, moved.expires FROM moved
 	ON CONFLICT (id) DO UPDATE SET new_id = EXCLUDED.new_id, expires = EXCLUDED.expires
 )
 SELECT count(*) FROM moved`,
+
+		// Update, in a transaction: updateRead locks the live row
+		// ($1 id, $2 key, $3 now) and returns the key's encoding (NULL if
+		// the key is absent); updateWrite ($1 id, $2 key, $3 the new
+		// encoding) then sets it in the row it locked, stored as a JSON
+		// string like every value.
+		updateRead:  `SELECT data->>$2::text FROM ` + t + ` WHERE id = $1::text AND expires > $3::timestamptz FOR UPDATE`,
+		updateWrite: `UPDATE ` + t + ` SET data = data || jsonb_build_object($2::text, $3::text) WHERE id = $1::text`,
 
 		// Delete follows the renewals from $1 (at most maxHops, which
 		// also ends a cycle) and deletes every row on the chain: the
@@ -215,8 +246,17 @@ SELECT (SELECT n FROM seen), (SELECT count(*) FROM d), (SELECT count(*) FROM d W
 		// "user_id <> ''" repeats the partial index's predicate, so that
 		// even a generic plan (a prepared statement, $1 unknown) can use
 		// the index.
-		sessions:   `SELECT id, created, last_seen, expires FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND expires > $2`,
+		sessions:   `SELECT id, ` + info + ` FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND expires > $2`,
 		deleteUser: `DELETE FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND id <> $2`,
+
+		// CapUser, in a transaction: capLock ($1 the key) serialises the
+		// CapUsers of one user; capList, a statement of its own so that
+		// its snapshot is taken once the lock is held, lists and locks the
+		// user's live sessions ($1 user, $2 now); capDelete deletes those
+		// to end ($1 their IDs).
+		capLock:   `SELECT pg_advisory_xact_lock($1::bigint)`,
+		capList:   `SELECT id, ` + info + ` FROM ` + t + ` WHERE user_id = $1 AND user_id <> '' AND expires > $2 FOR UPDATE`,
+		capDelete: `DELETE FROM ` + t + ` WHERE id = ANY ($1::text[])`,
 		purge: `DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE expires <= $1 LIMIT ` + batch + `)
 	AND expires <= $1`,
 		purgeRenewed: `DELETE FROM ` + n + ` WHERE id IN (SELECT id FROM ` + n + ` WHERE expires <= $1 LIMIT ` + batch + `)
@@ -304,10 +344,25 @@ var migrations = []func(table pgx.Identifier) []string{
 			`CREATE INDEX ` + idx(deniedSuffix+expiresIdxSuffix) + ` ON ` + d + ` (expires)`,
 		}
 	},
+	// Version 3: when the user last authenticated (NULL if never) and
+	// the client's device. Three columns added to the sessions table: a
+	// change of its catalog only (a new column that is NULL or has a
+	// constant default rewrites no row), which needs the table's lock
+	// for a moment. The existing rows read as never authenticated, on
+	// no known device.
+	func(table pgx.Identifier) []string {
+		return []string{
+			`ALTER TABLE ` + table.Sanitize() + `
+	ADD COLUMN authenticated_at timestamptz,
+	ADD COLUMN user_agent       text NOT NULL DEFAULT '',
+	ADD COLUMN ip               text NOT NULL DEFAULT ''`,
+		}
+	},
 }
 
 // querier is what both a pool and a transaction offer.
 type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
@@ -358,7 +413,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("pgstore: migrating: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.table)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(migrateLock, s.table)); err != nil {
 		return fmt.Errorf("pgstore: taking the migration lock: %w", err)
 	}
 	if v, err = s.version(ctx, tx); err != nil { // another instance may have migrated meanwhile
@@ -383,10 +438,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// lockKey returns the advisory lock key that guards the migration of
-// table: a hash of its name, so stores on other tables do not wait.
-func lockKey(table pgx.Identifier) int64 {
+// lockKey returns an advisory lock key: a hash of prefix, which names
+// what the lock guards (migrateLock, capLock), the table's name, so that
+// stores on other tables do not wait, and parts (capLock: the user).
+func lockKey(prefix string, table pgx.Identifier, parts ...string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("sesame/pgstore:" + table.Sanitize()))
+	h.Write([]byte(prefix + table.Sanitize()))
+	for _, p := range parts {
+		h.Write([]byte{0}) // users hold no NUL
+		h.Write([]byte(p))
+	}
 	return int64(h.Sum64())
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -93,8 +94,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		}
 		t.Cleanup(func() { stores[i].Close() })
 	}
-	if got := versions(t, pool, table); fmt.Sprint(got) != "[1 2]" {
-		t.Errorf("schema versions after the upgrade: %v, want [1 2]", got)
+	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
+		t.Errorf("schema versions after the upgrade: %v, want %s", got, allVersions())
 	}
 	st := stores[0]
 
@@ -137,6 +138,212 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 }
 
+// version2DDL is the exact schema that pgstore's version 2 created (the
+// version-1 schema, then its version-2 step), with T for the
+// (unqualified) table name.
+var version2DDL = append(slices.Clone(version1DDL),
+	`CREATE TABLE "T_renewed" (
+	id      text PRIMARY KEY,
+	new_id  text NOT NULL,
+	expires timestamptz NOT NULL
+)`,
+	`CREATE INDEX "T_renewed_expires_idx" ON "T_renewed" (expires)`,
+	`CREATE TABLE "T_denied" (
+	user_id text NOT NULL,
+	id      text NOT NULL,
+	expires timestamptz NOT NULL,
+	PRIMARY KEY (user_id, id)
+)`,
+	`CREATE INDEX "T_denied_expires_idx" ON "T_denied" (expires)`,
+	`INSERT INTO "T_schema" (version) VALUES (2)`,
+)
+
+// Statements of pgstore's version 2, which instances not yet upgraded
+// keep running on the table after the upgrade.
+const (
+	version2Load = `SELECT data, user_id, created, last_seen, deadline, expires, persist FROM "T" WHERE id = $1 AND expires > $2`
+	version2Save = `INSERT INTO "T" (id, data, user_id, created, last_seen, deadline, expires, persist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, user_id = EXCLUDED.user_id,
+	created = EXCLUDED.created, last_seen = EXCLUDED.last_seen, deadline = EXCLUDED.deadline,
+	expires = EXCLUDED.expires, persist = EXCLUDED.persist`
+)
+
+// TestUpgradeFromVersion2 creates a version-2 schema with rows, then
+// starts several instances of this version at once on it: all succeed,
+// one upgrades it in place to version 3 without rewriting the sessions
+// table, the rows survive (never authenticated, on no known device), the
+// new metadata round-trips on them, and the statements of a version-2
+// instance still running keep working on the upgraded table.
+func TestUpgradeFromVersion2(t *testing.T) {
+	pool := testPool(t, 0)
+	table := uniqueTable(t, pool)
+	named := func(sql string) string { return strings.ReplaceAll(sql, `"T`, `"`+table) }
+	for _, stmt := range version2DDL {
+		if _, err := pool.Exec(t.Context(), named(stmt)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	_, err := pool.Exec(t.Context(), named(`INSERT INTO "T"
+	(id, data, user_id, created, last_seen, deadline, expires, persist) VALUES
+	('s1', '{"n":"1","cart":"[\"apple\"]"}', 'alice', $1, $1, $2, $3, true),
+	('s2', '{"anon":"true"}', '', $1, $1, $2, $3, false),
+	('s3', '{"n":"3"}', 'alice', $1, $1, $2, $4, false)`), now, now.Add(time.Hour), now.Add(30*time.Minute), now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pool.Exec(t.Context(), named(`INSERT INTO "T_renewed" (id, new_id, expires) VALUES ('s0', 's1', $1)`), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A version-2 instance, running: its statements are prepared on its
+	// connection before the upgrade.
+	old, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Release()
+	v2Save := func(id, user string) error {
+		_, err := old.Exec(t.Context(), named(version2Save), id, `{"old":"true"}`, user, now, now, now.Add(time.Hour), now.Add(30*time.Minute), false)
+		return err
+	}
+	v2Load := func(id string) error {
+		var data []byte
+		var user string
+		var created, lastSeen, deadline, expires time.Time
+		var persist bool
+		return old.QueryRow(t.Context(), named(version2Load), id, now).Scan(&data, &user, &created, &lastSeen, &deadline, &expires, &persist)
+	}
+	if err := v2Save("s8", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v2Load("s8"); err != nil {
+		t.Fatal(err)
+	}
+	var fileBefore uint32
+	if err := pool.QueryRow(t.Context(), `SELECT relfilenode FROM pg_class WHERE oid = to_regclass($1)`, pgx.Identifier{table}.Sanitize()).Scan(&fileBefore); err != nil {
+		t.Fatal(err)
+	}
+
+	const instances = 4
+	stores := make([]*Store, instances)
+	errs := make([]error, instances)
+	pools := make([]*pgxpool.Pool, instances)
+	for i := range pools {
+		pools[i] = testPool(t, 0)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = New(t.Context(), pools[i], Options{Table: table})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: New on a version-2 schema: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
+		t.Errorf("schema versions after the upgrade: %v, want %s", got, allVersions())
+	}
+	var fileAfter uint32
+	if err := pool.QueryRow(t.Context(), `SELECT relfilenode FROM pg_class WHERE oid = to_regclass($1)`, pgx.Identifier{table}.Sanitize()).Scan(&fileAfter); err != nil {
+		t.Fatal(err)
+	}
+	if fileAfter != fileBefore {
+		t.Errorf("the upgrade rewrote the sessions table (relfilenode %d, then %d)", fileBefore, fileAfter)
+	}
+	st := stores[0]
+	ctx := t.Context()
+
+	// The version-2 rows, as they were.
+	rec, err := st.Load(ctx, "s1")
+	if err != nil {
+		t.Fatalf("Load of a version-2 row: %v", err)
+	}
+	if n, err := sesame.Decode[int](rec.Values["n"]); err != nil || n != 1 || rec.User != "alice" || !rec.Persist {
+		t.Errorf("version-2 row loaded as %+v (n = %d, %v)", rec, n, err)
+	}
+	if cart, err := sesame.Decode[[]string](rec.Values["cart"]); err != nil || fmt.Sprint(cart) != "[apple]" {
+		t.Errorf("cart = %v, %v", cart, err)
+	}
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+		t.Errorf("a version-2 row reads as authenticated at %v on %+v, want never and no device", rec.AuthenticatedAt, rec.Device)
+	}
+	if _, err := st.Load(ctx, "s0"); !errors.Is(err, sesame.ErrRenewed) {
+		t.Errorf("Load of a version-2 renewal: %v, want ErrRenewed", err)
+	}
+	if _, err := st.Load(ctx, "s3"); !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) {
+		t.Errorf("Load of an expired version-2 row: %v, want ErrNotFound and ErrExpired", err)
+	}
+	if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].ID != "s1" ||
+		!list[0].AuthenticatedAt.IsZero() || list[0].Device != (sesame.Device{}) {
+		t.Errorf("Sessions(alice) = %+v, %v; want s1 alone, never authenticated, no device", list, err)
+	}
+
+	// The new metadata, on a version-2 row, through every write.
+	auth := now.Add(-time.Minute).Truncate(time.Microsecond)
+	dev := sesame.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
+	if _, err := st.Apply(ctx, "s1", delta(sesame.Delta{AuthenticatedAt: auth, Device: &dev})); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Renew(ctx, "s1", "s1b", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[1].Apply(ctx, "s1b", delta(sesame.Delta{Delete: []string{"cart"}})); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := stores[2].Update(ctx, "s1b", "n", func(old any, ok bool) (any, error) {
+		n, err := sesame.Decode[int](old)
+		return n + 1, err
+	}); err != nil || v != 2 {
+		t.Fatalf("Update of a version-2 row's value = %v, %v; want 2", v, err)
+	}
+	got, err := stores[3].Load(ctx, "s1b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.AuthenticatedAt.Equal(auth) || got.Device != dev {
+		t.Errorf("after Apply, Renew, Apply and Update: authenticated at %v on %+v, want %v on %+v", got.AuthenticatedAt, got.Device, auth, dev)
+	}
+	if n, err := sesame.Decode[int](got.Values["n"]); err != nil || n != 2 || len(got.Values) != 1 {
+		t.Errorf("values after Apply, Renew, Apply and Update: %v (n = %d, %v), want n = 2 alone", got.Values, n, err)
+	}
+	if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 1 || !list[0].AuthenticatedAt.Equal(auth) || list[0].Device != dev {
+		t.Errorf("Sessions(alice) = %+v, %v; want s1b, authenticated at %v on %+v", list, err, auth, dev)
+	}
+
+	// The version-2 instance still running, with its statements prepared
+	// before the upgrade: its Save writes the columns it knows (a new row
+	// gets no metadata, an existing one keeps its), and its Load reads
+	// them.
+	for _, id := range []string{"s1b", "s9"} {
+		if err := v2Save(id, "alice"); err != nil {
+			t.Fatalf("version 2's Save of %s on the upgraded table: %v", id, err)
+		}
+	}
+	if err := v2Load("s9"); err != nil {
+		t.Fatalf("version 2's Load on the upgraded table: %v", err)
+	}
+	for id, want := range map[string]sesame.Device{"s1b": dev, "s9": {}} {
+		rec, err := st.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := rec.Values["old"]; !ok || rec.Device != want {
+			t.Errorf("%s after version 2's Save: %v on %+v, want old on %+v", id, rec.Values, rec.Device, want)
+		}
+	}
+	if ended, err := st.CapUser(ctx, "alice", "s9", 1, false); err != nil || len(ended) != 1 || ended[0].ID != "s1b" {
+		t.Errorf("CapUser(alice, keep s9, 1) = %+v, %v; want s1b ended", ended, err)
+	}
+}
+
 // TestKeyQueriesUseIndexes checks, with EXPLAIN, that the generic plans
 // (prepared statements, the parameters unknown at planning) of the
 // per-session statements read the sessions and renewals tables through
@@ -164,15 +371,18 @@ SELECT 'r' || i, 'r' || (i + 1), now() + interval '1 hour' FROM generate_series(
 		t.Fatal(err)
 	}
 	defer conn.Exec(t.Context(), `RESET plan_cache_mode; DEALLOCATE ALL`)
-	delta := `('s7', false, '{}', '{"k":"1"}', NULL, NULL, NULL, NULL, now(), now(), now()`
+	delta := `('s7', false, '{}', '{"k":"1"}', NULL, NULL, NULL, NULL, now(), now(), now(), now(), 'ua', '192.0.2.1'`
 	seq := regexp.MustCompile(`Seq Scan on (` + regexp.QuoteMeta(st.table[1]) + `|` + regexp.QuoteMeta(st.q.renewedTable[1]) + `)\b`)
 	for _, q := range []struct{ name, sql, args string }{
 		{"load", st.q.load, `('s7', now())`},
-		{"renewed", st.q.renewed, `('s7', now())`},
+		{"missing", st.q.missing, `('s7', now())`},
 		{"apply", st.q.apply, delta + `)`},
 		{"applyEmptying", st.q.applyEmptying, delta + `)`},
 		{"renew", st.q.renew, delta + `, 'new')`},
 		{"delete", st.q.delete, `('r7', now())`},
+		{"updateRead", st.q.updateRead, `('s7', 'n', now())`},
+		{"updateWrite", st.q.updateWrite, `('s7', 'n', '2')`},
+		{"capDelete", st.q.capDelete, `(ARRAY['s7', 's8'])`},
 	} {
 		if _, err := conn.Exec(t.Context(), `PREPARE check_`+q.name+` AS `+q.sql); err != nil {
 			t.Fatalf("%s: %v", q.name, err)
