@@ -43,17 +43,23 @@ type Options struct {
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	turns  turns // of Updates
 
 	// betweenSteps, if set (by tests only), runs between the two steps
 	// of a Renew, once the new ID is indexed.
 	betweenSteps func()
+	// updateLost, if set (by tests only), runs when an Update loses a
+	// race, with the number of its tries so far, before its backoff.
+	updateLost func(try int)
 }
 
 var (
 	_ sesame.Store           = (*Store)(nil)
 	_ sesame.DeltaStore      = (*Store)(nil)
 	_ sesame.Renewer         = (*Store)(nil)
+	_ sesame.Updater         = (*Store)(nil)
 	_ sesame.UserStore       = (*Store)(nil)
+	_ sesame.UserCapper      = (*Store)(nil)
 	_ sesame.UserDeleter     = (*Store)(nil)
 	_ sesame.RevocationStore = (*Store)(nil)
 )
@@ -77,6 +83,7 @@ func (s *Store) Prefix() string { return s.prefix }
 func (s *Store) sessionKey(id string) string { return s.prefix + "s:" + id }
 func (s *Store) userKey(user string) string  { return s.prefix + "u:" + user }
 func (s *Store) markKey(user string) string  { return s.prefix + "r:" + user }
+func (s *Store) capKey(user string) string   { return s.prefix + "c:" + user }
 
 func wrap(op string, err error) error {
 	if err == nil {
@@ -122,13 +129,20 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	return rec, nil
 }
 
-// decode returns the record held in the session hash h.
+// metaFields is how many metadata fields a session hash has (the fields
+// Save writes besides the values).
+const metaFields = 9
+
+// decode returns the record held in the session hash h. A record written
+// before the fields a, g and i existed has none of them: it loads with a
+// zero AuthenticatedAt and Device.
 func decode(h map[string]string) (*sesame.Record, error) {
-	rec := &sesame.Record{User: h["u"], Persist: h["p"] == "1"}
+	rec := &sesame.Record{User: h["u"], Persist: h["p"] == "1",
+		Device: sesame.Device{UserAgent: h["g"], IP: h["i"]}}
 	for _, f := range []struct {
 		name string
 		t    *time.Time
-	}{{"c", &rec.Created}, {"l", &rec.LastSeen}, {"d", &rec.Deadline}, {"e", &rec.Expires}} {
+	}{{"c", &rec.Created}, {"l", &rec.LastSeen}, {"d", &rec.Deadline}, {"e", &rec.Expires}, {"a", &rec.AuthenticatedAt}} {
 		t, err := parseMS(h[f.name])
 		if err != nil {
 			return nil, fmt.Errorf("malformed session field %q: %w", f.name, err)
@@ -138,7 +152,7 @@ func decode(h map[string]string) (*sesame.Record, error) {
 	for k, v := range h {
 		if key, ok := strings.CutPrefix(k, valuePrefix); ok {
 			if rec.Values == nil {
-				rec.Values = make(map[string]any, max(len(h)-6, 1))
+				rec.Values = make(map[string]any, max(len(h)-metaFields, 1))
 			}
 			rec.Values[key] = json.RawMessage(v)
 		}
@@ -191,10 +205,11 @@ func (s *Store) saveCalls(id string, rec *sesame.Record, now time.Time) (calls [
 	if rec.Persist {
 		persist = "1"
 	}
-	args := make([]any, 0, 13+2*len(rec.Values))
+	args := make([]any, 0, 1+2*metaFields+2*len(rec.Values))
 	args = append(args, ms(rec.Expires),
 		"u", rec.User, "c", ms(rec.Created), "l", ms(rec.LastSeen),
-		"d", ms(rec.Deadline), "e", ms(rec.Expires), "p", persist)
+		"d", ms(rec.Deadline), "e", ms(rec.Expires), "p", persist,
+		"a", ms(rec.AuthenticatedAt), "g", rec.Device.UserAgent, "i", rec.Device.IP)
 	for k, v := range rec.Values {
 		b, err := sesame.MarshalValue(v)
 		if err != nil {
@@ -222,7 +237,9 @@ func (s *Store) index(user, id string, deadline, expires, now time.Time) *call {
 	return &call{script: indexScript, keys: []string{s.userKey(user)}, args: []any{ms(now), score, id}}
 }
 
-// deltaArgs appends d to args as the scripts take it (see scripts.go).
+// deltaArgs appends d to args as the scripts take it (see scripts.go). The
+// metadata fields a (d.AuthenticatedAt), g and i (d.Device) go with the
+// field/value pairs to set, before the values, when d sets them.
 func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
 	clearValues, setUser, user, persist := "0", "0", "", ""
 	if d.Clear {
@@ -241,6 +258,12 @@ func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
 		ms(d.Created), ms(d.Deadline), len(d.Delete))
 	for _, k := range d.Delete {
 		args = append(args, valuePrefix+k)
+	}
+	if !d.AuthenticatedAt.IsZero() {
+		args = append(args, "a", ms(d.AuthenticatedAt))
+	}
+	if d.Device != nil {
+		args = append(args, "g", d.Device.UserAgent, "i", d.Device.IP)
 	}
 	for k, v := range d.Set {
 		b, err := sesame.MarshalValue(v)
@@ -420,21 +443,30 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap("delete", err)
 	}
+	return s.del(ctx, "delete", id, "")
+}
+
+// del is Delete of id if it is a session or a forward pointer of user ("":
+// of any user), for the operation op.
+func (s *Store) del(ctx context.Context, op, id, user string) (bool, error) {
 	now := time.Now()
 	var until time.Time // the expiry of the pointer followed to id, if any
-	for range maxHops {
-		c := s.kill(id, "", until, now)
+	for hop := range maxHops {
+		if hop > 0 {
+			user = "" // a pointer of user leads to its session, whoever's
+		}
+		c := s.kill(id, user, until, now)
 		if err := s.exec(ctx, []*call{c}); err != nil {
-			return false, wrap("delete", err)
+			return false, wrap(op, err)
 		}
 		k, err := killResult(c.cmd)
 		if err != nil {
-			return false, wrap("delete", err)
+			return false, wrap(op, err)
 		}
 		switch k.code {
 		case delKilled:
 			if k.user != "" {
-				return true, wrap("delete: unindex", s.rdb.ZRem(ctx, s.userKey(k.user), id).Err())
+				return true, wrap(op+": unindex", s.rdb.ZRem(ctx, s.userKey(k.user), id).Err())
 			}
 			return true, nil
 		case delPointer:
@@ -445,7 +477,7 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, fmt.Errorf("redisstore: delete: more than %d renewals in a chain", maxHops)
+	return false, fmt.Errorf("redisstore: %s: more than %d renewals in a chain", op, maxHops)
 }
 
 // members returns user's index, with scores, after pruning the members
@@ -472,33 +504,70 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("sessions", err)
 	}
-	now := time.Now()
+	found, _, err := s.live(ctx, user, time.Now())
+	if err != nil || len(found) == 0 {
+		return nil, wrap("sessions", err)
+	}
+	list := make([]sesame.Info, len(found))
+	for i, f := range found {
+		list[i] = f.Info
+	}
+	return list, nil
+}
+
+// listed is a live session of a user, or a live forward pointer of the
+// user, as its index and its hash told.
+type listed struct {
+	sesame.Info
+	score string // its index score: Unix ms, or "+inf"
+	to    string // a pointer's new ID
+}
+
+// live returns the live sessions of user, and its live forward pointers
+// (whose Info holds the ID, the user and the pointer's expiry): its index
+// (see members), then the listed hashes in one pipeline, two round trips
+// in all. It skips the entries whose session ended early, changed user, is
+// a tombstone or has no record (yet).
+func (s *Store) live(ctx context.Context, user string, now time.Time) (found, moving []listed, err error) {
 	members, err := s.members(ctx, user, now)
 	if err != nil || len(members) == 0 {
-		return nil, wrap("sessions", err)
+		return nil, nil, err
 	}
 	cmds := make([]*redis.SliceCmd, len(members))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range members {
-			cmds[i] = p.HMGet(ctx, s.sessionKey(m.Member.(string)), "u", "c", "l", "e", "f", "t")
+			cmds[i] = p.HMGet(ctx, s.sessionKey(m.Member.(string)), "u", "c", "l", "e", "f", "t", "a", "g", "i")
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, wrap("sessions", err)
+		return nil, nil, err
 	}
-	list := make([]sesame.Info, 0, len(members))
+	found = make([]listed, 0, len(members))
 	for i, m := range members {
 		v := cmds[i].Val()
 		c, err1 := parseMS(str(v[1]))
 		l, err2 := parseMS(str(v[2]))
 		e, err3 := parseMS(str(v[3]))
-		if str(v[0]) != user || v[3] == nil || v[4] != nil || v[5] != nil || errors.Join(err1, err2, err3) != nil || !now.Before(e) {
+		a, err4 := parseMS(str(v[6]))
+		if str(v[0]) != user || v[3] == nil || v[5] != nil || errors.Join(err1, err2, err3, err4) != nil || !now.Before(e) {
 			continue
 		}
-		list = append(list, sesame.Info{ID: m.Member.(string), User: user, Created: c, LastSeen: l, Expires: e})
+		score := "+inf"
+		if !math.IsInf(m.Score, 1) {
+			score = strconv.FormatInt(int64(m.Score), 10)
+		}
+		id := m.Member.(string)
+		if v[4] != nil {
+			moving = append(moving, listed{sesame.Info{ID: id, User: user, Expires: e}, score, str(v[4])})
+			continue
+		}
+		found = append(found, listed{sesame.Info{
+			ID: id, User: user, Created: c, LastSeen: l, Expires: e,
+			AuthenticatedAt: a, Device: sesame.Device{UserAgent: str(v[7]), IP: str(v[8])},
+		}, score, ""})
 	}
-	return list, nil
+	return found, moving, nil
 }
 
 // DeleteUser implements sesame.UserStore. It reads the user's index (one

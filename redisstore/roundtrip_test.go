@@ -89,6 +89,22 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 	flash.Put("flash", "saved")
 	leaving := sesametest.NewClient(t, m)
 	leavingID := leaving.Login("rt-leaving")
+	capped := sesame.New(sesame.Config{Store: st, Insecure: true, MaxSessionsPerUser: 1})
+	refusing := sesame.New(sesame.Config{Store: st, Insecure: true, MaxSessionsPerUser: 1, CapPolicy: sesame.CapRefuse})
+	capFirst, capSecond, capThird := sesametest.NewClient(t, capped), sesametest.NewClient(t, capped), sesametest.NewClient(t, refusing)
+	for _, c := range []*sesametest.Client{capFirst, capSecond, capThird} {
+		c.Put("n", 1)
+	}
+	login := func(c *sesametest.Client, user string) func() {
+		return func() {
+			c.Session(func(s *sesame.Session) {
+				mustGet(t, s, "n")
+				if err := s.Login(user); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
 
 	for _, tt := range []struct {
 		name string
@@ -138,6 +154,25 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		{"Destroy of a logged-in session (read + 2)", 3, func() {
 			leaving.Session(func(s *sesame.Session) { s.Destroy() })
 		}},
+		{"Update of a stored session (read + 2)", 3, func() {
+			c.Session(func(s *sesame.Session) {
+				if _, err := sesame.Update(s, "n", func(n int) (int, error) { return n + 1, nil }); err != nil {
+					t.Error(err)
+				}
+			})
+		}},
+		{"Login under a cap, below it (1 + 2 + 2)", 5, login(capFirst, "rt-carol")},
+		{"Login under a cap, evicting (1 + 2 + 5)", 8, login(capSecond, "rt-carol")},
+		{"Login under a cap, refused (1 + 2 + 5)", 8, func() {
+			resp := capThird.Do(func(w http.ResponseWriter, r *http.Request) {
+				s := sesame.FromContext(r.Context())
+				mustGet(t, s, "n")
+				s.Login("rt-carol")
+			})
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("Login over a cap with CapRefuse: status %d, want 403", resp.StatusCode)
+			}
+		}},
 	} {
 		got := rt.during(tt.f)
 		t.Logf("%-45s %d round trip(s)", tt.name, got)
@@ -153,6 +188,10 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 	}
 	if _, err := st.Load(t.Context(), leavingID); err == nil {
 		t.Error("the destroyed session is still live")
+	}
+	if capFirst.User() != "" || capSecond.User() != "rt-carol" || capThird.User() != "" {
+		t.Errorf("under a cap of 1, the logins left users %q, %q, %q; want the second alone logged in",
+			capFirst.User(), capSecond.User(), capThird.User())
 	}
 	if c.Cookie == "" || fresh.Cookie == "" || tc.Cookie != c.Cookie {
 		t.Fatal("the clients lost their sessions")
@@ -179,6 +218,18 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 	}
 	for _, id := range []string{"op-a1", "op-a2", "op-a3", "op-a4", "op-a5", "op-r1", "op-r2", "op-d1"} {
 		ok(st.Save(ctx, id, rec("op-alice")))
+	}
+	for _, id := range []string{"op-c1", "op-c2", "op-c3"} {
+		ok(st.Save(ctx, id, rec("op-carol")))
+	}
+	capUser := func(n, wantEnded int, refuse bool) func() {
+		return func() {
+			ended, err := st.CapUser(ctx, "op-carol", "op-c3", n, refuse)
+			ok(err)
+			if len(ended) != wantEnded {
+				t.Errorf("CapUser(%d, refuse %v) ended %d, want %d", n, refuse, len(ended), wantEnded)
+			}
+		}
 	}
 	for _, tt := range []struct {
 		name string
@@ -215,6 +266,13 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		}},
 		{"Deny", 1, func() { ok(st.Deny(ctx, "op-alice", "op-a1", now.Add(time.Hour))) }},
 		{"Revocation", 1, func() { _, err := st.Revocation(ctx, "op-alice"); ok(err) }},
+		{"Update (read + compare-and-swap)", 2, func() {
+			_, err := st.Update(ctx, "op-a1", "a", func(any, bool) (any, error) { return 2, nil })
+			ok(err)
+		}},
+		{"CapUser at the cap (list)", 2, capUser(3, 0, false)},
+		{"CapUser ending one (list + decide + Delete)", 5, capUser(2, 1, false)},
+		{"CapUser refusing keep (list + decide + Delete)", 5, capUser(1, 1, true)},
 	} {
 		got := rt.during(tt.f)
 		t.Logf("%-45s %d round trip(s)", tt.name, got)

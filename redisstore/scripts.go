@@ -13,10 +13,11 @@ import (
 // doc, "# Layout"):
 //
 //   - a session: the metadata fields u (user), c (created), l (last seen),
-//     d (deadline), e (expires) and p (persist "1" or "0"), times in Unix
-//     milliseconds with 0 for a zero time, one field "v:"+key per value,
-//     and, if the session was renewed into this ID, r: the expiry of the
-//     forward pointer that leads here;
+//     d (deadline), e (expires), p (persist "1" or "0"), a (authenticated
+//     at), g (User-Agent) and i (IP), times in Unix milliseconds with 0 for
+//     a zero time (a record of the previous version lacks a, g and i), one
+//     field "v:"+key per value, and, if the session was renewed into this
+//     ID, r: the expiry of the forward pointer that leads here;
 //   - a forward pointer left by a Renew: f (the new ID), u (the user) and
 //     e (the old record's expiry, when the pointer goes);
 //   - a tombstone: t = "1", left where a renewal must not land.
@@ -28,7 +29,8 @@ import (
 // on (see deltaArgs): last seen, idle expiry, clear ("1"), set user ("1")
 // and the user, persist ("", "0" or "1"), created and deadline ("0" if not
 // set), the number n of value fields to delete, the n fields, then
-// field/value pairs to set.
+// field/value pairs to set: the metadata fields a, g and i if the delta
+// sets them, and the values. The scripts set them as they come.
 
 // saveScript replaces the session hash KEYS[1] with the field/value pairs
 // ARGV[2:], expiring at ARGV[1] (Unix ms; a time past deletes it). It
@@ -263,7 +265,83 @@ redis.call('PEXPIREAT', h, latest)
 return 1
 `)
 
-var scripts = []*redis.Script{saveScript, applyScript, deleteScript, renewOutScript, renewInScript, indexScript, markScript}
+// Update's result codes.
+const (
+	updateNotFound = 0 // no live session: nothing changed
+	updateDone     = 1
+	updateRenewed  = 3 // the ID was renewed away (a forward pointer)
+	updateLost     = 5 // the value is not the one read: nothing changed
+)
+
+// updateScript is the compare-and-swap of an Update, on the session hash
+// KEYS[1]: if it holds a live session whose field ARGV[2] holds ARGV[4]
+// (if ARGV[3] is "1") or nothing (if ARGV[3] is "0"), it sets the field to
+// ARGV[5] and returns 1 (see the update* codes). ARGV[1] is now (Unix ms).
+// It changes nothing else: not l, not e, not the TTL.
+var updateScript = redis.NewScript(`
+local h = KEYS[1]
+local m = redis.call('HMGET', h, 'e', 'f', 't', ARGV[2])
+if m[3] or not m[1] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
+if m[2] then return 3 end
+if ARGV[3] == '1' then
+  if m[4] ~= ARGV[4] then return 5 end
+elseif m[4] then
+  return 5
+end
+redis.call('HSET', h, ARGV[2], ARGV[5])
+return 1
+`)
+
+// capScript decides which sessions a CapUser ends, on the user's cap key
+// KEYS[1]: a sorted set of the session IDs that CapUsers chose to end,
+// each scored by its index score (a time after which it cannot be live).
+// ARGV: now (Unix ms), n, refuse ("1"), keep, then a triple per session
+// that the caller found live (ID, index score, expiry in Unix ms), least
+// recently seen first. It prunes the IDs whose score is past, then counts
+// the triples that are neither chosen already nor expired by now. If more
+// than n remain, it chooses keep alone (refuse) or, else, the first of
+// them other than keep until n remain, and adds them to the set, which
+// then expires with its latest member. It returns {chosen IDs, IDs of the
+// triples chosen before}: the caller ends both (the second are normally
+// being ended by their chooser; if that failed, this ends them).
+var capScript = redis.NewScript(`
+local z = KEYS[1]
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', z, '-inf', '(' .. ARGV[1])
+local n, refuse, keep = tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4]
+local live, before = {}, {}
+for i = 5, #ARGV, 3 do
+  if redis.call('ZSCORE', z, ARGV[i]) then
+    before[#before + 1] = ARGV[i]
+  elseif tonumber(ARGV[i + 2]) > now then
+    live[#live + 1] = i
+  end
+end
+local chosen = {}
+if #live > n then
+  for _, i in ipairs(live) do
+    if refuse then
+      if ARGV[i] == keep then chosen[1] = i break end
+    elseif #chosen >= #live - n then
+      break
+    elseif ARGV[i] ~= keep then
+      chosen[#chosen + 1] = i
+    end
+  end
+end
+local out = {}
+for _, i in ipairs(chosen) do
+  redis.call('ZADD', z, ARGV[i + 1], ARGV[i])
+  out[#out + 1] = ARGV[i]
+end
+if #out > 0 then
+  local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
+  if top[2] == 'inf' then redis.call('PERSIST', z) else redis.call('PEXPIREAT', z, top[2]) end
+end
+return {out, before}
+`)
+
+var scripts = []*redis.Script{saveScript, applyScript, deleteScript, renewOutScript, renewInScript, indexScript, markScript, updateScript, capScript}
 
 // call is one script call of a pipeline.
 type call struct {
