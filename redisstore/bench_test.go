@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/benchkit"
 )
 
 // populate saves n sessions with ids PREFIX-i, spread over n/100+1 users,
@@ -67,4 +70,43 @@ func BenchmarkRevokeUser(b *testing.B) {
 			b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
 		})
 	}
+}
+
+// BenchmarkManage measures, through a Manager on standalone Redis, what
+// sessions people can manage cost: an atomic Update against a Get and Put
+// of the same counter, a login with and without a cap of 3 (at the cap, so
+// every capped login evicts one), and a new session with a browser's
+// User-Agent recorded against one without.
+func BenchmarkManage(b *testing.B) {
+	st := testStore(b, standalone(b))
+	m := sesame.New(sesame.Config{Store: st})
+	capped := sesame.New(sesame.Config{Store: st, MaxSessionsPerUser: 3})
+	incr := func(n int) (int, error) { return n + 1, nil }
+	b.Run("get-put", func(b *testing.B) {
+		benchkit.Serve(b, m, benchkit.NewSession(b, m), benchkit.Update)
+	})
+	b.Run("update", func(b *testing.B) {
+		benchkit.Serve(b, m, benchkit.NewSession(b, m), func(w http.ResponseWriter, r *http.Request) {
+			if _, err := sesame.Update(sesame.FromContext(r.Context()), "counter", incr); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	login := func(user string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Login(user) }
+	}
+	b.Run("login", func(b *testing.B) {
+		benchkit.Serve(b, m, "", login(fmt.Sprintf("bench-login-%d", time.Now().UnixNano())))
+	})
+	b.Run("login-capped-at-3", func(b *testing.B) {
+		benchkit.Serve(b, capped, "", login(fmt.Sprintf("bench-capped-%d", time.Now().UnixNano())))
+	})
+	b.Run("create", func(b *testing.B) {
+		benchkit.Serve(b, m, "", benchkit.Create)
+	})
+	b.Run("create-with-user-agent", func(b *testing.B) {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
+		benchkit.ServeRequest(b, m, req, benchkit.Create)
+	})
 }
