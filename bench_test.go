@@ -81,6 +81,9 @@ func BenchmarkManage(b *testing.B) {
 	b.Run("login-capped-at-3", func(b *testing.B) {
 		benchkit.Serve(b, newManager(b, sesame.Config{MaxSessionsPerUser: 3}), "", login)
 	})
+	b.Run("create", func(b *testing.B) {
+		benchkit.Serve(b, newManager(b, sesame.Config{}), "", benchkit.Create)
+	})
 	b.Run("create-with-user-agent", func(b *testing.B) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
