@@ -78,7 +78,7 @@ func startBrowserWithin(t *testing.T, timeout time.Duration, extra ...chromedp.E
 
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancelTimeout)
-	var output syncBuffer
+	var output testenv.Buffer
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Flag("headless", true),
@@ -135,23 +135,6 @@ func removeProfile(t *testing.T, dir string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("removing Chromium profile %s: %v", dir, err)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // storeKind selects where the app keeps sessions.

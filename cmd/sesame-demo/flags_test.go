@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sesame-go/sesame/internal/testenv"
 )
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
@@ -145,7 +147,7 @@ func TestCounterIsAtomicOnEveryStore(t *testing.T) {
 }
 
 func TestDemoLogsSessionEvents(t *testing.T) {
-	var log syncBuffer
+	var log testenv.Buffer
 	base, stop := runDemoTo(t, &log, "-store", "memory")
 	alice := newBrowser(t, base)
 	alice.ua = chromeLinux
@@ -166,22 +168,4 @@ func TestDemoLogsSessionEvents(t *testing.T) {
 	if token == "" || strings.Contains(out, token) {
 		t.Errorf("the log holds the session token %q (or there was none):\n%s", token, out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

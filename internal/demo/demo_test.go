@@ -18,6 +18,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/memstore"
 )
 
@@ -527,7 +528,7 @@ func TestMaxSessionsEvictsTheLeastRecentlySeen(t *testing.T) {
 }
 
 func TestObserverLogsEventsWithoutTokens(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
 	base := serveWith(t, sesame.Config{DeviceLabel: label, Observer: &Observer{Logger: log, Label: label}}, Options{})
 	c := newClient(t, base)
@@ -577,22 +578,4 @@ func TestObserverLogsEventsWithoutTokens(t *testing.T) {
 			t.Errorf("the log holds a session token (or there was none): %q", tok)
 		}
 	}
-}
-
-// syncBuffer is a strings.Builder safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
