@@ -71,29 +71,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const instances = 4
-	stores := make([]*Store, instances)
-	errs := make([]error, instances)
-	pools := make([]*pgxpool.Pool, instances)
-	for i := range pools {
-		pools[i] = testPool(t, 0)
-	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range instances {
-		wg.Go(func() {
-			<-start
-			stores[i], errs[i] = New(t.Context(), pools[i], Options{Table: table})
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("instance %d: New on a version-1 schema: %v", i, err)
-		}
-		t.Cleanup(func() { stores[i].Close() })
-	}
+	stores := startTogether(t, table, 4, "version-1")
 	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
 		t.Errorf("schema versions after the upgrade: %v, want %s", got, allVersions())
 	}
@@ -225,29 +203,7 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const instances = 4
-	stores := make([]*Store, instances)
-	errs := make([]error, instances)
-	pools := make([]*pgxpool.Pool, instances)
-	for i := range pools {
-		pools[i] = testPool(t, 0)
-	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range instances {
-		wg.Go(func() {
-			<-start
-			stores[i], errs[i] = New(t.Context(), pools[i], Options{Table: table})
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("instance %d: New on a version-2 schema: %v", i, err)
-		}
-		t.Cleanup(func() { stores[i].Close() })
-	}
+	stores := startTogether(t, table, 4, "version-2")
 	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
 		t.Errorf("schema versions after the upgrade: %v, want %s", got, allVersions())
 	}
@@ -398,4 +354,34 @@ SELECT 'r' || i, 'r' || (i + 1), now() + interval '1 hour' FROM generate_series(
 		}
 		t.Logf("%s generic plan:\n%s", q.name, plan)
 	}
+}
+
+// startTogether starts n instances of the store on table at once, each on a
+// pool of its own, as a rolling deploy does, and fails t unless every one
+// starts. what names the schema they start on.
+func startTogether(t *testing.T, table string, n int, what string) []*Store {
+	t.Helper()
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	pools := make([]*pgxpool.Pool, n)
+	for i := range pools {
+		pools[i] = testPool(t, 0)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = New(t.Context(), pools[i], Options{Table: table})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: New on a %s schema: %v", i, what, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	return stores
 }

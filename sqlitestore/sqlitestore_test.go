@@ -271,17 +271,7 @@ func TestRenewsAndDeletesAcrossStoresAreAtomic(t *testing.T) {
 	path := tempDB(t)
 	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
 	for range 2 {
-		db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		st, err := sqlitestore.New(t.Context(), db, sqlitestore.Options{CleanupInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		stores = append(stores, st)
+		stores = append(stores, deferredStore(t, path))
 	}
 	ctx := t.Context()
 	for round := range 5 {
