@@ -39,10 +39,10 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	s.loaded = true
 	s.parse()
 	var rec *Record
+	var sealed Sealed
 	var err error
 	switch {
 	case s.m.sealer != nil && s.cookie && s.raw != "":
-		var sealed Sealed
 		sealed, err = s.m.open(ctx, s.phase(), s.raw)
 		if err == nil {
 			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
@@ -55,6 +55,8 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	switch {
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
+	case errors.Is(err, ErrExpired) && s.m.sealer != nil:
+		s.m.event(ctx, EventExpired, sealed.ID, sealed.Record) // s.cid stays ""
 	case errors.Is(err, ErrExpired):
 		s.m.event(ctx, EventExpired, s.cid, nil)
 	case errors.Is(err, ErrNotFound):

@@ -323,7 +323,10 @@ type Sealer interface {
 	// returns an error wrapping ErrNotFound if s.Prev has been revoked
 	// since it was opened.
 	Seal(ctx context.Context, name string, s Sealed) (string, error)
-	// Open authenticates and decodes a cookie value.
+	// Open authenticates and decodes a cookie value. With an error
+	// wrapping ErrExpired (an authentic value whose session has expired) it
+	// may also return that session: the Manager names it in EventExpired,
+	// and never adopts it.
 	Open(ctx context.Context, name, value string) (Sealed, error)
 }
 

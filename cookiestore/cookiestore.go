@@ -289,8 +289,8 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 // or because its ID is denied: destroyed or renewed), gives an error
 // wrapping sesame.ErrNotFound. For an authentic value whose session has
 // expired (past its Expires or Deadline, or older than Config.Lifetime),
-// the error also wraps sesame.ErrExpired, so that the Manager fires
-// EventExpired; a forged, tampered or revoked value gives ErrNotFound
+// the error also wraps sesame.ErrExpired, and Open returns the expired
+// session with it, so that the Manager's EventExpired names it; a forged, tampered or revoked value gives ErrNotFound
 // alone. For a live session with a user, with Config.Revocation set, Open
 // reads the user's mark: 1 RevocationStore read, which includes the denied
 // IDs. Any other error is a failure of the RevocationStore, and fails the
@@ -351,7 +351,7 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 	now := time.Now()
 	if !now.Before(rec.Expires) || !rec.Deadline.IsZero() && !now.Before(rec.Deadline) ||
 		!now.Before(rec.Created.Add(s.lifetime)) {
-		return sesame.Sealed{}, errExpired
+		return sesame.Sealed{ID: id, Record: rec}, errExpired // for the Manager's event
 	}
 	if s.rev != nil && rec.User != "" {
 		r, err := s.rev.Revocation(ctx, rec.User)

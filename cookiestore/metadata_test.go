@@ -222,16 +222,21 @@ func mustNotFoundAlone(t *testing.T, err error, what string) {
 	}
 }
 
-// events is an Observer that keeps the kinds of the events it gets.
+// events is an Observer that keeps the kinds of the events it gets, and
+// the last expired event.
 type events struct {
-	mu    sync.Mutex
-	kinds []sesame.EventKind
+	mu      sync.Mutex
+	kinds   []sesame.EventKind
+	expired sesame.Event
 }
 
 func (e *events) Event(_ context.Context, ev sesame.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.kinds = append(e.kinds, ev.Kind)
+	if ev.Kind == sesame.EventExpired {
+		e.expired = ev
+	}
 }
 
 func (e *events) take() []sesame.EventKind {
@@ -270,6 +275,9 @@ func TestTheManagerFiresExpiredForAnExpiredCookieOnly(t *testing.T) {
 		if n != tc.want {
 			t.Errorf("%s cookie: %d expired events, want %d", tc.name, n, tc.want)
 		}
+	}
+	if seen.expired.ID != "id" || seen.expired.User != "alice" {
+		t.Errorf("the expired event names session %q of %q, want \"id\" of \"alice\"", seen.expired.ID, seen.expired.User)
 	}
 }
 
