@@ -16,9 +16,10 @@ import (
 // request, and on a nil *Session (they report ErrNoSession or nothing).
 //
 // The session is loaded lazily, on the first read. Writes (Put, Delete,
-// Clear, SetUser, RememberMe, Renew, Login, Destroy) are recorded without a
-// load and committed before the first byte of the response; a change made
-// after that returns ErrCommitted and is logged.
+// Clear, SetUser, RememberMe, Renew, Login, Reauthenticate, Destroy) are
+// recorded without a load and committed before the first byte of the
+// response; a change made after that returns ErrCommitted and is logged.
+// [Update] is the exception: it changes a stored session at once.
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
