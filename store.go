@@ -118,6 +118,10 @@ func (d *Delta) ApplyTo(rec *Record) {
 	if d.Persist != nil {
 		rec.Persist = *d.Persist
 	}
+	if d.ChangesUser(rec.User) {
+		// Another user's login proves nothing of this one's.
+		rec.AuthenticatedAt = time.Time{}
+	}
 	if !d.Created.IsZero() {
 		rec.Created = d.Created
 	}
@@ -135,6 +139,15 @@ func (d *Delta) ApplyTo(rec *Record) {
 	if !rec.Deadline.IsZero() && rec.Deadline.Before(rec.Expires) {
 		rec.Expires = rec.Deadline
 	}
+}
+
+// ChangesUser reports whether d gives a record whose user is user to
+// another user, without a Login or Reauthenticate (d.AuthenticatedAt is
+// zero): such a delta clears the record's AuthenticatedAt, so that the new
+// user never counts as fresh on the previous user's login. Every
+// DeltaStore's Apply must do so too, as ApplyTo does.
+func (d *Delta) ChangesUser(user string) bool {
+	return d.User != nil && *d.User != "" && *d.User != user && d.AuthenticatedAt.IsZero()
 }
 
 // Emptying reports whether d can leave a record empty: it removes values
@@ -239,9 +252,13 @@ type Renewer interface {
 	// If no live record exists under oldID it changes nothing and returns
 	// an error wrapping ErrNotFound, and also ErrRenewed if oldID was
 	// renewed. After a Renew, until the old record would have expired,
-	// Load, Apply and Renew of oldID report ErrNotFound and ErrRenewed,
-	// and Delete of oldID deletes the session now under newID (so that a
-	// revocation racing a renewal still ends it).
+	// Load, Apply, Update and Renew of oldID report ErrNotFound and
+	// ErrRenewed, and Delete of oldID deletes the session now under newID
+	// (so that a revocation racing a renewal still ends it), through any
+	// number of renewals: Delete and DeleteUser follow the whole chain of
+	// renewals, however long, and never report success while a session
+	// renewed from the ID is still live. A store that cannot follow it in
+	// full returns an error.
 	Renew(ctx context.Context, oldID, newID string, d *Delta) error
 }
 
@@ -326,7 +343,10 @@ type Sealer interface {
 	// Open authenticates and decodes a cookie value. With an error
 	// wrapping ErrExpired (an authentic value whose session has expired) it
 	// may also return that session: the Manager names it in EventExpired,
-	// and never adopts it.
+	// and never adopts it. A Sealer that keeps revocations returns an
+	// error wrapping ErrRenewed (and ErrNotFound) for a value whose session
+	// was renewed into another ID, together with that session, so that the
+	// Manager refuses the request's changes and a Destroy can revoke it.
 	Open(ctx context.Context, name, value string) (Sealed, error)
 }
 
@@ -336,7 +356,9 @@ type Sealer interface {
 // sessions too.
 type SealRevoker interface {
 	Sealer
-	// Revoke revokes the session s, as opened by Open.
+	// Revoke revokes the session s, as opened by Open (live or renewed
+	// away), and every session renewed from it: everything that shares
+	// its Origin.
 	Revoke(ctx context.Context, s Sealed) error
 }
 
@@ -352,32 +374,55 @@ type Sealed struct {
 	// Prev, set by the Manager when a commit changes the ID (Renew,
 	// Login), is the session as it was opened.
 	Prev *Sealed
+	// Origin is the session's stable identity: the ID it was created
+	// under, which every renewal keeps ("" means ID itself). Open sets it,
+	// the Manager passes it back unchanged to every Seal of the session,
+	// and a Sealer gives a renewal (Prev set) the origin of Prev.
+	Origin string
 }
 
-// RevocationStore keeps, per user, a revocation mark for sessions that have
-// no server-side record (a Sealer's), so that "log out all my devices" and
-// logging out one session work for cookie-only sessions too. Package
-// cookiestore consults it on every open of a session that has a user: one
-// store read per such request.
+// MaxDenied is how many session IDs a RevocationStore keeps denied per
+// user, at most, between two marks. Past it, [RevocationStore.Deny] adds
+// nothing and the caller sets a mark instead, which revokes every session
+// of the user but one: the list of a user's denied IDs stays bounded, and
+// reading it costs the same whatever its length.
+const MaxDenied = 1000
+
+// RevocationStore keeps, per user, a revocation mark and a bounded list of
+// denied session IDs, for sessions that have no server-side record (a
+// Sealer's), so that "log out all my devices", logging out one session and
+// a renewal work for cookie-only sessions too. Package cookiestore
+// consults it on every open of a session that has a user: one store read
+// per such request, whose cost does not depend on how many IDs the user
+// has denied.
 //
 // All methods may be called concurrently.
 type RevocationStore interface {
-	// SetRevocation sets user's mark to r.Before and r.Keep, replacing
-	// earlier ones, and keeps the mark's denied IDs (r.Denied is ignored).
-	// The store may drop the mark after r.Expires and its denied IDs'
-	// expiry.
+	// SetRevocation sets user's mark to r.Before, r.Keep and r.Expires,
+	// replacing an earlier one. It drops user's denied IDs other than
+	// r.Keep, and starts their count (see MaxDenied) again: the mark
+	// revokes the sessions they denied, which were all created before it.
+	// r.Denied is ignored. The store may drop the mark after r.Expires.
 	SetRevocation(ctx context.Context, user string, r Revocation) error
-	// Deny adds the session ID id to user's denied IDs until expires,
-	// atomically with respect to SetRevocation and other Denys.
-	Deny(ctx context.Context, user, id string, expires time.Time) error
-	// Revocation returns user's mark, with the denied IDs that have not
-	// expired: the zero Revocation, and no error, if there is none.
-	Revocation(ctx context.Context, user string) (Revocation, error)
+	// Deny adds id to user's denied IDs until expires, recording whether
+	// it was renewed away (renewed) rather than revoked; denying an ID
+	// again replaces its entry. It is atomic with respect to SetRevocation
+	// and other Denys, and costs the same whatever the list's length. If
+	// MaxDenied IDs of user were denied since its last mark (a store may
+	// count those that have expired since), it adds nothing and returns
+	// false: the caller then sets a mark instead.
+	Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error)
+	// Revocation returns user's mark (zero if none, or expired) and, in
+	// Denied, those of ids that are denied and not expired, at a cost that
+	// does not depend on how many IDs the user has denied. An unknown user
+	// gives the zero Revocation and no error.
+	Revocation(ctx context.Context, user string, ids ...string) (Revocation, error)
 }
 
 // Revocation is a per-user revocation mark: every session of the user
-// created before Before is revoked, except the one whose ID is Keep, and so
-// is every session whose ID is in Denied.
+// created before Before is revoked, except the one whose ID is Keep; and,
+// as RevocationStore.Revocation returns it, the denials of the IDs it was
+// asked about.
 type Revocation struct {
 	// Before is the revocation time. Stores keep at least millisecond
 	// precision, so callers round it up to the next millisecond.
@@ -388,15 +433,19 @@ type Revocation struct {
 	// Expires is when Before and Keep become useless, because every
 	// session they revoke has ended: Before plus the session lifetime.
 	Expires time.Time
-	// Denied maps revoked session IDs to the end of their lifetime, after
-	// which a store drops them.
-	Denied map[string]time.Time
+	// Denied maps each ID asked about that is denied to whether it was
+	// renewed away (true) rather than revoked (false).
+	Denied map[string]bool
 }
 
-// Revokes reports whether r revokes the session with the given ID and
-// creation time.
-func (r Revocation) Revokes(id string, created time.Time) bool {
+// Revokes reports whether r revokes the session with the given ID, origin
+// (see Sealed.Origin; "" for id itself) and creation time: the mark covers
+// it, its ID is denied (revoked or renewed away), or its origin is revoked.
+func (r Revocation) Revokes(id, origin string, created time.Time) bool {
 	if _, ok := r.Denied[id]; ok {
+		return true
+	}
+	if renewed, ok := r.Denied[origin]; ok && !renewed {
 		return true
 	}
 	return !r.Before.IsZero() && created.Before(r.Before) && (r.Keep == "" || id != r.Keep)
