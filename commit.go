@@ -16,6 +16,9 @@ import (
 //	did not touch the session                  none                    none
 //	carries a cookie renewed away elsewhere:
 //	  and changed nothing                      none                    none
+//	  and destroyed it                         Delete(id): the renewed deleted
+//	                                           session, via the store's
+//	                                           renewal record
 //	  and logged in                            Save(new id)            new token
 //	  and changed something else               none: ErrRenewed        none
 //	destroyed its session                      Delete(id)              deleted
@@ -41,7 +44,9 @@ import (
 // touch or stale key reseals the whole session; a Renew or Login seals it
 // with Prev set, which a Sealer that keeps revocations refuses for a
 // session revoked meanwhile, and a Destroy of a session with a user calls
-// SealRevoker.Revoke, so that copies of the cookie stop opening.
+// SealRevoker.Revoke, so that copies of the cookie stop opening. A cookie
+// that the Sealer reports renewed away is refused like a stored one, and
+// its Destroy revokes it, and so every session renewed from it.
 
 // commit saves the session and sets its cookie in h. early reports that
 // the handler is still running, so it may still read the session.
@@ -96,16 +101,21 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 		}
 	}
 	switch {
-	case s.renewed && p.renew != loginID: // a login is a new authentication
+	case s.renewed && p.renew != loginID && !p.destroy: // a login is a new authentication
 		return s.refuse()
 	case blind && s.cid != "":
 		return s.applyBlind(ctx, h, now)
 	case p.destroy:
-		if s.base != nil {
-			if _, err := s.m.del(ctx, "commit", s.cid); err != nil {
+		if s.base != nil || s.renewed {
+			// Of a renewed-away ID, Delete ends the session it was
+			// renewed into (see Renewer).
+			found, err := s.m.del(ctx, "commit", s.cid)
+			if err != nil {
 				return &StoreError{Op: "delete", Err: err}
 			}
-			s.m.event(ctx, EventDestroyed, s.cid, s.base)
+			if found || s.base != nil {
+				s.m.event(ctx, EventDestroyed, s.cid, s.base)
+			}
 		}
 		s.base = nil
 		return s.create(ctx, h, now, s.cookie)
@@ -355,16 +365,23 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 			return err
 		}
 	}
-	if p.destroy && s.base != nil && s.base.User != "" {
+	if s.renewed && p.renew != loginID && !p.destroy {
+		return s.refuse()
+	}
+	gone := s.base // the session a Destroy ends
+	if s.renewed {
+		gone = s.away
+	}
+	if p.destroy && gone != nil && gone.User != "" {
 		if r, ok := s.m.sealer.(SealRevoker); ok {
-			if err := s.m.revokeSealed(ctx, r, Sealed{ID: s.cid, Record: s.base}); err != nil {
+			if err := s.m.revokeSealed(ctx, r, Sealed{ID: s.cid, Record: gone, Origin: s.origin}); err != nil {
 				return &StoreError{Op: "revoke", Err: err}
 			}
 		}
 	}
 	if p.destroy {
-		if s.base != nil {
-			s.m.event(ctx, EventDestroyed, s.cid, s.base)
+		if gone != nil {
+			s.m.event(ctx, EventDestroyed, s.cid, gone)
 		}
 		s.base = nil
 	}
@@ -387,13 +404,14 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		}
 		s.begin(rec, now)
 	case p.renew != keepID:
-		in.ID, in.Prev = p.id, &Sealed{ID: s.cid, Record: s.base}
+		in.ID, in.Prev = p.id, &Sealed{ID: s.cid, Record: s.base, Origin: s.origin}
 		if p.renew == loginID {
 			s.begin(rec, now)
 		} else {
 			s.m.seen(rec, now)
 		}
 	case p.dirty() || s.stale || s.m.touchDue(s.base.LastSeen, now):
+		in.Origin = s.origin
 		s.m.seen(rec, now)
 	default:
 		return nil
@@ -430,6 +448,11 @@ func (s *Session) merged() *Record {
 	}
 	rec.Values = s.values()
 	if s.p.user != nil {
+		if *s.p.user != "" && *s.p.user != rec.User {
+			// Another user's login proves nothing of this one's (see
+			// Delta.ChangesUser).
+			rec.AuthenticatedAt = time.Time{}
+		}
 		rec.User = *s.p.user
 	}
 	if s.p.persist != nil {

@@ -15,6 +15,11 @@ import (
 // keeps.
 const MaxUserAgentLen = 256
 
+// maxIPLen bounds what Config.ClientIP may return: the longest address
+// without a zone, an IPv4-mapped IPv6 one, takes 45 bytes; a zone of up to
+// 18 bytes (an interface name) more is dropped, anything longer refused.
+const maxIPLen = 64
+
 // IPStorage says how much of the client address a session keeps.
 type IPStorage uint8
 
@@ -68,10 +73,12 @@ func (m *Manager) device(r *http.Request) Device {
 	}
 	ip := m.cfg.ClientIP(r)
 	switch a, err := netip.ParseAddr(ip); {
-	case err != nil:
+	case len(ip) > maxIPLen || err != nil:
 		ip = "" // never a header's junk
 	case !a.Is4(): // IPv4 parses only in its canonical form
-		ip = a.Unmap().String()
+		// A zone is any text at all, and names only the receiver's own
+		// interface: it is dropped.
+		ip = a.Unmap().WithZone("").String()
 	}
 	if m.cfg.IPStorage == IPPrefix {
 		ip = TruncateIP(ip)

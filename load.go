@@ -44,9 +44,12 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	switch {
 	case s.m.sealer != nil && s.cookie && s.raw != "":
 		sealed, err = s.m.open(ctx, s.phase(), s.raw)
-		if err == nil {
-			rec, s.cid, s.stale = sealed.Record, sealed.ID, sealed.Stale
-		} else if errors.Is(err, ErrNotFound) {
+		switch {
+		case err == nil:
+			rec, s.cid, s.stale, s.origin = sealed.Record, sealed.ID, sealed.Stale, sealed.Origin
+		case errors.Is(err, ErrRenewed) && sealed.Record != nil:
+			s.cid, s.origin, s.away = sealed.ID, sealed.Origin, sealed.Record
+		case errors.Is(err, ErrNotFound):
 			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
 		}
 	case s.cid != "":
@@ -68,7 +71,7 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	default:
 		s.m.event(ctx, EventExpired, s.cid, rec)
 	}
-	if s.base == nil && s.m.sealer != nil {
+	if s.base == nil && s.away == nil && s.m.sealer != nil {
 		s.cid = ""
 	}
 	return s.err

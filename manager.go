@@ -364,7 +364,15 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 // ended. The store (or Sealer) must implement UserDeleter; otherwise the
 // error wraps ErrNotSupported. With a Sealer the count is CountUnknown:
 // the server cannot know how many cookies exist.
+//
+// Called with the context of a request whose session has a pending Renew,
+// Login or Reauthenticate, a keep of that session's Session.ID (the new
+// ID) keeps the session under the ID it is stored under, which the commit
+// then renews: the order of the two calls does not matter.
 func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error) {
+	if s := FromContext(ctx); s != nil && s.m == m {
+		keep = s.stored(keep)
+	}
 	var d UserDeleter
 	if m.store != nil {
 		d, _ = m.store.(UserDeleter)
@@ -386,6 +394,18 @@ func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error)
 		m.obs.Event(ctx, Event{Kind: EventRevokedAll, ID: keep, User: user, Time: time.Now(), Count: n})
 	}
 	return n, nil
+}
+
+// stored returns the ID that the session of keep is stored under: its
+// current ID if keep is the new ID of this session's pending renewal, and
+// keep otherwise.
+func (s *Session) stored(keep string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if keep != "" && s.p.renew != keepID && keep == s.p.id && !s.committed && s.live() != nil {
+		return s.cid
+	}
+	return keep
 }
 
 // bound applies Config.StoreTimeout to ctx.

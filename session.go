@@ -30,8 +30,10 @@ type Session struct {
 	cid string // the session ID it names; "" if none (or not a token)
 
 	// What the store holds, read once by load.
-	err  error   // the load failed
-	base *Record // the live record; nil if none
+	err    error   // the load failed
+	base   *Record // the live record; nil if none
+	away   *Record // a Sealer's session renewed away (s.renewed), for a Destroy
+	origin string  // a Sealer's Sealed.Origin
 
 	p *pending // what this request changes: &unchanged until it changes
 
@@ -312,7 +314,9 @@ func (s *Session) update(op, key string, f func() error) error {
 		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", op, "key", key)
 		return fmt.Errorf("%w: %s %q", ErrCommitted, op, key)
 	}
-	if s.renewed && op != "login" { // a login is a new authentication
+	if s.renewed && op != "login" && op != "destroy" && !s.p.destroy {
+		// A login is a new authentication, and a Destroy ends the session
+		// the cookie was renewed into.
 		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
 	}
 	s.changes()

@@ -66,11 +66,12 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 	case s.committed:
 		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", "update", "key", key)
 		return fmt.Errorf("%w: update %q", ErrCommitted, key)
-	case s.renewed:
-		return fmt.Errorf("%w: update %q refused", ErrRenewed, key)
 	}
 	if err := s.load(); err != nil {
 		return err
+	}
+	if s.renewed && !s.p.destroy { // known only once loaded
+		return fmt.Errorf("%w: update %q refused", ErrRenewed, key)
 	}
 	_, set := s.p.set[key]
 	_, del := s.p.del[key]

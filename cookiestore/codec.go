@@ -13,7 +13,7 @@ import (
 // (all integers are varints from encoding/binary):
 //
 //	flags          1 byte: bit 0 Record.Persist, bit 1 authenticated,
-//	               bit 2 device; the other bits are zero
+//	               bit 2 device, bit 3 origin; the other bits are zero
 //	id             uvarint length, bytes
 //	user           uvarint length, bytes
 //	created        varint Unix milliseconds
@@ -22,6 +22,7 @@ import (
 //	expires        varint Unix milliseconds
 //	authenticated  if bit 1: varint milliseconds after created
 //	device         if bit 2: user agent, IP (each uvarint length, bytes)
+//	origin         if bit 3: uvarint length, bytes (sesame.Sealed.Origin)
 //	count          uvarint number of values
 //	values         count × (uvarint length, key bytes, uvarint length, JSON bytes)
 //
@@ -31,21 +32,24 @@ import (
 // Reauthenticate). Values are the JSON of sesame.MarshalValue, so each
 // keeps its type through the round trip.
 //
-// Bits 1 and 2 are the only change since the first version of the payload,
+// Bits 1 to 3 are the only change since the first version of the payload,
 // which had them clear: a value sealed by that version decodes as before
-// (see TestValuesSealedInThePreviousFormatStillOpen).
+// (see TestValuesSealedInThePreviousFormatStillOpen). A session that was
+// never renewed has no origin (it is its ID) and takes no room for it.
 
 const (
 	flagPersist       = 1 << 0
 	flagAuthenticated = 1 << 1
 	flagDevice        = 1 << 2
-	flagsKnown        = flagPersist | flagAuthenticated | flagDevice
+	flagOrigin        = 1 << 3
+	flagsKnown        = flagPersist | flagAuthenticated | flagDevice | flagOrigin
 )
 
 var errPayload = errors.New("cookiestore: malformed payload")
 
-// appendPayload appends the payload of the session (id, rec) to dst.
-func appendPayload(dst []byte, id string, rec *sesame.Record) ([]byte, error) {
+// appendPayload appends the payload of the session (id, origin, rec) to
+// dst.
+func appendPayload(dst []byte, id, origin string, rec *sesame.Record) ([]byte, error) {
 	var flags byte
 	if rec.Persist {
 		flags |= flagPersist
@@ -55,6 +59,9 @@ func appendPayload(dst []byte, id string, rec *sesame.Record) ([]byte, error) {
 	}
 	if rec.Device != (sesame.Device{}) {
 		flags |= flagDevice
+	}
+	if origin != "" && origin != id {
+		flags |= flagOrigin
 	}
 	dst = append(dst, flags)
 	dst = appendString(dst, id)
@@ -68,6 +75,9 @@ func appendPayload(dst []byte, id string, rec *sesame.Record) ([]byte, error) {
 	if flags&flagDevice != 0 {
 		dst = appendString(dst, rec.Device.UserAgent)
 		dst = appendString(dst, rec.Device.IP)
+	}
+	if flags&flagOrigin != 0 {
+		dst = appendString(dst, origin)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(rec.Values)))
 	for k, v := range rec.Values {
@@ -89,8 +99,8 @@ func appendString(dst []byte, s string) []byte {
 
 // payloadSize estimates the size of the payload of rec, for a buffer
 // that appendPayload rarely has to grow.
-func payloadSize(id string, rec *sesame.Record) int {
-	n := 48 + len(id) + len(rec.User)
+func payloadSize(id, origin string, rec *sesame.Record) int {
+	n := 48 + len(id) + len(origin) + len(rec.User)
 	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
 		n += 16 + len(rec.Device.UserAgent) + len(rec.Device.IP)
 	}
@@ -103,10 +113,10 @@ func payloadSize(id string, rec *sesame.Record) int {
 	return n
 }
 
-// decodePayload decodes a payload. The strings it returns share one copy of
-// p, and the values are json.RawMessage slices of p itself: p must not be
-// modified afterwards.
-func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
+// decodePayload decodes a payload; origin is "" for a session never
+// renewed. The strings it returns share one copy of p, and the values are
+// json.RawMessage slices of p itself: p must not be modified afterwards.
+func decodePayload(p []byte) (id, origin string, rec *sesame.Record, err error) {
 	d := decoder{b: p, s: string(p)}
 	flags := d.byte()
 	id = d.string()
@@ -118,9 +128,12 @@ func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
 	if flags&flagDevice != 0 {
 		rec.Device = sesame.Device{UserAgent: d.string(), IP: d.string()}
 	}
+	if flags&flagOrigin != 0 {
+		origin = d.string()
+	}
 	n := d.uvarint()
 	if n > uint64(len(p)-d.off)/2 { // every value takes at least 2 bytes
-		return "", nil, errPayload
+		return "", "", nil, errPayload
 	}
 	if n > 0 {
 		rec.Values = make(map[string]any, n)
@@ -129,10 +142,10 @@ func decodePayload(p []byte) (id string, rec *sesame.Record, err error) {
 		k := d.string()
 		rec.Values[k] = json.RawMessage(d.bytes())
 	}
-	if d.bad || d.off != len(p) || flags&^flagsKnown != 0 {
-		return "", nil, errPayload
+	if d.bad || d.off != len(p) || flags&^flagsKnown != 0 || flags&flagOrigin != 0 && (origin == "" || origin == id) {
+		return "", "", nil, errPayload
 	}
-	return id, rec, nil
+	return id, origin, rec, nil
 }
 
 // decoder reads a payload; any error sets bad and makes every later read

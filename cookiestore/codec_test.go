@@ -26,31 +26,33 @@ func FuzzDecodePayload(f *testing.F) {
 		{AuthenticatedAt: now},
 		{Device: sesame.Device{IP: "203.0.113.0/24"}},
 	} {
-		p, err := appendPayload(nil, "some-id", rec)
-		if err != nil {
-			f.Fatal(err)
+		for _, origin := range []string{"", "first-id"} {
+			p, err := appendPayload(nil, "some-id", origin, rec)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(p)
+			f.Add(p[:len(p)-1])
 		}
-		f.Add(p)
-		f.Add(p[:len(p)-1])
 	}
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{flagAuthenticated | flagDevice, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	old, _ := hex.DecodeString(previousPayload)
 	f.Add(old)
 	f.Fuzz(func(t *testing.T, p []byte) {
-		id, rec, err := decodePayload(p)
+		id, origin, rec, err := decodePayload(p)
 		if err != nil {
 			return
 		}
-		again, err := appendPayload(nil, id, rec)
+		again, err := appendPayload(nil, id, origin, rec)
 		if err != nil {
 			t.Fatalf("re-encoding a decoded payload: %v", err)
 		}
-		id2, rec2, err := decodePayload(again)
+		id2, origin2, rec2, err := decodePayload(again)
 		if err != nil {
 			t.Fatalf("decoding a re-encoded payload: %v", err)
 		}
-		if id2 != id || rec2.User != rec.User || rec2.Persist != rec.Persist ||
+		if id2 != id || origin2 != origin || rec2.User != rec.User || rec2.Persist != rec.Persist ||
 			!rec2.Created.Equal(rec.Created) || !rec2.LastSeen.Equal(rec.LastSeen) ||
 			!rec2.Deadline.Equal(rec.Deadline) || !rec2.Expires.Equal(rec.Expires) ||
 			!rec2.AuthenticatedAt.Equal(rec.AuthenticatedAt) || rec2.Device != rec.Device ||
@@ -73,9 +75,12 @@ func TestPayloadOfThePreviousFormatDecodesAsBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, rec, err := decodePayload(p)
+	id, origin, rec, err := decodePayload(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if origin != "" {
+		t.Errorf("origin %q, want none", origin)
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
 	if id != "fixture-id" || rec.User != "alice" || !rec.Persist ||
@@ -86,7 +91,7 @@ func TestPayloadOfThePreviousFormatDecodesAsBefore(t *testing.T) {
 		t.Fatalf("decoded %q %+v", id, rec)
 	}
 	// A session without the new fields encodes exactly as before.
-	again, err := appendPayload(nil, id, rec)
+	again, err := appendPayload(nil, id, "", rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +105,7 @@ func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
 	base := sesame.Record{User: "alice", Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}
 	size := func(rec sesame.Record) int {
 		t.Helper()
-		p, err := appendPayload(nil, "id", &rec)
+		p, err := appendPayload(nil, "id", "", &rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,8 +132,8 @@ func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
 		if got := size(rec) - without; got != tc.extra {
 			t.Errorf("%s adds %d bytes to the payload, want %d", tc.name, got, tc.extra)
 		}
-		p, _ := appendPayload(nil, "id", &rec)
-		_, out, err := decodePayload(p)
+		p, _ := appendPayload(nil, "id", "", &rec)
+		_, _, out, err := decodePayload(p)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -1,6 +1,7 @@
 package cookiestore
 
 import (
+	"cmp"
 	"context"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -97,6 +98,7 @@ var (
 	errCorrupt    = fmt.Errorf("cookiestore: authentic value with a malformed payload: %w", sesame.ErrNotFound)
 	errExpired    = fmt.Errorf("cookiestore: %w: %w", sesame.ErrNotFound, sesame.ErrExpired)
 	errRevoked    = fmt.Errorf("cookiestore: session revoked: %w", sesame.ErrNotFound)
+	errRenewed    = fmt.Errorf("cookiestore: session renewed into another ID: %w: %w", sesame.ErrNotFound, sesame.ErrRenewed)
 )
 
 // errRenewRevoked is Seal's answer to the renewal of a session that was
@@ -166,18 +168,22 @@ func appendAD(dst, header []byte, name string) []byte {
 
 // Seal implements sesame.Sealer: it returns the cookie value for the
 // session, sealed (or signed) with the newest key for the cookie called
-// name.
+// name. The value carries in.Origin, or, for a renewal (in.Prev set), the
+// origin of in.Prev: every renewal of a session keeps its first ID.
 //
 // When in.Prev is set (a Renew or Login gives the session a new ID), the
 // previous session has a user, and Config.Revocation is set, Seal also
-// reads the user's mark, once. If the mark revokes in.Prev (a RevokeAll or
-// a Destroy since it was opened), Seal returns an error wrapping
-// sesame.ErrNotFound and seals nothing. If in.Prev is the session that a
-// RevokeAll kept, the new session stays kept: its Created is moved up to
-// the mark's Before (its Deadline does not move). Once the value is
-// sealed, Seal denies in.Prev.ID until the previous session's end, so that
-// copies of the pre-renewal cookie stop opening: 1 mark read and 1 write
-// in all. Any other error is a failure of the RevocationStore.
+// reads the user's mark, once. If the mark revokes in.Prev (a RevokeAll, a
+// Destroy or another renewal since it was opened), Seal returns an error
+// wrapping sesame.ErrNotFound and seals nothing. If in.Prev is the session
+// that a RevokeAll kept, the new session stays kept: its Created is moved
+// up to the mark's Before (its Deadline does not move). Once the value is
+// sealed, Seal denies in.Prev.ID as renewed away until the previous
+// session's end, so that copies of the pre-renewal cookie stop opening
+// (Open answers sesame.ErrRenewed for them): 1 mark read and 1 write in
+// all. If the user's list of denied IDs is full (sesame.MaxDenied), Seal
+// sets a mark instead that revokes every other session of the user, and
+// keeps the new one. Any other error is a failure of the RevocationStore.
 func (s *Store) Seal(ctx context.Context, name string, in sesame.Sealed) (string, error) {
 	if in.Record == nil || in.ID == "" {
 		return "", errors.New("cookiestore: seal: a session needs an ID and a Record")
@@ -186,13 +192,17 @@ func (s *Store) Seal(ctx context.Context, name string, in sesame.Sealed) (string
 		return "", errors.New("cookiestore: seal: cookie name too long")
 	}
 	prev := in.Prev
+	origin := in.Origin
+	if prev != nil {
+		origin = cmp.Or(prev.Origin, prev.ID)
+	}
 	renewal := s.rev != nil && prev != nil && prev.Record != nil && prev.Record.User != "" && prev.ID != in.ID
 	if renewal {
-		r, err := s.rev.Revocation(ctx, prev.Record.User)
+		r, err := s.rev.Revocation(ctx, prev.Record.User, prev.ID, origin)
 		if err != nil {
 			return "", fmt.Errorf("cookiestore: seal: reading the revocation mark: %w", err)
 		}
-		if r.Revokes(prev.ID, prev.Record.Created) {
+		if r.Revokes(prev.ID, origin, prev.Record.Created) {
 			return "", errRenewRevoked
 		}
 		if r.Keep == prev.ID && in.Record.User == prev.Record.User && in.Record.Created.Before(r.Before) {
@@ -201,23 +211,46 @@ func (s *Store) Seal(ctx context.Context, name string, in sesame.Sealed) (string
 			in.Record = &rec
 		}
 	}
-	v, err := s.seal(name, in.ID, in.Record)
+	v, err := s.seal(name, in.ID, origin, in.Record)
 	if err != nil {
 		return "", fmt.Errorf("cookiestore: seal: %w", err)
 	}
 	// A value too long for any cookie is never sent (the Manager fails the
 	// commit): the previous session then stays valid.
 	if renewal && len(name)+1+len(v) <= maxValue {
-		if err := s.rev.Deny(ctx, prev.Record.User, prev.ID, s.end(prev.Record)); err != nil {
+		if err := s.deny(ctx, prev.Record.User, prev.ID, true, s.end(prev.Record), in.ID); err != nil {
 			return "", fmt.Errorf("cookiestore: seal: denying the previous session ID: %w", err)
 		}
 	}
 	return v, nil
 }
 
-// seal seals (or signs) the session (id, rec) with the newest key for the
-// cookie called name.
-func (s *Store) seal(name, id string, rec *sesame.Record) (string, error) {
+// deny denies id of user until expires; if the user's list is full, it
+// sets a mark that revokes every session of the user but keep instead.
+func (s *Store) deny(ctx context.Context, user, id string, renewed bool, expires time.Time, keep string) error {
+	ok, err := s.rev.Deny(ctx, user, id, renewed, expires)
+	if err != nil || ok {
+		return err
+	}
+	return s.mark(ctx, user, keep)
+}
+
+// mark sets user's mark, revoking every session of user created until now
+// except keep, and returns once the clock has passed the mark's time (at
+// most 1 ms later), so that a session created after it stays valid.
+func (s *Store) mark(ctx context.Context, user, keep string) error {
+	before := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
+	r := sesame.Revocation{Before: before, Keep: keep, Expires: before.Add(s.lifetime)}
+	if err := s.rev.SetRevocation(ctx, user, r); err != nil {
+		return fmt.Errorf("storing the revocation mark: %w", err)
+	}
+	time.Sleep(time.Until(before))
+	return nil
+}
+
+// seal seals (or signs) the session (id, origin, rec) with the newest key
+// for the cookie called name.
+func (s *Store) seal(name, id, origin string, rec *sesame.Record) (string, error) {
 	k := &s.keys[0]
 	hdr := headerSize(k.id)
 	pre := hdr // where the payload starts
@@ -225,10 +258,10 @@ func (s *Store) seal(name, id string, rec *sesame.Record) (string, error) {
 		pre += nonceSize
 	}
 	adLen := hdr + 2 + len(name)
-	buf := make([]byte, pre, pre+payloadSize(id, rec)+max(tagSize, macSize)+adLen)
+	buf := make([]byte, pre, pre+payloadSize(id, origin, rec)+max(tagSize, macSize)+adLen)
 	buf[0], buf[1] = s.format, byte(len(k.id))
 	copy(buf[2:], k.id)
-	buf, err := appendPayload(buf, id, rec)
+	buf, err := appendPayload(buf, id, origin, rec)
 	if err != nil {
 		return "", err
 	}
@@ -264,11 +297,14 @@ func (s *Store) end(rec *sesame.Record) time.Time {
 }
 
 // Revoke implements sesame.SealRevoker: the Manager calls it when it
-// destroys a session that has a user. It denies the session's ID until the
+// destroys a session that has a user, live or renewed away. It denies the
+// session's origin (its first ID, which every renewal keeps) until the
 // session's end (its Deadline, or its creation plus Config.Lifetime if
-// earlier), so that copies of its cookie, such as one taken before the
-// logout, stop opening: 1 RevocationStore write. The denial is dropped
-// after that end, when Open rejects the copies as expired anyway.
+// earlier), so that every copy of its cookie, and of every cookie renewed
+// from it, stops opening: 1 RevocationStore write. The denial is dropped
+// after that end, when Open rejects the copies as expired anyway. If the
+// user's list of denied IDs is full (sesame.MaxDenied), Revoke sets a mark
+// instead, which revokes every session of the user.
 //
 // Without Config.Revocation, or for a session without a user (marks are
 // kept per user), nothing can be revoked: Revoke returns nil, and copies of
@@ -277,8 +313,8 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 	if s.rev == nil || in.Record == nil || in.Record.User == "" || in.ID == "" {
 		return nil
 	}
-	if err := s.rev.Deny(ctx, in.Record.User, in.ID, s.end(in.Record)); err != nil {
-		return fmt.Errorf("cookiestore: revoke: denying the session ID: %w", err)
+	if err := s.deny(ctx, in.Record.User, cmp.Or(in.Origin, in.ID), false, s.end(in.Record), ""); err != nil {
+		return fmt.Errorf("cookiestore: revoke: denying the session: %w", err)
 	}
 	return nil
 }
@@ -286,15 +322,24 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 // Open implements sesame.Sealer: it authenticates and decodes a value
 // sealed for the cookie called name. Any value it cannot authenticate, or
 // whose session has expired, is too old or is revoked (by the user's mark,
-// or because its ID is denied: destroyed or renewed), gives an error
-// wrapping sesame.ErrNotFound. For an authentic value whose session has
-// expired (past its Expires or Deadline, or older than Config.Lifetime),
-// the error also wraps sesame.ErrExpired, and Open returns the expired
-// session with it, so that the Manager's EventExpired names it; a forged, tampered or revoked value gives ErrNotFound
-// alone. For a live session with a user, with Config.Revocation set, Open
-// reads the user's mark: 1 RevocationStore read, which includes the denied
-// IDs. Any other error is a failure of the RevocationStore, and fails the
-// request.
+// or because its origin or ID is denied), gives an error wrapping
+// sesame.ErrNotFound. For an authentic value whose session has expired
+// (past its Expires or Deadline, or older than Config.Lifetime), the error
+// also wraps sesame.ErrExpired, and Open returns the expired session with
+// it, so that the Manager's EventExpired names it. For an authentic value
+// whose ID was renewed away (and that nothing else revokes), the error also
+// wraps sesame.ErrRenewed, and Open returns the session with it, so that
+// the Manager refuses the request's changes (the browser holds the newer
+// cookie) and a Destroy revokes it. A forged, tampered or revoked value
+// gives ErrNotFound alone. For a live session with a user, with
+// Config.Revocation set, Open reads the user's mark and the denials of the
+// session's ID and origin: 1 RevocationStore read, whose cost does not
+// depend on how many IDs the user has denied. Any other error is a failure
+// of the RevocationStore, and fails the request.
+//
+// A session without a user is never checked: its renewal is not recorded
+// (marks are kept per user), so a copy of an anonymous cookie taken before
+// a Login still opens, as the anonymous session it was.
 //
 // A value opened with a key other than the newest is returned with Stale
 // set, so that the Manager re-seals it with the newest key.
@@ -344,25 +389,30 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 			return sesame.Sealed{}, errForged
 		}
 	}
-	id, rec, err := decodePayload(payload)
+	id, origin, rec, err := decodePayload(payload)
 	if err != nil || id == "" {
 		return sesame.Sealed{}, errCorrupt
 	}
 	now := time.Now()
 	if !now.Before(rec.Expires) || !rec.Deadline.IsZero() && !now.Before(rec.Deadline) ||
 		!now.Before(rec.Created.Add(s.lifetime)) {
-		return sesame.Sealed{ID: id, Record: rec}, errExpired // for the Manager's event
+		return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errExpired // for the Manager's event
 	}
 	if s.rev != nil && rec.User != "" {
-		r, err := s.rev.Revocation(ctx, rec.User)
+		r, err := s.rev.Revocation(ctx, rec.User, id, cmp.Or(origin, id))
 		if err != nil {
 			return sesame.Sealed{}, fmt.Errorf("cookiestore: open: reading the revocation mark: %w", err)
 		}
-		if r.Revokes(id, rec.Created) {
+		if r.Revokes(id, origin, rec.Created) {
+			renewed := r.Denied[id]
+			delete(r.Denied, id) // what revokes it but its renewal?
+			if renewed && !r.Revokes(id, origin, rec.Created) {
+				return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errRenewed
+			}
 			return sesame.Sealed{}, errRevoked
 		}
 	}
-	return sesame.Sealed{ID: id, Record: rec, Stale: ki > 0}, nil
+	return sesame.Sealed{ID: id, Record: rec, Stale: ki > 0, Origin: origin}, nil
 }
 
 // key returns the index in the ring of the key with the given ID, or -1.
@@ -398,12 +448,9 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	if s.rev == nil {
 		return 0, fmt.Errorf("cookiestore: revoking sessions needs Config.Revocation: %w", sesame.ErrNotSupported)
 	}
-	before := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
-	r := sesame.Revocation{Before: before, Keep: keep, Expires: before.Add(s.lifetime)}
-	if err := s.rev.SetRevocation(ctx, user, r); err != nil {
-		return 0, fmt.Errorf("cookiestore: storing the revocation mark: %w", err)
+	if err := s.mark(ctx, user, keep); err != nil {
+		return 0, fmt.Errorf("cookiestore: %w", err)
 	}
-	time.Sleep(time.Until(before))
 	return sesame.CountUnknown, nil
 }
 

@@ -557,7 +557,7 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 
 			// The mark: Before rounded up to the next millisecond, kept for
 			// the lifetime.
-			r, err := marks.Revocation(t.Context(), "alice")
+			r, err := marks.Revocation(t.Context(), "alice", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -615,7 +615,7 @@ func newSpy(t testing.TB) *spyMarks {
 	return &spyMarks{Store: revocations(t), denied: map[string]time.Time{}}
 }
 
-func (c *spyMarks) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+func (c *spyMarks) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
 	c.mu.Lock()
 	c.reads++
 	err := c.fail
@@ -623,7 +623,7 @@ func (c *spyMarks) Revocation(ctx context.Context, user string) (sesame.Revocati
 	if err != nil {
 		return sesame.Revocation{}, err
 	}
-	return c.Store.Revocation(ctx, user)
+	return c.Store.Revocation(ctx, user, ids...)
 }
 
 func (c *spyMarks) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
@@ -637,7 +637,7 @@ func (c *spyMarks) SetRevocation(ctx context.Context, user string, r sesame.Revo
 	return c.Store.SetRevocation(ctx, user, r)
 }
 
-func (c *spyMarks) Deny(ctx context.Context, user, id string, expires time.Time) error {
+func (c *spyMarks) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
 	c.mu.Lock()
 	c.writes++
 	err, pause := c.fail, c.pause
@@ -648,9 +648,9 @@ func (c *spyMarks) Deny(ctx context.Context, user, id string, expires time.Time)
 		pause()
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return c.Store.Deny(ctx, user, id, expires)
+	return c.Store.Deny(ctx, user, id, renewed, expires)
 }
 
 // count returns the reads and writes since the last count.
@@ -922,7 +922,7 @@ func TestRenewOfTheKeptSessionStaysKept(t *testing.T) {
 			if _, err := m.RevokeAll(t.Context(), "alice", keptID); err != nil {
 				t.Fatal(err)
 			}
-			r, _ := marks.Store.Revocation(t.Context(), "alice")
+			r, _ := marks.Store.Revocation(t.Context(), "alice", "")
 			pre := []string{kept.Cookie}
 			for i := range 3 {
 				kept.Session(func(s *sesame.Session) { s.Renew() })
@@ -969,24 +969,31 @@ func TestDenyListIsBoundedByExpiry(t *testing.T) {
 	c := sesametest.NewClient(t, m)
 	c.Login("alice")
 	first := opened(t, st, m, c.Cookie)
-	c.Session(func(s *sesame.Session) { s.Renew() }) // denies first.ID
+	c.Session(func(s *sesame.Session) { s.Renew() }) // denies first.ID, as renewed away
 	second := opened(t, st, m, c.Cookie)
-	c.Session(func(s *sesame.Session) { s.Destroy() }) // denies second.ID
-
-	r, err := marks.Store.Revocation(t.Context(), "alice")
+	if second.Origin != first.ID {
+		t.Fatalf("the renewed session's origin is %q, want the first ID %q", second.Origin, first.ID)
+	}
+	r, err := marks.Store.Revocation(t.Context(), "alice", first.ID, second.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, s := range map[string]sesame.Sealed{"renewed": first, "destroyed": second} {
-		if until, ok := r.Denied[s.ID]; !ok || !until.Equal(s.Record.Deadline) {
-			t.Errorf("the %s ID is denied until %v (%v), want its deadline %v", name, until, ok, s.Record.Deadline)
-		}
+	if renewed, ok := r.Denied[first.ID]; !ok || !renewed || len(r.Denied) != 1 {
+		t.Errorf("after a Renew: Denied = %v, want the first ID, as renewed away", r.Denied)
 	}
-	if len(r.Denied) != 2 {
-		t.Errorf("%d denied IDs, want 2", len(r.Denied))
+	c.Session(func(s *sesame.Session) { s.Destroy() }) // denies the origin, first.ID, as revoked
+	r, err = marks.Store.Revocation(t.Context(), "alice", first.ID, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed, ok := r.Denied[first.ID]; !ok || renewed || len(r.Denied) != 1 {
+		t.Errorf("after a Destroy: Denied = %v, want the origin, as revoked", r.Denied)
+	}
+	if !marks.denied[first.ID].Equal(first.Record.Deadline) {
+		t.Errorf("the origin is denied until %v, want the session's deadline %v", marks.denied[first.ID], first.Record.Deadline)
 	}
 	time.Sleep(time.Until(first.Record.Deadline.Add(20 * time.Millisecond)))
-	r, err = marks.Store.Revocation(t.Context(), "alice")
+	r, err = marks.Store.Revocation(t.Context(), "alice", first.ID, second.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,8 +37,8 @@ type Store struct {
 	mu      sync.RWMutex
 	recs    map[string]*sesame.Record // never modified once stored
 	users   map[string]map[string]struct{}
-	renewed map[string]renewal           // by old ID
-	marks   map[string]sesame.Revocation // by user
+	renewed map[string]renewal // by old ID
+	marks   map[string]*mark   // by user
 
 	janitor *janitor.Janitor
 }
@@ -62,7 +62,7 @@ func New(opts Options) *Store {
 		recs:    make(map[string]*sesame.Record),
 		users:   make(map[string]map[string]struct{}),
 		renewed: make(map[string]renewal),
-		marks:   make(map[string]sesame.Revocation),
+		marks:   make(map[string]*mark),
 	}
 	log := opts.Logger
 	if log == nil {
@@ -76,6 +76,19 @@ func New(opts Options) *Store {
 // would have expired.
 type renewal struct {
 	to      string
+	expires time.Time
+}
+
+// mark is a user's revocation mark and denied IDs.
+type mark struct {
+	sesame.Revocation // without Denied
+	denied            map[string]denial
+	count             int // Denys since the last mark
+}
+
+// denial is a denied session ID's entry.
+type denial struct {
+	renewed bool
 	expires time.Time
 }
 
@@ -220,7 +233,8 @@ func (s *Store) unindex(id, user string) {
 }
 
 // Delete implements sesame.Store. Deleting a renewed ID deletes the
-// session it was renewed to (see sesame.Renewer).
+// session it was renewed to, through the whole chain of renewals, under the
+// store's lock (see sesame.Renewer).
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -228,7 +242,9 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	for range maxHops {
+	// Each hop follows a distinct record, so the walk ends; the bound
+	// only guards against a cycle, which random IDs never make.
+	for range len(s.renewed) + 1 {
 		r, ok := s.renewed[id]
 		if !ok || !now.Before(r.expires) {
 			break
@@ -240,9 +256,6 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	}
 	return s.remove(id), nil
 }
-
-// maxHops bounds how many renewals Delete follows.
-const maxHops = 64
 
 // Sessions implements sesame.UserStore.
 func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
@@ -344,13 +357,13 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 			delete(s.renewed, id)
 		}
 	}
-	for user, r := range s.marks {
-		for id, until := range r.Denied {
-			if !now.Before(until) {
-				delete(r.Denied, id)
+	for user, mk := range s.marks {
+		for id, d := range mk.denied {
+			if !now.Before(d.expires) {
+				delete(mk.denied, id)
 			}
 		}
-		if !now.Before(r.Expires) && len(r.Denied) == 0 {
+		if !now.Before(mk.Expires) && len(mk.denied) == 0 {
 			delete(s.marks, user)
 		}
 	}
@@ -364,49 +377,64 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r.Denied = s.marks[user].Denied
-	s.marks[user] = r
+	mk := &mark{Revocation: r}
+	mk.Denied = nil
+	if old := s.marks[user]; old != nil && r.Keep != "" {
+		if d, ok := old.denied[r.Keep]; ok {
+			mk.denied = map[string]denial{r.Keep: d}
+		}
+	}
+	s.marks[user] = mk
 	return nil
 }
 
 // Deny implements sesame.RevocationStore.
-func (s *Store) Deny(ctx context.Context, user, id string, expires time.Time) error {
+func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.marks[user]
-	if r.Denied == nil {
-		r.Denied = make(map[string]time.Time, 1)
+	mk := s.marks[user]
+	if mk == nil {
+		mk = &mark{}
+		s.marks[user] = mk
 	}
-	r.Denied[id] = expires
-	s.marks[user] = r
-	return nil
+	if mk.count >= sesame.MaxDenied {
+		return false, nil
+	}
+	if mk.denied == nil {
+		mk.denied = make(map[string]denial, 1)
+	}
+	mk.denied[id] = denial{renewed, expires}
+	mk.count++
+	return true, nil
 }
 
 // Revocation implements sesame.RevocationStore.
-func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
 	if err := ctx.Err(); err != nil {
 		return sesame.Revocation{}, err
 	}
 	now := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r := s.marks[user]
-	if !now.Before(r.Expires) {
-		r.Before, r.Keep, r.Expires = time.Time{}, "", time.Time{}
+	mk := s.marks[user]
+	if mk == nil {
+		return sesame.Revocation{}, nil
 	}
-	var denied map[string]time.Time
-	for id, until := range r.Denied {
-		if now.Before(until) {
-			if denied == nil {
-				denied = make(map[string]time.Time, len(r.Denied))
+	var r sesame.Revocation
+	if now.Before(mk.Expires) {
+		r = mk.Revocation
+	}
+	for _, id := range ids {
+		if d, ok := mk.denied[id]; ok && now.Before(d.expires) {
+			if r.Denied == nil {
+				r.Denied = make(map[string]bool, len(ids))
 			}
-			denied[id] = until
+			r.Denied[id] = d.renewed
 		}
 	}
-	r.Denied = denied
 	return r, nil
 }
 

@@ -2,6 +2,7 @@ package sesametest
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -216,40 +217,91 @@ var contractTests = []test{
 				got.Created, got.Deadline, got.Expires, got.User, d.Created, d.Deadline, d.Expires)
 		}
 	}},
-	{"DeniedIDsAreRevokedAndOutliveANewMark", func(t *testing.T, b backend) {
+	{"DeniedIDsAreReadByIDAndExpire", func(t *testing.T, b backend) {
 		u := unique()
 		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
 		now := time.Now().Truncate(time.Millisecond)
-		if err := rs.Deny(t.Context(), u("alice"), u("s1"), now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+		mustDeny(t, rs, u("alice"), u("s1"), false, now.Add(time.Hour))
 		shortUntil := now.Add(time.Second)
-		if err := rs.Deny(t.Context(), u("alice"), u("s2"), shortUntil); err != nil {
-			t.Fatal(err)
-		}
-		if err := rs.SetRevocation(t.Context(), u("alice"), sesame.Revocation{Before: now, Keep: u("k"), Expires: now.Add(time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
-		r, err := rs.Revocation(t.Context(), u("alice"))
+		mustDeny(t, rs, u("alice"), u("s2"), true, shortUntil)
+		r, err := rs.Revocation(t.Context(), u("alice"), u("s1"), u("s2"), u("s3"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !r.Revokes(u("s1"), now.Add(time.Hour)) || !r.Revokes(u("s2"), now.Add(time.Hour)) || len(r.Denied) != 2 {
-			t.Errorf("after Deny and SetRevocation: denied %v; want s1 and s2 revoked", r.Denied)
+		if renewed, ok := r.Denied[u("s1")]; !ok || renewed {
+			t.Errorf("s1, denied as revoked: Denied = %v", r.Denied)
 		}
-		if !r.Before.Equal(now) || r.Keep != u("k") {
-			t.Errorf("mark = {%v %q}, want {%v k}", r.Before, r.Keep, now)
+		if renewed, ok := r.Denied[u("s2")]; !ok || !renewed {
+			t.Errorf("s2, denied as renewed away: Denied = %v", r.Denied)
 		}
-		if r, _ := rs.Revocation(t.Context(), u("bob")); len(r.Denied) != 0 {
+		if len(r.Denied) != 2 {
+			t.Errorf("Denied = %v, want s1 and s2 only", r.Denied)
+		}
+		if r, _ := rs.Revocation(t.Context(), u("alice"), u("s3")); len(r.Denied) != 0 {
+			t.Errorf("asked for s3 only: Denied = %v, want none", r.Denied)
+		}
+		if r, _ := rs.Revocation(t.Context(), u("bob"), u("s1")); len(r.Denied) != 0 {
 			t.Errorf("bob has alice's denied IDs: %v", r.Denied)
 		}
+		mustDeny(t, rs, u("alice"), u("s2"), false, shortUntil) // a logout after a renewal
+		if r, _ := rs.Revocation(t.Context(), u("alice"), u("s2")); r.Denied[u("s2")] {
+			t.Errorf("s2 denied again as revoked: Denied = %v, want revoked", r.Denied)
+		}
 		time.Sleep(time.Until(shortUntil.Add(deadMargin)))
-		r, err = rs.Revocation(t.Context(), u("alice"))
+		r, err = rs.Revocation(t.Context(), u("alice"), u("s1"), u("s2"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := r.Denied[u("s2")]; ok || !r.Revokes(u("s1"), now.Add(time.Hour)) {
+		if _, ok := r.Denied[u("s2")]; ok || !r.Revokes(u("s1"), "", now) {
 			t.Errorf("denied after s2's expiry: %v; want only s1", r.Denied)
 		}
 	}},
+	{"DenyIsBoundedAndANewMarkStartsAgain", func(t *testing.T, b backend) {
+		u := unique()
+		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		alice := u("alice")
+		until := time.Now().Add(time.Hour)
+		for i := range sesame.MaxDenied {
+			mustDeny(t, rs, alice, fmt.Sprint("id", i), i%2 == 0, until)
+		}
+		ok, err := rs.Deny(t.Context(), alice, "one-too-many", false, until)
+		if err != nil || ok {
+			t.Fatalf("Deny past MaxDenied = %v, %v; want false, nil", ok, err)
+		}
+		if r, _ := rs.Revocation(t.Context(), alice, "one-too-many"); len(r.Denied) != 0 {
+			t.Errorf("a refused Deny denied its ID: %v", r.Denied)
+		}
+		if r, _ := rs.Revocation(t.Context(), alice, "id0", "id1"); len(r.Denied) != 2 {
+			t.Errorf("Denied = %v, want id0 and id1", r.Denied)
+		}
+		now := time.Now().Truncate(time.Millisecond)
+		if err := rs.SetRevocation(t.Context(), alice, sesame.Revocation{Before: now, Keep: "id1", Expires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := rs.Revocation(t.Context(), alice, "id0", "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Denied["id0"]; ok {
+			t.Errorf("a denied ID the new mark revokes is kept: %v", r.Denied)
+		}
+		if _, ok := r.Denied["id1"]; !ok {
+			t.Errorf("the denial of the mark's Keep was dropped: %v; want it kept", r.Denied)
+		}
+		if !r.Before.Equal(now) || r.Keep != "id1" {
+			t.Errorf("mark = {%v %q}, want {%v id1}", r.Before, r.Keep, now)
+		}
+		mustDeny(t, rs, alice, "after-the-mark", false, until)
+		if r, _ := rs.Revocation(t.Context(), alice, "after-the-mark"); len(r.Denied) != 1 {
+			t.Errorf("Deny after a new mark: Denied = %v, want it", r.Denied)
+		}
+	}},
+}
+
+// mustDeny denies id of user and fails the test unless it is added.
+func mustDeny(t *testing.T, rs sesame.RevocationStore, user, id string, renewed bool, until time.Time) {
+	t.Helper()
+	if ok, err := rs.Deny(t.Context(), user, id, renewed, until); err != nil || !ok {
+		t.Fatalf("Deny(%s) = %v, %v; want true, nil", id, ok, err)
+	}
 }
