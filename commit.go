@@ -369,7 +369,7 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		return s.refuse()
 	}
 	gone := s.base // the session a Destroy ends
-	if s.renewed {
+	if gone == nil {
 		gone = s.away
 	}
 	if p.destroy && gone != nil && gone.User != "" {

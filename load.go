@@ -47,8 +47,10 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 		switch {
 		case err == nil:
 			rec, s.cid, s.stale, s.origin = sealed.Record, sealed.ID, sealed.Stale, sealed.Origin
-		case errors.Is(err, ErrRenewed) && sealed.Record != nil:
+		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) && sealed.Record != nil:
+			// Renewed away or revoked: kept for a Destroy (see Sealer).
 			s.cid, s.origin, s.away = sealed.ID, sealed.Origin, sealed.Record
+			fallthrough
 		case errors.Is(err, ErrNotFound):
 			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
 		}

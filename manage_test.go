@@ -41,6 +41,12 @@ func TestClientIPIsKeptOnlyIfItIsAnAddress(t *testing.T) {
 		"::ffff:198.51.100.9":  "198.51.100.9",
 		"<b>hi</b>":            "",
 		"198.51.100.9, 10.0.0": "",
+		// A zone is any text: dropped, never stored.
+		"fe80::1%<img src=x onerror=alert(1)>": "fe80::1",
+		"fe80::1%eth0":                         "fe80::1",
+		"fe80::1%a\x00b":                       "fe80::1",
+		"fe80::1%" + strings.Repeat("z", 6000): "",
+		"::ffff:198.51.100.9%eth0":             "198.51.100.9",
 	} {
 		m := sesame.New(sesame.Config{Store: st, Insecure: true, ClientIP: func(r *http.Request) string { return r.Header.Get("X-Real-IP") }})
 		var got sesame.Device
@@ -50,7 +56,7 @@ func TestClientIPIsKeptOnlyIfItIsAnAddress(t *testing.T) {
 		req.Header.Set("User-Agent", "a\x00b\xffc")
 		h.ServeHTTP(httptest.NewRecorder(), req)
 		if got.IP != want {
-			t.Errorf("ClientIP %q kept as %q, want %q", header, got.IP, want)
+			t.Errorf("ClientIP %.60q (%d bytes) kept as %.60q, want %q", header, len(header), got.IP, want)
 		}
 		if got.UserAgent != "ab\uFFFDc" {
 			t.Errorf("User-Agent kept as %q, want NUL dropped and invalid UTF-8 replaced", got.UserAgent)

@@ -32,7 +32,7 @@ type Session struct {
 	// What the store holds, read once by load.
 	err    error   // the load failed
 	base   *Record // the live record; nil if none
-	away   *Record // a Sealer's session renewed away (s.renewed), for a Destroy
+	away   *Record // a Sealer's authentic session renewed away or revoked, for a Destroy
 	origin string  // a Sealer's Sealed.Origin
 
 	p *pending // what this request changes: &unchanged until it changes

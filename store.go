@@ -100,6 +100,10 @@ type Delta struct {
 // ApplyTo applies d to rec in place, as a DeltaStore must. rec.Values must be
 // a map the caller owns (or nil).
 func (d *Delta) ApplyTo(rec *Record) {
+	if d.ChangesUser(rec.User) {
+		// Another user's login proves nothing of this one's.
+		rec.AuthenticatedAt = time.Time{}
+	}
 	if d.Clear {
 		clear(rec.Values)
 	}
@@ -117,10 +121,6 @@ func (d *Delta) ApplyTo(rec *Record) {
 	}
 	if d.Persist != nil {
 		rec.Persist = *d.Persist
-	}
-	if d.ChangesUser(rec.User) {
-		// Another user's login proves nothing of this one's.
-		rec.AuthenticatedAt = time.Time{}
 	}
 	if !d.Created.IsZero() {
 		rec.Created = d.Created
@@ -346,7 +346,9 @@ type Sealer interface {
 	// and never adopts it. A Sealer that keeps revocations returns an
 	// error wrapping ErrRenewed (and ErrNotFound) for a value whose session
 	// was renewed into another ID, together with that session, so that the
-	// Manager refuses the request's changes and a Destroy can revoke it.
+	// Manager refuses the request's changes and a Destroy revokes it
+	// (see SealRevoker); it may return the session of an authentic value it
+	// revoked, too, for the same Destroy.
 	Open(ctx context.Context, name, value string) (Sealed, error)
 }
 

@@ -330,8 +330,10 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 // whose ID was renewed away (and that nothing else revokes), the error also
 // wraps sesame.ErrRenewed, and Open returns the session with it, so that
 // the Manager refuses the request's changes (the browser holds the newer
-// cookie) and a Destroy revokes it. A forged, tampered or revoked value
-// gives ErrNotFound alone. For a live session with a user, with
+// cookie) and a Destroy revokes it; a revoked one is returned beside its
+// error too, for the same reason: a Destroy of a cookie revoked by a mark
+// revokes its origin, and so its renewals. A forged or tampered value gives
+// ErrNotFound alone. For a live session with a user, with
 // Config.Revocation set, Open reads the user's mark and the denials of the
 // session's ID and origin: 1 RevocationStore read, whose cost does not
 // depend on how many IDs the user has denied. Any other error is a failure
@@ -409,7 +411,8 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 			if renewed && !r.Revokes(id, origin, rec.Created) {
 				return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errRenewed
 			}
-			return sesame.Sealed{}, errRevoked
+			// Revoked: returned for a Destroy, which revokes its origin too.
+			return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errRevoked
 		}
 	}
 	return sesame.Sealed{ID: id, Record: rec, Stale: ki > 0, Origin: origin}, nil

@@ -63,13 +63,13 @@ type test struct {
 
 // Run runs the suite against the stores newStore returns.
 func Run(t *testing.T, newStore func(t *testing.T) sesame.Store) {
-	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, slices.Concat(storeTests, contractTests, metadataTests, storeRaceTests, httpTests, raceTests, limitTests, manageTests, manageRaceTests))
+	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, slices.Concat(storeTests, contractTests, metadataTests, storeRaceTests, httpTests, raceTests, logoutTests, limitTests, manageTests, manageRaceTests))
 }
 
 // RunSealer runs the suite against the client-side stores newSealer
 // returns.
 func RunSealer(t *testing.T, newSealer func(t *testing.T) sesame.Sealer) {
-	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, slices.Concat(httpTests, raceTests, limitTests, manageTests))
+	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, slices.Concat(httpTests, raceTests, logoutTests, limitTests, manageTests))
 }
 
 func run(t *testing.T, newBackend func(t *testing.T) backend, tests []test) {
