@@ -1,7 +1,9 @@
 package cookiestore_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
@@ -32,6 +34,32 @@ func BenchmarkCookiestore(b *testing.B) {
 		b.Run(mode.name+"/update", func(b *testing.B) {
 			m := newManager(b)
 			benchkit.Serve(b, m, benchkit.NewSession(b, m), benchkit.Update)
+		})
+	}
+}
+
+// BenchmarkReadAfterDenials is a read-only request of a user whose other
+// sessions were renewed many times, each renewal denying an ID: its cost
+// must not grow with them (the list stays below sesame.MaxDenied, and Open
+// reads the presented ID's entry only).
+func BenchmarkReadAfterDenials(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("denials=%d", n), func(b *testing.B) {
+			marks := revocations(b)
+			st := newStore(b, cookiestore.Config{Revocation: marks})
+			prev := sesame.Sealed{ID: "first", Record: &sesame.Record{User: "alice", Created: time.Now(), Expires: time.Now().Add(time.Hour)}}
+			for i := range n {
+				v, err := st.Seal(b.Context(), "session", sesame.Sealed{ID: fmt.Sprint("id", i), Record: prev.Record, Prev: &prev})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if prev, err = st.Open(b.Context(), "session", v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m := sesame.New(sesame.Config{Sealer: st})
+			cookie := benchkit.NewSessionWith(b, m, func(s *sesame.Session) { s.Login("alice"); benchkit.Fill(s) })
+			benchkit.Serve(b, m, cookie, benchkit.Read(b))
 		})
 	}
 }

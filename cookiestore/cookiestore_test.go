@@ -1073,3 +1073,52 @@ func TestNewRejectsABadRing(t *testing.T) {
 		}
 	}
 }
+
+func TestFullDenyListFallsBackToAMark(t *testing.T) {
+	// A user's denied IDs are bounded: past sesame.MaxDenied renewals the
+	// store sets a mark instead, which ends the user's other sessions,
+	// keeps the renewed one, and starts the count again.
+	marks := newSpy(t)
+	st := newStore(t, cookiestore.Config{Revocation: marks})
+	m := manager(st, sesame.Config{}, nil)
+	c, other := sesametest.NewClient(t, m), sesametest.NewClient(t, m)
+	c.Login("alice")
+	other.Login("alice")
+	var early []string
+	for i := range sesame.MaxDenied + 1 {
+		if i < 3 {
+			early = append(early, c.Cookie)
+		}
+		c.Session(func(s *sesame.Session) { s.Renew() })
+	}
+	if c.User() != "alice" {
+		t.Fatal("the renewal that filled the deny list logged its own session out")
+	}
+	if other.User() != "" {
+		t.Error("the user's other session survived the mark that replaced the full deny list")
+	}
+	for i, v := range early {
+		if u := (&sesametest.Client{T: t, M: m, Cookie: v}).User(); u != "" {
+			t.Errorf("the cookie before renewal %d still logs in as %q", i, u)
+		}
+	}
+	r, err := marks.Store.Revocation(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Before.IsZero() {
+		t.Fatal("no mark after the deny list filled up")
+	}
+	// The count started again: the next renewals deny, and the session
+	// that was kept by the mark stays kept through them.
+	before := c.Cookie
+	c.Session(func(s *sesame.Session) { s.Renew() })
+	if c.User() != "alice" {
+		t.Error("a renewal after the mark logged the session out")
+	}
+	late := &sesametest.Client{T: t, M: m, Cookie: before}
+	resp := late.Do(func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Put("late", 1) })
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a late write with the cookie renewed after the mark answered %d, want 409 (its ID denied as renewed)", resp.StatusCode)
+	}
+}
