@@ -124,13 +124,19 @@
 // timeout or lifetime ends. Set [Config.Revocation] (any
 // [sesame.RevocationStore]) to end sessions for good. It keeps, per user,
 // a mark ("every session created before T, except session K, is revoked")
-// and a list of denied session IDs, each until the end of its session's
-// lifetime. Sessions without a user are never checked, and cannot be
-// revoked.
+// and a bounded list of denied session IDs, each until the end of its
+// session's lifetime, marked as revoked or as renewed away. Sessions
+// without a user are never checked, and cannot be revoked.
+//
+// Every cookie carries its session's origin: the ID the session was created
+// under, which every renewal keeps ([sesame.Sealed.Origin]).
 //
 //   - Logout sticks: when the Manager destroys a session that has a user,
-//     it calls [Store.Revoke], which denies the session's ID, so a copy of
-//     the cookie taken before the logout no longer opens.
+//     it calls [Store.Revoke], which denies the session's origin, so a copy
+//     of the cookie taken before the logout no longer opens, nor does any
+//     cookie renewed from it, before or after the logout, however many
+//     times. A Destroy with a cookie that was renewed away, or revoked, by
+//     another request revokes its origin too.
 //   - "Log out all my devices": [sesame.Manager.RevokeAll] calls
 //     [Store.DeleteUser], which sets the user's mark. A Renew keeps the
 //     session's creation time, so a session renewed from a revoked one
@@ -141,16 +147,20 @@
 //     revoked since the request opened it (a RevokeAll or a Destroy that
 //     ran meanwhile), Seal fails with sesame.ErrNotFound and the Manager
 //     drops the renewal (a Login starts a new session instead). Otherwise
-//     Seal denies the old ID, so copies of the pre-renewal cookie stop
-//     opening.
+//     Seal denies the old ID as renewed away: a copy of the pre-renewal
+//     cookie opens as sesame.ErrRenewed, so its request can change nothing
+//     and sends no cookie (it never replaces the renewed one).
+//   - Bounded lists: a user's list holds at most sesame.MaxDenied IDs
+//     denied since the user's last mark. When a Deny finds it full, the
+//     store sets a mark instead, revoking every other session of the user
+//     (kept: the renewed session, or none for a logout), which empties the
+//     list. Each read asks only for the presented cookie's ID and origin, so
+//     it costs the same however many IDs were denied.
 //
 // Renew is atomic in this sense: the renewed cookie carries the old
-// session's creation time, so a RevokeAll that lands at any moment during
-// the renewal ends it too, either through the mark read in Seal or
-// through the mark applied to the new cookie. A Destroy reaches the
-// renewed cookie only if it denies the old ID before the renewal's mark
-// read (a Destroy that lands between that read and the renewal's response
-// ends only the old ID); a RevokeAll has no such window. The window errs
+// session's creation time and origin, so a RevokeAll or a Destroy that lands
+// at any moment during the renewal ends it too, through the mark or the
+// origin's denial. The window errs
 // the other way for the session a RevokeAll keeps: if that RevokeAll lands
 // inside a renewal of the kept session, after Seal's mark read, the
 // renewed cookie is revoked with the others and the old ID is denied, so
@@ -161,7 +171,7 @@
 //	the request ...                              calls
 //	does not touch the session                   none
 //	loads a session without a user               none
-//	loads a live session with a user (Open)      1 read (the mark, with the denied IDs)
+//	loads a live session with a user (Open)      1 read (the mark, and the ID's and origin's entries)
 //	  and destroys it (Revoke)                   + 1 write (Deny)
 //	  and renews it or logs in (Seal)            + 1 read and 1 write (the mark, Deny)
 //	calls RevokeAll (DeleteUser)                 1 write (SetRevocation)
@@ -170,8 +180,7 @@
 // answer), rather than letting a possibly revoked session in or sending a
 // cookie whose predecessor could not be denied. The store may drop a mark
 // after Config.Lifetime and a denied ID after its session's end, when Open
-// rejects the sessions they revoke as expired anyway: the deny list of a
-// user holds only the IDs of sessions that could still be replayed. Marks
+// rejects the sessions they revoke as expired anyway. Marks
 // compare creation times from different instances, so the instances'
 // clocks must be synchronised (as every expiry check assumes).
 //
@@ -185,14 +194,22 @@
 // With Config.Revocation, three things can be enforced for a session with
 // a user, because each names sessions the store is told about:
 //
-//   - Log out one session: the request's own, whose ID its Destroy denies.
+//   - Log out one session: the request's own, whose origin its Destroy
+//     denies, with every renewal of it.
 //   - Log out all the user's other sessions: [sesame.Manager.RevokeAll]
 //     with the current session's ID as keep.
 //   - Deny a renewed ID: Renew, Login and Reauthenticate deny the ID the
 //     session had, so the cookie from before stops opening.
 //
-// Two things cannot be, with or without it, because the cookies live in
+// Three things cannot be, with or without it, because the cookies live in
 // browsers and the store sees only the one a request presents:
+//
+//   - Telling a pre-login anonymous cookie from a live one. A session
+//     without a user is not checked, and its Login is not recorded (marks
+//     are per user), so a late write with the anonymous cookie from before
+//     a Login is applied to that anonymous session, and its response
+//     replaces the logged-in cookie in that browser; the logged-in session
+//     itself lives on. Server stores refuse such a write (ErrRenewed).
 //
 //   - Counting a user's live cookies. There is no list of a user's
 //     sessions (Manager.Sessions and Manager.Revoke return an error
