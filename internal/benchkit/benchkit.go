@@ -21,14 +21,14 @@ func Fill(s *sesame.Session) {
 
 // NewSession creates a session filled by Fill through m and returns its
 // cookie value.
-func NewSession(b *testing.B, m *sesame.Manager) string {
+func NewSession(b testing.TB, m *sesame.Manager) string {
 	b.Helper()
 	return NewSessionWith(b, m, Fill)
 }
 
 // NewSessionWith creates a session filled by fill through m and returns its
 // cookie value.
-func NewSessionWith(b *testing.B, m *sesame.Manager, fill func(*sesame.Session)) string {
+func NewSessionWith(b testing.TB, m *sesame.Manager, fill func(*sesame.Session)) string {
 	b.Helper()
 	rec := httptest.NewRecorder()
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +80,7 @@ func ServeRequest(b *testing.B, m *sesame.Manager, req *http.Request, h http.Han
 
 // Read returns the handler of the read scenario: it reads user_id and fails
 // the benchmark unless it is 42.
-func Read(b *testing.B) http.HandlerFunc {
+func Read(b testing.TB) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if id, _ := sesame.Get[int](sesame.FromContext(r.Context()), "user_id"); id != 42 {
 			b.Fatal("user_id not read")
