@@ -16,9 +16,9 @@ import (
 //	did not touch the session                  none                    none
 //	carries a cookie renewed away elsewhere:
 //	  and changed nothing                      none                    none
-//	  and destroyed it                         Delete(id): the renewed deleted
-//	                                           session, via the store's
-//	                                           renewal record
+//	  and destroyed it                         Delete(id), which ends  deleted
+//	                                           the session it was
+//	                                           renewed into
 //	  and logged in                            Save(new id)            new token
 //	  and changed something else               none: ErrRenewed        none
 //	destroyed its session                      Delete(id)              deleted
