@@ -407,12 +407,14 @@ type RevocationStore interface {
 	// r.Denied is ignored. The store may drop the mark after r.Expires.
 	SetRevocation(ctx context.Context, user string, r Revocation) error
 	// Deny adds id to user's denied IDs until expires, recording whether
-	// it was renewed away (renewed) rather than revoked; denying an ID
-	// again replaces its entry. It is atomic with respect to SetRevocation
-	// and other Denys, and costs the same whatever the list's length. If
-	// MaxDenied IDs of user were denied since its last mark (a store may
-	// count those that have expired since), it adds nothing and returns
-	// false: the caller then sets a mark instead.
+	// it was renewed away (renewed) rather than revoked. Denying an ID
+	// again merges the entries: the later expiry, and revoked if either
+	// is (a revocation is never turned back into a renewal, which revokes
+	// less), without counting the ID again. It is atomic with respect to
+	// SetRevocation and other Denys, and costs the same whatever the
+	// list's length. If MaxDenied IDs of user were denied since its last
+	// mark (a store may count those that have expired since), it adds
+	// nothing and returns false: the caller then sets a mark instead.
 	Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error)
 	// Revocation returns user's mark (zero if none, or expired) and, in
 	// Denied, those of ids that are denied and not expired, at a cost that

@@ -406,8 +406,16 @@ func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires
 	if mk.denied == nil {
 		mk.denied = make(map[string]denial, 1)
 	}
-	mk.denied[id] = denial{renewed, expires}
-	mk.count++
+	d, again := mk.denied[id]
+	if !again {
+		mk.count++
+		d = denial{renewed: renewed}
+	}
+	d.renewed = d.renewed && renewed
+	if expires.After(d.expires) {
+		d.expires = expires
+	}
+	mk.denied[id] = d
 	return true, nil
 }
 

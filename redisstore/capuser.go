@@ -34,6 +34,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("cap user", err)
 	}
+	s.use(ctx)
 	now := time.Now()
 	found, moving, err := s.live(ctx, user, now)
 	if err != nil {

@@ -25,15 +25,21 @@
 //	               a tombstone: t, left where a renewal must not land.
 //	PREFIX u:USER  sorted set: the user's session IDs, scored by deadline.
 //	PREFIX r:USER  hash: the user's revocation mark: b (before), k (keep)
-//	               and x (expires), and a field "d:"+ID per denied
-//	               session ID, holding its expiry.
+//	               and x (expires); c, how many IDs were denied since
+//	               the mark (see sesame.MaxDenied); and a field per
+//	               denied session ID, holding the denial's expiry: "d:"+ID
+//	               if it was revoked, "r:"+ID if it was renewed away. A
+//	               mark written by the previous version has no c and only
+//	               "d:" fields; one written by the version before is a
+//	               string "before expires keep". Both are read as they
+//	               are, and upgraded by the next write.
 //	PREFIX c:USER  sorted set: the session IDs that a CapUser chose to
 //	               end (see Per-user cap), scored by their index score.
 //
 // Expiry is native: a session hash expires at its Expires (PEXPIREAT), a
 // forward pointer with the record it replaced, a tombstone when no renewal
-// can need it any more, a mark at the latest time it holds, and a user
-// index or cap key with its latest member. Every key the store writes has
+// can need it any more, a mark at the latest time it was given (the mark's
+// or a denial's), and a user index or cap key with its latest member. Every key the store writes has
 // a TTL. The store needs no purge (it is not a sesame.Purger), and never
 // runs KEYS or SCAN.
 //
@@ -51,8 +57,19 @@
 // forward pointer or a tombstone can bring a revoked or renewed-away
 // session back. The server (every master of a Cluster) must run
 // maxmemory-policy noeviction, as Redis does by default, or be dedicated
-// to sessions with enough memory. [Store.CheckEviction] checks it; call it
-// at start-up.
+// to sessions with enough memory.
+//
+// The store checks it by itself, once, in the first call that uses it:
+// one CONFIG GET per server (every master of a Cluster, in parallel),
+// which that call waits for, as do calls that come meanwhile; later calls
+// cost nothing. A server that may evict is logged as an error through
+// [Options.Logger], naming the server and its policy; a server where
+// CONFIG GET is refused (renamed, disabled or denied by an ACL, as on many
+// managed services) is logged as a warning, which tells how to skip the
+// check: [Options.SkipEvictionCheck], once the policy is known to be
+// noeviction. No log record names a session ID or a user.
+// [Store.CheckEviction] runs the same check and returns what it finds,
+// to fail at start-up instead; the store then does not check again.
 //
 // # Round trips
 //
@@ -66,13 +83,17 @@
 //	read-modify-write                         2   read + apply
 //	read due an idle touch                    2   read + apply
 //	Apply that empties the session            2   read + apply (which deletes)
-//	Login or Renew of a read session          3   read + Renew (2)
+//	Login of a read anonymous session         3   read + Renew (2)
+//	Renew (or Login) of a read logged-in one  4   read + Renew (3)
 //	Destroy of a logged-in session            3   read + Delete (2)
 //	Update of a stored session                3   read + Update (2)
 //	Login under a cap, at most n sessions     5   read + Renew (2) + CapUser (2)
 //	Login under a cap, ending one session     8   read + Renew (2) + CapUser (5)
 //	listing a user's sessions                 2
 //	revoking all of a user's sessions         3
+//
+// A Login under a cap from a logged-in session costs 1 more, as a Renew
+// of a logged-in session does.
 //
 // Store operations one by one:
 //
@@ -88,26 +109,36 @@
 //     in with Renew (Session.Login), which does all this in 2. A
 //     delta's AuthenticatedAt and Device go in the same script, at no
 //     cost.
-//   - Renew: 2 with the Manager's deltas; 3 without d.User or d.Deadline.
-//     A refused Renew (the old ID is not live, or a tombstone bars the new
-//     one) costs 1 more, to take back the new ID's index entry.
+//   - Renew: 2 with the Manager's deltas; 3 without d.User or d.Deadline;
+//     and 1 more when the old record had a user, to remove the old ID
+//     from its index once step 2 has returned (see Renewal). A Renew
+//     refused at step 1 (the old ID is not live) costs 1 more, to take
+//     back the new ID's index entry; one refused at step 2 (a tombstone
+//     bars the new ID) removes both entries in that one more round trip.
 //   - Delete: 1, or 2 for a session with a user, and 1 more per renewal
-//     followed from a renewed ID.
+//     followed from a renewed ID, however many (0.1 to 0.2 ms each on a
+//     local server: through a chain of 1,000 renewals, 110 to 200 ms in
+//     TestDeleteFollowsLongChains).
 //   - Sessions: 2, whatever the number of sessions: the index (pruned of
 //     the members past their deadline) in one pipeline, every listed hash
 //     in another.
 //   - DeleteUser: 3, whatever the number of sessions: the index, then one
 //     script per listed session in one pipeline, then the removal of what
 //     it deleted from the index; 1 more per hop when it follows renewals
-//     in flight. 1 for a user without sessions.
+//     in flight (the chains of all listed IDs at once, however long).
+//     1 for a user without sessions.
 //   - Update: 2, the read and the compare-and-swap; 2 more per race lost
 //     to another process or write, each after a backoff (see Updates).
 //   - CapUser: 2 (the listing of Sessions) while the user has at most n
 //     live sessions; otherwise 3 (the listing and the decision) plus a
 //     Delete per session ended, one after the other: 2 each, and 1 more
 //     per renewal followed (see Per-user cap).
-//   - SetRevocation, Deny, Revocation: 1 each (Revocation of a mark the
-//     previous version wrote: 2, until the mark is next written).
+//   - SetRevocation, Deny, Revocation: 1 each, whatever the number of
+//     denied IDs (see Revocation marks). Revocation of a string mark (two
+//     versions back): 2, until the mark is next written.
+//   - The first call of a Store: 1 more (on a Cluster, one per master, in
+//     parallel), for the eviction check (see Eviction), unless
+//     Options.SkipEvictionCheck is set.
 //   - A script not cached by the server yet (first use, restart,
 //     failover, new node): 1 more, once per server and script.
 //     [Store.LoadScripts] loads them beforehand.
@@ -150,14 +181,28 @@
 // with the Manager's deltas, which always set the user and the deadline
 // (the index score), that ZADD goes in step 1's pipeline; without them,
 // it has a round trip of its own between the steps. The old ID leaves its
-// user's index in step 2's pipeline. So at every moment a Delete or
-// DeleteUser can reach the session: through the old ID, which is the
-// live session or a pointer, or through the new ID.
+// user's index only after step 2 has returned, in a round trip of its
+// own: sent beside step 2, its ZREM would go, on a Cluster, to another
+// node in parallel, and could land before step 2 (and on a single server
+// too, when step 2 is sent again after NOSCRIPT), leaving a moment when
+// the index lists the old ID no more and the new ID is not live yet. A
+// step 2 that fails (the network, ctx) may have run: the old ID keeps its
+// entry, which listing skips once the new ID is live, and the deadline
+// prunes. So at every moment a Delete or DeleteUser can reach the
+// session, through the old ID, which is the live session or a pointer,
+// or through the new ID; and the index lists the old ID until the new ID
+// is live.
 //
-// Delete of a forward pointer follows it (and chains of them, up to 32
-// hops): it deletes the session at the end; if that has no record yet,
-// it leaves a tombstone there until the pointer's expiry, so that the
-// pending step 2 refuses. Both report true. A session renewed into (field
+// Delete of a forward pointer follows it, and the whole chain of
+// pointers that renewals left, however long (one round trip per hop;
+// nothing bounds the chain but ctx and the store's contents, since a
+// pointer lives only as long as the record it replaced): it deletes the
+// session at the end; if that has no record yet, it leaves a tombstone
+// there until the pointer's expiry, so that the pending step 2 refuses.
+// Both report true. If ctx ends before the end of the chain, Delete
+// returns an error: it never reports success while a session renewed
+// from the ID is live. A chain that loops back to an ID (which only a
+// reused ID could make) is an error too. A session renewed into (field
 // r) also leaves a tombstone when deleted, so that a second Delete
 // through the pointer finds nothing live: of concurrent Deletes, by the
 // old ID or the new, one reports true.
@@ -253,9 +298,20 @@
 // end (under its ID, or the IDs a Renew gave it), and its CapUser listed
 // after its write. Take the session s of S whose CapUser listed last.
 // Every other of S was live throughout that listing, and the listing
-// counts every such session: the index never loses a live session (see
-// Consistency of the index), and while a Renew moves one, the old ID is a
-// live pointer until the new ID is live (see Renewal). So s's listing
+// counts every such session. One that no Renew moved meanwhile is in the
+// index, which never loses a live session (see Consistency of the index),
+// and its hash is live. For one that a Renew was moving, the listing
+// reads the index, then the hashes: if the index still held the old ID,
+// the old hash is the live session, or a forward pointer, live until
+// step 2 (a step 2 past the pointer's expiry refuses, and the session
+// would have ended), which the listing counts unless it finds the new ID
+// live, and so counts it once; if the index no longer held the old ID,
+// its ZREM had come after step 2 returned (see Renewal), so the new ID,
+// indexed before step 2, was listed, and is live. (The previous version
+// sent that ZREM beside step 2; on a Cluster it could land first, and a
+// listing then found neither ID: a cap of 1 left 2 sessions.) The same
+// holds through several Renews, and for a session whose write was the
+// step 2 of a login's Renew, which came before that listing. So s's listing
 // counted all of S, more than n, and its script ran. None of S was a
 // member of the cap key then: a member was chosen by a CapUser that has
 // since deleted it. So the script counted at least |S| > n and chose:
@@ -274,14 +330,40 @@
 //
 // # Revocation marks
 //
-// A mark is a hash (see Layout), written only by one script that sets
-// fields, drops the expired ones and makes the key expire at the latest
-// time it still holds, so SetRevocation and Deny are atomic with respect
-// to each other, and SetRevocation keeps the denied IDs. Revocation reads
-// the hash with one HGETALL. A mark written by the previous version (a
-// string "before expires keep" at the same key) is parsed on read, and
-// converted into the hash by the next write, so an upgrade drops no
-// revocation.
+// A mark is a hash (see Layout), written by two scripts, one for Deny and
+// one for SetRevocation, so that they are atomic with respect to each
+// other. No command of a read or a Deny is O(number of denied IDs):
+// cookiestore reads the mark on every request of a user, and a user may
+// have denied up to sesame.MaxDenied IDs since the last mark (the
+// previous version let the list grow with every logout: 20,000 denied IDs
+// cost 35 ms per read, and held up every other client of the server).
+//
+//   - Revocation is one HMGET of b, k, x and the two fields of each ID
+//     asked about: O(number of IDs asked), whatever the list's length.
+//   - Deny reads c and the ID's two fields (one HMGET), refuses if c has
+//     reached sesame.MaxDenied, else writes the ID's entry (HSET, HDEL of
+//     its other field: a second Deny of an ID merges into its entry, and
+//     a revocation is never weakened into a renewal, nor shortened),
+//     counts a new ID in c, and makes the key expire at the later of its
+//     current expiry (PTTL, with the server's TIME: PEXPIRETIME would need
+//     Redis 7) and the entry's. An entry past its expiry stays in the
+//     hash, read as absent, until the key expires.
+//   - SetRevocation reads the entry of the mark's Keep, drops the hash
+//     with UNLINK (a large one is freed off the main thread), and writes
+//     the mark, c = 0 and Keep's live entry; the key expires at the later
+//     of the mark's and that entry's expiry.
+//
+// A mark of the previous version (b, k, x and "d:"+ID fields holding
+// expiries, without c) reads as it is, its denials as revocations; its
+// first Deny counts its fields but b, k and x (HLEN, O(1)) as the IDs
+// denied since the mark, so a list the previous version let grow past
+// sesame.MaxDenied takes no more Denys until the next mark, which drops
+// it. A string mark of the version before ("before expires keep") is
+// parsed on read (a GET more), and converted into the hash by the next
+// write, keeping its expiry. So an upgrade drops no revocation. With
+// 100,000 denied IDs, no command of a read, a Deny or a SetRevocation
+// takes the server more than a fraction of a millisecond
+// (TestRevocationCostIsConstant).
 //
 // # Values
 //

@@ -3,7 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"log"
+	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame"
@@ -38,6 +40,23 @@ func Example_cluster() {
 	if err := store.LoadScripts(context.Background()); err != nil {
 		log.Printf("redis scripts not loaded yet: %v", err) // they load on first use
 	}
+	sessions := sesame.New(sesame.Config{Store: store})
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", sessions.Handler(http.NotFoundHandler())))
+}
+
+// A store on a managed Redis where CONFIG is disabled: the store cannot
+// check the eviction policy itself, and would log a warning on its first
+// use. Once the provider's setting is known to be noeviction, skip the
+// check. Logger takes the store's log records (only the check's: nil is
+// slog.Default()).
+func ExampleOptions_managed() {
+	rdb := redis.NewClient(&redis.Options{Addr: "redis.example.internal:6379"})
+	defer rdb.Close()
+	store := redisstore.New(rdb, redisstore.Options{
+		Prefix:            "myapp:session:",
+		SkipEvictionCheck: true, // maxmemory-policy noeviction, set in the provider's console
+		Logger:            slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+	})
 	sessions := sesame.New(sesame.Config{Store: store})
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", sessions.Handler(http.NotFoundHandler())))
 }

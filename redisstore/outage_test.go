@@ -125,7 +125,9 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	rt := &roundTrips{}
 	rdb.AddHook(rt)
-	st := New(rdb, Options{})
+	// No eviction check: its CONFIG GET, in the first call, is not what
+	// this test counts (see TestEvictionCheckOnFirstUse).
+	st := New(rdb, Options{SkipEvictionCheck: true})
 	ctx := t.Context()
 	now := time.Now()
 	rec := &sesame.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,10 +23,6 @@ const DefaultPrefix = "sesame:"
 // start with it.
 const valuePrefix = "v:"
 
-// maxHops bounds how many forward pointers (renewals) a Delete or
-// DeleteUser follows from one ID.
-const maxHops = 32
-
 // openTombstone is how long DeleteUser bars renewals into a listed ID
 // that has no record yet, when its index score is +inf (a session saved
 // without a deadline, which a sesame.Manager never does).
@@ -36,6 +34,22 @@ type Options struct {
 	// ("sesame:") is used. Give each application, or each test, sharing a
 	// Redis its own prefix.
 	Prefix string
+	// Logger receives the store's only log records: those of the
+	// eviction check that the store runs on its first use (see
+	// SkipEvictionCheck). They name servers and policies, never a session
+	// ID or a user. If nil, slog.Default() is used, as it is when the
+	// record is logged.
+	Logger *slog.Logger
+	// SkipEvictionCheck, if true, turns off the check of the servers'
+	// maxmemory-policy that the store otherwise runs once, in the first
+	// call that uses it (see the package doc, "# Eviction"): a CONFIG GET
+	// per server, which logs an error through Logger if a server may
+	// evict the store's keys, and a warning if it cannot tell (CONFIG is
+	// renamed, disabled or denied, as on many managed services). Set it
+	// for such servers once you have made sure by other means that they
+	// run maxmemory-policy noeviction. If false (the zero value), the
+	// check runs.
+	SkipEvictionCheck bool
 }
 
 // Store is a session store on Redis. It is safe for concurrent use. It
@@ -44,6 +58,10 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	turns  turns // of Updates
+
+	logger        *slog.Logger // nil: slog.Default()
+	skipEviction  bool
+	evictionCheck sync.Once // the check of the first use
 
 	// betweenSteps, if set (by tests only), runs between the two steps
 	// of a Renew, once the new ID is indexed.
@@ -74,7 +92,16 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Store{rdb: client, prefix: opts.Prefix}
+	return &Store{rdb: client, prefix: opts.Prefix, logger: opts.Logger, skipEviction: opts.SkipEvictionCheck}
+}
+
+// use is called by every method that talks to Redis, before it does: the
+// first call runs the eviction check (see Options.SkipEvictionCheck), and
+// those that come meanwhile wait for it; later calls cost nothing.
+func (s *Store) use(ctx context.Context) {
+	if !s.skipEviction {
+		s.evictionCheck.Do(func() { s.logEviction(ctx) })
+	}
 }
 
 // Prefix returns the prefix of the store's keys.
@@ -105,6 +132,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("load", err)
 	}
+	s.use(ctx)
 	h, err := s.rdb.HGetAll(ctx, s.sessionKey(id)).Result()
 	if err != nil {
 		return nil, wrap("load", err)
@@ -170,6 +198,7 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("save", err)
 	}
+	s.use(ctx)
 	now := time.Now()
 	var calls []*call
 	var save *call
@@ -293,6 +322,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 	if err := ctx.Err(); err != nil {
 		return false, wrap("apply", err)
 	}
+	s.use(ctx)
 	key := s.sessionKey(id)
 	for range maxMoves {
 		now := time.Now()
@@ -434,26 +464,40 @@ func (s *Store) kill(id, user string, until, now time.Time) *call {
 
 // Delete implements sesame.Store: one script, plus a second round trip to
 // remove the session from its user's index if it had a user. Deleting a
-// renewed ID follows its forward pointers, one round trip each, and
-// deletes the session at the end of the chain; if that has no record yet
-// (its Renew is between its two steps), it leaves a tombstone there, which
-// the Renew's second step refuses. Delete reports true when it deleted a
-// live session or left such a tombstone.
+// renewed ID follows its forward pointers, one round trip each, however
+// many renewals the chain holds, and deletes the session at the end of
+// the chain; if that has no record yet (its Renew is between its two
+// steps), it leaves a tombstone there, which the Renew's second step
+// refuses. Delete reports true when it deleted a live session or left
+// such a tombstone, and never reports success while a session renewed
+// from id is live: if ctx ends before the end of the chain, it returns
+// ctx's error.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap("delete", err)
 	}
+	s.use(ctx)
 	return s.del(ctx, "delete", id, "")
 }
 
 // del is Delete of id if it is a session or a forward pointer of user ("":
-// of any user), for the operation op.
+// of any user), for the operation op. It follows the chain of forward
+// pointers to its end, one round trip per hop: nothing bounds the chain
+// but the store's contents (a pointer lives as long as the record it
+// replaced, and IDs are never reused while it does) and ctx, which it
+// checks before each hop. A chain that leads back to an ID it has
+// followed (which only a reused ID could make) leads to no live session:
+// del reports an error rather than loop.
 func (s *Store) del(ctx context.Context, op, id, user string) (bool, error) {
 	now := time.Now()
-	var until time.Time // the expiry of the pointer followed to id, if any
-	for hop := range maxHops {
+	var until time.Time      // the expiry of the pointer followed to id, if any
+	var seen map[string]bool // the pointers followed, once there are several
+	for hop := 0; ; hop++ {
 		if hop > 0 {
 			user = "" // a pointer of user leads to its session, whoever's
+			if err := ctx.Err(); err != nil {
+				return false, fmt.Errorf("redisstore: %s: after %d renewals of the chain: %w", op, hop, err)
+			}
 		}
 		c := s.kill(id, user, until, now)
 		if err := s.exec(ctx, []*call{c}); err != nil {
@@ -470,6 +514,13 @@ func (s *Store) del(ctx context.Context, op, id, user string) (bool, error) {
 			}
 			return true, nil
 		case delPointer:
+			if seen == nil {
+				seen = make(map[string]bool)
+			}
+			if seen[id] {
+				return false, fmt.Errorf("redisstore: %s: the chain of renewals loops back to an ID after %d renewals", op, hop)
+			}
+			seen[id] = true
 			id, until = k.target, k.until
 		case delTombstoned:
 			return true, nil
@@ -477,7 +528,6 @@ func (s *Store) del(ctx context.Context, op, id, user string) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, fmt.Errorf("redisstore: %s: more than %d renewals in a chain", op, maxHops)
 }
 
 // members returns user's index, with scores, after pruning the members
@@ -504,6 +554,7 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("sessions", err)
 	}
+	s.use(ctx)
 	found, _, err := s.live(ctx, user, time.Now())
 	if err != nil || len(found) == 0 {
 		return nil, wrap("sessions", err)
@@ -585,6 +636,7 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	if err := ctx.Err(); err != nil {
 		return 0, wrap("delete user", err)
 	}
+	s.use(ctx)
 	now := time.Now()
 	members, err := s.members(ctx, user, now)
 	if err != nil {
@@ -611,9 +663,12 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	n := 0
 	unindex := map[string][]any{} // user key -> IDs to remove
 	stopped := map[string]bool{}  // listed IDs without a record, now tombstones
+	followed := map[string]bool{} // IDs reached through a pointer
 	for hop := 0; len(calls) > 0; hop++ {
-		if hop > maxHops {
-			return n, fmt.Errorf("redisstore: delete user: more than %d renewals in a chain", maxHops)
+		if hop > 0 {
+			if err := ctx.Err(); err != nil {
+				return n, fmt.Errorf("redisstore: delete user: after %d renewals of a chain: %w", hop, err)
+			}
 		}
 		if err := s.exec(ctx, calls, zrems(ctx, unindex)...); err != nil {
 			return n, wrap("delete user", err)
@@ -647,6 +702,12 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 					n++ // a renewal in flight, stopped by the tombstone just left
 					continue
 				}
+				if followed[k.target] {
+					// Reached already, and ended or followed then as
+					// now: only a reused ID makes a chain loop back.
+					continue
+				}
+				followed[k.target] = true
 				next = append(next, target{k.target, false})
 				nextCalls = append(nextCalls, s.kill(k.target, "", k.until, now))
 			case delTombstoned:

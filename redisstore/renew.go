@@ -80,12 +80,14 @@ func (s *Store) renewIn(newID string, m moved) *call {
 // two IDs live in different slots: step 1, a script on the old hash, takes
 // the live record out with d applied and leaves a forward pointer; step
 // 2, a script on the new hash, writes it unless a tombstone is there. The
-// new ID enters the final user's index before step 2 and the old ID
-// leaves it after step 1; see the package doc, "# Renewal", for why no
-// Delete or DeleteUser can miss the session. When d sets the user and the
-// deadline, as the Manager's always do, the index entry goes in step 1's
-// pipeline: two round trips; otherwise it needs one of its own between
-// the steps: three.
+// new ID enters the final user's index before step 2, and the old ID
+// leaves its user's index only once step 2 has returned; see the package
+// doc, "# Renewal", for why no Delete, DeleteUser or CapUser can miss the
+// session. When d sets the user and the deadline, as the Manager's always
+// do, the index entry goes in step 1's pipeline: two round trips;
+// otherwise it needs one of its own between the steps: three. The old
+// ID's removal from the index, when the old record had a user, is one
+// more.
 //
 // A failure between the steps (the server or the network fails, ctx
 // ends) leaves the session under neither ID: it is logged out, never
@@ -97,6 +99,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 	if oldID == newID {
 		return errors.New("redisstore: renew: the new ID is the old one")
 	}
+	s.use(ctx)
 	now := time.Now()
 	out, err := s.renewOut(oldID, newID, d, now)
 	if err != nil {
@@ -109,10 +112,26 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 		indexed = *d.User
 		calls = []*call{s.index(indexed, newID, d.Deadline, time.Time{}, now), out}
 	}
-	takeBack := func() {
-		if indexed != "" { // newID never goes live: its entry can go
-			s.rdb.ZRem(context.WithoutCancel(ctx), s.userKey(indexed), newID)
+	// cleanup removes the index entries given (user key, ID), in one
+	// round trip, whatever ctx does: an entry of newID, which never went
+	// live, or of oldID, which is a pointer for good.
+	cleanup := func(entries ...[2]string) {
+		c := context.WithoutCancel(ctx)
+		var cmds []redis.Cmder
+		for _, e := range entries {
+			if e[1] != "" {
+				cmds = append(cmds, redis.NewIntCmd(c, "zrem", e[0], e[1]))
+			}
 		}
+		if len(cmds) > 0 {
+			s.exec(c, nil, cmds...) // a failure leaves an entry that listing skips
+		}
+	}
+	takeBack := func() [2]string { // newID never goes live: its entry can go
+		if indexed == "" {
+			return [2]string{}
+		}
+		return [2]string{s.userKey(indexed), newID}
 	}
 	if err := s.exec(ctx, calls); err != nil {
 		if out.cmd != nil && out.cmd.Err() == nil {
@@ -122,21 +141,21 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 				return wrap("renew: index", err)
 			}
 		}
-		takeBack()
+		cleanup(takeBack())
 		return wrap("renew", err)
 	}
 	m, err := movedResult(out.cmd)
 	if err != nil {
-		takeBack()
+		cleanup(takeBack())
 		return wrap("renew", err)
 	}
 	switch m.code {
 	case outMoved:
 	case outRenewed:
-		takeBack()
+		cleanup(takeBack())
 		return renewed("renew")
 	default:
-		takeBack()
+		cleanup(takeBack())
 		return notFound("renew")
 	}
 	if !fast && m.user != "" {
@@ -146,7 +165,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 		}
 		indexed = m.user
 		if err := s.exec(ctx, []*call{s.index(m.user, newID, deadline, time.Time{}, now)}); err != nil {
-			takeBack()
+			cleanup(takeBack())
 			return wrap("renew: index", err)
 		}
 	}
@@ -154,24 +173,26 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 		s.betweenSteps()
 	}
 	in := s.renewIn(newID, m)
-	var cmds []redis.Cmder
-	if m.oldUser != "" {
-		// Safe beside step 2: newID is indexed already, and oldID is a
-		// pointer that no write can make live again.
-		cmds = append(cmds, redis.NewIntCmd(ctx, "zrem", s.userKey(m.oldUser), oldID))
-	}
-	err = s.exec(ctx, []*call{in}, cmds...)
-	if in.cmd == nil || in.cmd.Err() != nil {
-		if err == nil {
-			err = in.cmd.Err()
-		}
+	if err := s.exec(ctx, []*call{in}); err != nil {
+		// Step 2 may have run: oldID keeps its entry, which listing
+		// skips once newID is live, and the deadline prunes.
 		return wrap("renew", err)
 	}
-	// A failed ZREM only leaves an entry for the pointer, which listing
-	// skips, revoking follows, and the deadline prunes.
+	// Step 2 has returned: the session is live under newID, or ended for
+	// good (refused). Only now may oldID leave the index: before, a
+	// listing that missed it could find newID not live yet, and count
+	// the session under neither (see the package doc, "# Renewal").
+	old := [2]string{}
+	if m.oldUser != "" {
+		old = [2]string{s.userKey(m.oldUser), oldID}
+	}
 	if n, _ := in.cmd.Val().(int64); n != 1 {
-		takeBack()
+		cleanup(takeBack(), old)
 		return notFound("renew")
 	}
+	// A failed ZREM only leaves an entry for the pointer, which listing
+	// skips (CapUser counts the pointer only if newID is not listed
+	// live), revoking follows, and the deadline prunes.
+	cleanup(old)
 	return nil
 }

@@ -133,7 +133,7 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 				}
 			})
 		}},
-		{"Renew of a read logged-in session (1 + 2)", 3, func() {
+		{"Renew of a read logged-in session (1 + 3)", 4, func() {
 			renewing.Session(func(s *sesame.Session) {
 				mustGet(t, s, "n")
 				if err := s.Renew(); err != nil {
@@ -213,7 +213,7 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 	apply := func(id string, d *sesame.Delta) { _, err := st.Apply(ctx, id, d); ok(err) }
-	for _, id := range []string{"op-anon", "op-anon2"} {
+	for _, id := range []string{"op-anon", "op-anon2", "op-anon3"} {
 		ok(st.Save(ctx, id, rec("")))
 	}
 	for _, id := range []string{"op-a1", "op-a2", "op-a3", "op-a4", "op-a5", "op-r1", "op-r2", "op-d1"} {
@@ -245,11 +245,15 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		{"Apply setting a user (from none)", 3, func() { apply("op-anon", withUser("op-alice")) }},
 		{"Apply changing the user", 4, func() { apply("op-a4", withUser("op-bob")) }},
 		{"Apply setting a deadline", 3, func() { d := touch(); d.Deadline = now.Add(2 * time.Hour); apply("op-a5", d) }},
-		{"Renew with the Manager's delta", 2, func() {
+		{"Renew with the Manager's delta (2 + unindex the old ID)", 3, func() {
 			u := "op-alice"
 			ok(st.Renew(ctx, "op-r1", "op-r1b", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
 		}},
-		{"Renew without user or deadline", 3, func() { ok(st.Renew(ctx, "op-r2", "op-r2b", touch())) }},
+		{"Renew without user or deadline (3 + unindex)", 4, func() { ok(st.Renew(ctx, "op-r2", "op-r2b", touch())) }},
+		{"Renew of an anonymous session, Manager's delta", 2, func() {
+			u := ""
+			ok(st.Renew(ctx, "op-anon3", "op-anon3b", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
+		}},
 		{"Renew of a renewed ID (refused)", 2, func() {
 			u := "op-alice"
 			err := st.Renew(ctx, "op-r1", "op-r1c", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)})
@@ -264,8 +268,8 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		{"SetRevocation", 1, func() {
 			ok(st.SetRevocation(ctx, "op-alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}))
 		}},
-		{"Deny", 1, func() { ok(st.Deny(ctx, "op-alice", "op-a1", now.Add(time.Hour))) }},
-		{"Revocation", 1, func() { _, err := st.Revocation(ctx, "op-alice"); ok(err) }},
+		{"Deny", 1, func() { _, err := st.Deny(ctx, "op-alice", "op-a1", false, now.Add(time.Hour)); ok(err) }},
+		{"Revocation of 2 IDs", 1, func() { _, err := st.Revocation(ctx, "op-alice", "op-a1", "op-a2"); ok(err) }},
 		{"Update (read + compare-and-swap)", 2, func() {
 			_, err := st.Update(ctx, "op-a1", "a", func(any, bool) (any, error) { return 2, nil })
 			ok(err)

@@ -30,7 +30,11 @@ import (
 // and the user, persist ("", "0" or "1"), created and deadline ("0" if not
 // set), the number n of value fields to delete, the n fields, then
 // field/value pairs to set: the metadata fields a, g and i if the delta
-// sets them, and the values. The scripts set them as they come.
+// sets them, and the values. The scripts set them as they come. A delta
+// that sets a non-empty user other than the record's, and no a (no Login
+// or Reauthenticate: the first pair is not a's), also sets a to 0, as
+// (*sesame.Delta).ChangesUser asks: another user's login proves nothing
+// of the new user's.
 
 // saveScript replaces the session hash KEYS[1] with the field/value pairs
 // ARGV[2:], expiring at ARGV[1] (Unix ms; a time past deletes it). It
@@ -78,6 +82,9 @@ end
 local n = tonumber(ARGV[13])
 for i = 14, 13 + n do redis.call('HDEL', h, ARGV[i]) end
 for i = 14 + n, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
+if ARGV[8] == '1' and ARGV[9] ~= '' and ARGV[9] ~= prev and ARGV[14 + n] ~= 'a' then
+  redis.call('HSET', h, 'a', '0')
+end
 if ARGV[8] == '1' then redis.call('HSET', h, 'u', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', h, 'p', ARGV[10]) end
 if ARGV[11] ~= '0' then redis.call('HSET', h, 'c', ARGV[11]) end
@@ -172,6 +179,7 @@ end
 local n = tonumber(ARGV[13])
 for i = 14, 13 + n do r[ARGV[i]] = nil end
 for i = 14 + n, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
+if ARGV[8] == '1' and ARGV[9] ~= '' and ARGV[9] ~= olduser and ARGV[14 + n] ~= 'a' then r.a = '0' end
 if ARGV[8] == '1' then r.u = ARGV[9] end
 if ARGV[10] ~= '' then r.p = ARGV[10] end
 if ARGV[11] ~= '0' then r.c = ARGV[11] end
@@ -228,40 +236,104 @@ if top[2] == 'inf' then redis.call('PERSIST', z) else redis.call('PEXPIREAT', z,
 return 1
 `)
 
-// markScript writes the field/value pairs ARGV[2:] into the revocation
-// mark hash KEYS[1], then drops what has expired at ARGV[1] (now, Unix
-// ms): the fields b, k and x (before, keep, expires) once x is past, and
-// each denied ID's field "d:"+ID once its expiry is past. The key then
-// expires at the latest remaining time, or is deleted if none remains. A
-// mark of the previous version (a string "before expires keep") is first
-// converted into the hash, so an upgrade drops no revocation.
-var markScript = redis.NewScript(`
+// A revocation mark KEYS[1] is a hash (see the package doc, "# Layout"):
+// b, k and x (before, keep, expires: the mark), c (how many IDs were
+// denied since the mark), "d:"+ID per revoked ID and "r:"+ID per ID
+// renewed away, each holding the denial's expiry (Unix ms). No script
+// reads more of it than a few fields: none is O(number of denied IDs).
+// The key expires at the latest time any field of it was given; an entry
+// that has expired stays until then, and reads as absent. A mark of the
+// version before c and "r:" (a hash with b, k, x and "d:" fields, and no
+// c), and the string mark "before expires keep" of the version before
+// that, are read and written as they are, or converted in O(1).
+
+// denyScript is a Deny, on the mark KEYS[1]. ARGV: the ID's two entry
+// fields ("d:" and "r:", then the ID), the expiry (Unix ms), MaxDenied,
+// now (Unix ms), and renewed ("1": renewed away, else revoked). If the
+// expiry is past, it changes nothing and returns 1. If c (for a mark
+// without c: the number of its fields but b, k and x, which counts its
+// expired entries too) has reached MaxDenied, it changes nothing and
+// returns 0. Otherwise it writes the ID's entry, merged with the live one
+// it may have: a revocation is never weakened into a renewal nor
+// shortened (revoked wins, and the later expiry), and only one of the two
+// fields remains; it counts the ID in c if it had no field, and returns 1.
+// The key's expiry becomes the later of its current one (its PTTL, on the
+// server's clock from TIME: PEXPIRETIME is Redis 7) and the entry's. A
+// string mark is converted into the hash first, keeping its expiry.
+var denyScript = redis.NewScript(`
 local h = KEYS[1]
-local now = tonumber(ARGV[1])
-if redis.call('TYPE', h).ok == 'string' then
+local now, exp = tonumber(ARGV[5]), tonumber(ARGV[3])
+if exp <= now then return 1 end
+local typ = redis.call('TYPE', h).ok
+local cur = nil
+if typ == 'string' then
   local v = redis.call('GET', h)
   redis.call('DEL', h)
   local b, x, k = string.match(v, '^(%d+) (%d+) (.*)$')
-  if b then redis.call('HSET', h, 'b', b, 'x', x, 'k', k) end
-end
-for i = 2, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
-local latest = 0
-local all = redis.call('HGETALL', h)
-for i = 1, #all, 2 do
-  local f, n = all[i], tonumber(all[i + 1])
-  if f == 'x' or string.sub(f, 1, 2) == 'd:' then
-    if not n or n <= now then
-      if f == 'x' then redis.call('HDEL', h, 'b', 'k', 'x') else redis.call('HDEL', h, f) end
-    elseif n > latest then
-      latest = n
-    end
+  if b then
+    redis.call('HSET', h, 'b', b, 'x', x, 'k', k)
+    cur = tonumber(x)
+  end
+elseif typ == 'hash' then
+  local ttl = redis.call('PTTL', h)
+  if ttl >= 0 then
+    local t = redis.call('TIME')
+    cur = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
   end
 end
-if latest == 0 then
-  redis.call('DEL', h)
-  return 0
+local m = redis.call('HMGET', h, 'c', ARGV[1], ARGV[2], 'b', 'k', 'x')
+local c = tonumber(m[1])
+if not c then
+  c = redis.call('HLEN', h)
+  for i = 4, 6 do if m[i] then c = c - 1 end end
 end
-redis.call('PEXPIREAT', h, latest)
+if c >= tonumber(ARGV[4]) then return 0 end
+if not m[2] and not m[3] then c = c + 1 end
+redis.call('HSET', h, 'c', c)
+local revoked = ARGV[6] ~= '1'
+local d, r = tonumber(m[2]), tonumber(m[3])
+if d and d > now then
+  revoked = true
+  if d > exp then exp = d end
+end
+if r and r > now and r > exp then exp = r end
+local set, drop = ARGV[1], m[3] and ARGV[2]
+if not revoked then set, drop = ARGV[2], m[2] and ARGV[1] end
+redis.call('HSET', h, set, string.format('%.0f', exp))
+if drop then redis.call('HDEL', h, drop) end
+if typ ~= 'hash' or not cur or cur < exp then
+  if cur and cur > exp then exp = cur end
+  redis.call('PEXPIREAT', h, string.format('%.0f', exp))
+end
+return 1
+`)
+
+// markScript is a SetRevocation, on the mark KEYS[1]. ARGV: now (Unix
+// ms), before, keep and expires (the mark), then keep's two entry fields
+// ("d:" and "r:", then keep; "" for none). It drops the hash, with
+// UNLINK, which frees a large one off the main thread, keeping only keep's
+// live entry, and writes the mark with c = 0. The key expires at the
+// later of the mark's expiry and the entry's; it is deleted if both have
+// passed. It returns 1 if the key remains, else 0.
+var markScript = redis.NewScript(`
+local h = KEYS[1]
+local now = tonumber(ARGV[1])
+local kept = {}
+if ARGV[5] ~= '' and redis.call('TYPE', h).ok == 'hash' then
+  local m = redis.call('HMGET', h, ARGV[5], ARGV[6])
+  for i = 1, 2 do
+    if m[i] and tonumber(m[i]) and tonumber(m[i]) > now then kept[#kept + 1] = {ARGV[4 + i], m[i]} end
+  end
+end
+redis.call('UNLINK', h)
+local latest = tonumber(ARGV[4])
+if #kept == 0 and latest <= now then return 0 end
+redis.call('HSET', h, 'b', ARGV[2], 'k', ARGV[3], 'x', ARGV[4], 'c', '0')
+for _, e in ipairs(kept) do
+  redis.call('HSET', h, e[1], e[2])
+  if tonumber(e[2]) > latest then latest = tonumber(e[2]) end
+end
+redis.call('PEXPIREAT', h, string.format('%.0f', latest))
 return 1
 `)
 
@@ -341,7 +413,7 @@ end
 return {out, before}
 `)
 
-var scripts = []*redis.Script{saveScript, applyScript, deleteScript, renewOutScript, renewInScript, indexScript, markScript, updateScript, capScript}
+var scripts = []*redis.Script{saveScript, applyScript, deleteScript, renewOutScript, renewInScript, indexScript, denyScript, markScript, updateScript, capScript}
 
 // call is one script call of a pipeline.
 type call struct {
@@ -417,6 +489,7 @@ func noScript(err error) bool {
 // missing script on first use, on each node, and again after a server
 // restart empties its cache.
 func (s *Store) LoadScripts(ctx context.Context) error {
+	s.use(ctx)
 	for _, sc := range scripts {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return wrap("load scripts", err)

@@ -40,6 +40,7 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("update", err)
 	}
+	s.use(ctx)
 	h, field := s.sessionKey(id), valuePrefix+key
 	done, err := s.turns.take(ctx, h+"\x00"+field)
 	if err != nil {

@@ -247,6 +247,10 @@ var contractTests = []test{
 		if r, _ := rs.Revocation(t.Context(), u("alice"), u("s2")); r.Denied[u("s2")] {
 			t.Errorf("s2 denied again as revoked: Denied = %v, want revoked", r.Denied)
 		}
+		mustDeny(t, rs, u("alice"), u("s1"), true, now.Add(time.Hour)) // a renewal racing the logout
+		if r, _ := rs.Revocation(t.Context(), u("alice"), u("s1")); r.Denied[u("s1")] {
+			t.Errorf("s1, revoked, then denied as renewed away: Denied = %v, want it still revoked", r.Denied)
+		}
 		time.Sleep(time.Until(shortUntil.Add(deadMargin)))
 		r, err = rs.Revocation(t.Context(), u("alice"), u("s1"), u("s2"))
 		if err != nil {
