@@ -410,9 +410,9 @@ type RevocationStore interface {
 	// it was renewed away (renewed) rather than revoked. Denying an ID
 	// again merges the entries: the later expiry, and revoked if either
 	// is (a revocation is never turned back into a renewal, which revokes
-	// less), without counting the ID again. It is atomic with respect to
-	// SetRevocation and other Denys, and costs the same whatever the
-	// list's length. If MaxDenied IDs of user were denied since its last
+	// less); a store need not count the ID again. It is atomic with
+	// respect to SetRevocation and other Denys, and costs the same
+	// whatever the list's length. If MaxDenied IDs of user were denied since its last
 	// mark (a store may count those that have expired since), it adds
 	// nothing and returns false: the caller then sets a mark instead.
 	Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error)

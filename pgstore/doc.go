@@ -27,9 +27,11 @@
 // to pgx.QueryExecModeExec or pgx.QueryExecModeSimpleProtocol: the store
 // passes its tests in both, as in pgx's default mode. Each call of a
 // Store method is one statement (or a few, see Costs), except Update and
-// CapUser, which are short transactions, as is New's migration; their
-// locks are transaction-scoped (row locks, pg_advisory_xact_lock), never
-// held by a session, so a pooler in transaction mode is fine.
+// CapUser, which are short transactions, SetRevocation, a batch of two
+// statements that PostgreSQL runs as one implicit transaction, and New's
+// migration; their locks are transaction-scoped (row locks,
+// pg_advisory_xact_lock), never held by a session, so a pooler in
+// transaction mode is fine.
 //
 // # Schema
 //
@@ -40,14 +42,19 @@
 //	               authenticated_at (NULL if never), user_agent, ip;
 //	               indexes on user_id (partial: WHERE user_id <> '') and
 //	               on expires
-//	T_revocations  one revocation mark per user (before, keep, expires)
+//	T_revocations  one row per user: the revocation mark (before, keep,
+//	               expires; -infinity if the user has none), the count of
+//	               Denys since the mark (denied) and the latest expiry of
+//	               the user's denied IDs (denied_until); an index on
+//	               GREATEST(expires, denied_until), for Purge
 //	T_renewed      one row per renewed ID: id (the old ID), new_id, and
 //	               expires, when the old record would have expired
 //	T_denied       the denied session IDs of each user: user_id, id,
-//	               expires; primary key (user_id, id)
+//	               renewed (renewed away, or revoked), expires; primary
+//	               key (user_id, id)
 //	T_schema       the schema versions applied
 //
-// The schema is at [SchemaVersion] 3. When the schema is current, New
+// The schema is at [SchemaVersion] 4. When the schema is current, New
 // only reads T_schema. Otherwise it migrates in one transaction that first
 // takes a transaction-scoped advisory lock (pg_advisory_xact_lock) derived
 // from the table name, then reads the version again, and applies each
@@ -66,7 +73,19 @@
 // as never authenticated, on no known device. Instances of version 2
 // still running keep working on the upgraded table (their statements
 // name the columns they know; the sessions they create have no metadata),
-// but refuse to start on it. A schema newer than this code knows is
+// but refuse to start on it. Version 4 adds the columns denied and
+// denied_until to T_revocations and renewed to T_denied (catalog changes
+// again: no table is rewritten), counts each user's existing denied IDs
+// into their row (one scan of T_denied, during which the ALTER's lock
+// holds back the revocation reads of running instances; a row without a
+// mark is created for a user who has none), and replaces the expiry index
+// of T_revocations by the purge index. Existing marks stay as they were,
+// existing denied IDs stay denied, as revoked, and a user who already has
+// more than sesame.MaxDenied is refused a Deny until a mark drops them.
+// Instances of version 3 still running keep working on the upgraded
+// tables (their denials read as revocations and are not counted), but
+// their Purge may drop the row, and so the count, of a user who has
+// denied IDs but no live mark. A schema newer than this code knows is
 // refused with an error wrapping [ErrNewerSchema], so an old binary never
 // writes to a table it does not understand.
 //
@@ -101,6 +120,12 @@
 // persist flag, creation time and deadline if given, moves last_seen, and
 // caps expires at the deadline, all on the row's latest version, so
 // concurrent commits that change different keys all survive.
+// Every statement that applies a delta (Apply's, and Renew's) does so as
+// sesame.Delta.ApplyTo does: in particular, a delta that gives the record
+// to another, non-empty, user without a Login or a Reauthenticate
+// (sesame.Delta.ChangesUser) sets authenticated_at to NULL, so that the
+// new user never counts as freshly authenticated on the previous user's
+// login.
 //
 // Apply of an emptying delta is one statement of three parts: the first
 // locks the live row (SELECT ... FOR UPDATE, which also reads its latest
@@ -124,10 +149,15 @@
 // sesame.ErrRenewed.
 //
 // Delete is one statement that follows the renewals from the ID through
-// T_renewed (a recursive query, at most 64 of them), deletes the rows on
-// that chain, and reports whether one of them was live: deleting an old
-// ID deletes the session now under its newest ID, so that a revocation
-// that lost the race to a renewal still ends the session. Of concurrent
+// T_renewed, every one that has not expired, however many (a recursive
+// query whose UNION adds each ID once, so it ends on any data, a cycle
+// included; each step is a lookup of T_renewed's primary key, through a
+// LATERAL subquery, so that a chain of n renewals costs O(n) even where
+// the planner would rather scan a small table at each step), deletes the
+// rows on that chain (an index scan for id = ANY of them), and reports
+// whether one of them was live: deleting an old ID deletes the session
+// now under its newest ID, so that a revocation that lost the race to a
+// renewal, or to a thousand of them, still ends the session. Of concurrent
 // Deletes of one session exactly one reports it. If a concurrent Renew
 // moved the row after the statement's snapshot, the statement reports a
 // row it saw but could not delete, and Delete runs again, once per such
@@ -158,10 +188,24 @@
 // its session before its CapUser, the last CapUser to run sees every
 // session, and leaves at most the cap.
 //
-// A revocation mark and each denied ID are separate rows, so
-// SetRevocation (an upsert of the mark) and Deny (an upsert of a denied
-// ID, keeping the later expiry) never undo each other's work, and
-// Revocation reads the live mark and the live denied IDs in one query.
+// A user's revocation state is their row of T_revocations (the mark, and
+// the count of Denys since it) and their rows of T_denied. Deny is one
+// statement: it adds one to the count in the user's row (creating the
+// row if there is none) unless sesame.MaxDenied were counted since the
+// mark, which locks the row, and only then upserts the denied ID
+// (keeping the later expiry; a revocation is never weakened into a
+// renewal). Concurrent Denys and SetRevocations of a user wait for that
+// row lock, and ON CONFLICT judges the limit on the row's latest version,
+// so the count is exact. SetRevocation sends, in one round trip, a batch
+// of two statements that PostgreSQL runs as one implicit transaction: an
+// upsert of the mark that resets the count (taking the row lock), then a
+// DELETE of the user's denied IDs but Keep, a statement of its own whose
+// snapshot is taken once the lock is held, so that no Deny that committed
+// before it survives the mark uncounted. Revocation reads the live mark
+// and, of the IDs it is asked about, the live denials, by T_denied's
+// primary key, in one query: its cost does not depend on how many IDs
+// the user has denied (see TestRevocationReadCostsTheSameWhateverTheDeniedList
+// and BenchmarkRevocation).
 //
 // # Time
 //
@@ -214,9 +258,9 @@
 //	CapUser        4 (BEGIN, the advisory lock, the list on the user
 //	               index, COMMIT); 5 when it ends sessions (a DELETE of
 //	               them all)
-//	SetRevocation  1
+//	SetRevocation  1 (a batch of 2 statements)
 //	Deny           1
-//	Revocation     1
+//	Revocation     1, on primary keys
 //	Purge          1 for the marks, then 1 per batch of 5000 expired
 //	               sessions, renewals and denied IDs
 //

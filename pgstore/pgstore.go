@@ -257,7 +257,8 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 const maxDeleteRuns = 8
 
 // Delete implements sesame.Store: one statement that follows the renewals
-// from id and deletes the session at the end of them. It runs again only
+// from id, through the whole chain however long, and deletes the session
+// at the end of them. It runs again only
 // if the statement saw a row that it could not delete, because a
 // concurrent Renew moved it (or a concurrent Delete deleted it) first.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
@@ -446,45 +447,63 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// SetRevocation implements sesame.RevocationStore, in one upsert of the
-// user's mark. The user's denied IDs are other rows, which it leaves.
+// SetRevocation implements sesame.RevocationStore, in one round trip: a
+// batch of two statements that PostgreSQL runs as one implicit
+// transaction. The first sets the user's mark and starts the count of
+// Denys again, locking the user's row; the second, whose snapshot is taken
+// once the lock is held, drops the user's denied IDs but r.Keep, those of
+// every Deny that committed before included (each Deny locks the row
+// first).
 func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
-	if _, err := s.pool.Exec(ctx, s.q.setRevocation, user, r.Before, r.Keep, r.Expires); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(s.q.setRevocation, user, r.Before, r.Keep, r.Expires)
+	b.Queue(s.q.dropDenied, user, r.Keep)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("pgstore: set revocation: %w", err)
 	}
 	return nil
 }
 
-// Deny implements sesame.RevocationStore, in one upsert of a denied ID. A
-// second Deny of an ID keeps the later expiry.
-func (s *Store) Deny(ctx context.Context, user, id string, expires time.Time) error {
-	if _, err := s.pool.Exec(ctx, s.q.deny, user, id, expires); err != nil {
-		return fmt.Errorf("pgstore: deny: %w", err)
+// Deny implements sesame.RevocationStore, in one statement: it counts the
+// Deny in the user's row of the marks table, unless sesame.MaxDenied were
+// counted since the user's last mark (then it adds nothing and returns
+// false), and upserts the (user, id) row: primary-key writes, whatever the
+// length of the list. A second Deny of an ID keeps the later expiry, and a
+// revocation (renewed false) wins over a renewal.
+func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
+	var counted int64
+	if err := s.pool.QueryRow(ctx, s.q.deny, user, id, renewed, expires, sesame.MaxDenied).Scan(&counted); err != nil {
+		return false, fmt.Errorf("pgstore: deny: %w", err)
 	}
-	return nil
+	return counted > 0, nil
 }
 
 // Revocation implements sesame.RevocationStore, in one query that reads
-// the user's live mark and live denied IDs.
-func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+// the user's live mark and, of ids, those denied and live, each looked up
+// by the primary key (user_id, id): its cost does not depend on how many
+// IDs the user has denied.
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
 	var (
 		before, expires pgtype.Timestamptz
 		keep            pgtype.Text
-		ids             []string
-		exps            []time.Time
+		denied          []string
+		renewed         []bool
 	)
-	err := s.pool.QueryRow(ctx, s.q.revocation, user, time.Now()).Scan(&before, &keep, &expires, &ids, &exps)
+	if ids == nil {
+		ids = []string{} // NULL would work too, but say what is meant
+	}
+	err := s.pool.QueryRow(ctx, s.q.revocation, user, time.Now(), ids).Scan(&before, &keep, &expires, &denied, &renewed)
 	if err != nil {
 		return sesame.Revocation{}, fmt.Errorf("pgstore: revocation: %w", err)
 	}
 	r := sesame.Revocation{Before: before.Time, Keep: keep.String, Expires: expires.Time}
-	if len(ids) != len(exps) {
-		return sesame.Revocation{}, fmt.Errorf("pgstore: revocation: %d denied IDs but %d expiries", len(ids), len(exps))
+	if len(denied) != len(renewed) {
+		return sesame.Revocation{}, fmt.Errorf("pgstore: revocation: %d denied IDs but %d flags", len(denied), len(renewed))
 	}
-	if len(ids) > 0 {
-		r.Denied = make(map[string]time.Time, len(ids))
-		for i, id := range ids {
-			r.Denied[id] = exps[i]
+	if len(denied) > 0 {
+		r.Denied = make(map[string]bool, len(denied))
+		for i, id := range denied {
+			r.Denied[id] = renewed[i]
 		}
 	}
 	return r, nil

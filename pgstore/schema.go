@@ -18,13 +18,10 @@ import (
 const DefaultTable = "sesame_sessions"
 
 // SchemaVersion is the schema version this package creates and expects.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // purgeBatch is how many expired rows one DELETE of Purge removes at most.
 const purgeBatch = 5000
-
-// maxHops bounds how many renewals Delete follows from an ID.
-const maxHops = 64
 
 // Prefixes of the advisory lock keys (see lockKey). migrateLock never
 // changes: instances of every version of pgstore that start at once must
@@ -42,6 +39,7 @@ const (
 	schemaSuffix      = "_schema"
 	userIndexSuffix   = "_user_idx"
 	expiresIdxSuffix  = "_expires_idx"
+	purgeIdxSuffix    = "_purge_idx"
 )
 
 // maxTableLen keeps every derived name, the longest being the
@@ -91,8 +89,8 @@ type queries struct {
 	capLock, capList, capDelete string
 	purge, purgeRenewed         string
 	purgeDenied, purgeMarks     string
-	setRevocation, deny         string
-	revocation                  string
+	setRevocation, dropDenied   string
+	deny, revocation            string
 	versionTable                pgx.Identifier
 	revocationsTable            pgx.Identifier
 	renewedTable, deniedTable   pgx.Identifier
@@ -119,15 +117,20 @@ const (
 	// deltaData is the data column after the delta: Clear, Delete, Set.
 	deltaData = `(CASE WHEN $2::boolean THEN '{}'::jsonb ELSE data END - $3::text[]) || $4::jsonb`
 	// deltaMeta sets every other column a delta changes, for an UPDATE
-	// whose table is t. LEAST ignores a NULL deadline (a record without
-	// an absolute lifetime), and caps expires at the new deadline if the
-	// delta sets one, else at the row's.
+	// whose table is t (t's columns on the right are the row's old
+	// values). LEAST ignores a NULL deadline (a record without an
+	// absolute lifetime), and caps expires at the new deadline if the
+	// delta sets one, else at the row's. A delta that gives the record to
+	// another, non-empty, user without authenticating
+	// (sesame.Delta.ChangesUser) clears authenticated_at, as ApplyTo does.
 	deltaMeta = `persist = COALESCE($6::boolean, t.persist),
 	created = COALESCE($7::timestamptz, t.created),
 	deadline = COALESCE($8::timestamptz, t.deadline),
 	last_seen = $9::timestamptz,
 	expires = LEAST($10::timestamptz, COALESCE($8::timestamptz, t.deadline)),
-	authenticated_at = COALESCE($12::timestamptz, t.authenticated_at),
+	authenticated_at = CASE WHEN $12::timestamptz IS NOT NULL THEN $12::timestamptz
+		WHEN $5::text <> '' AND $5::text <> t.user_id THEN NULL
+		ELSE t.authenticated_at END,
 	user_agent = COALESCE($13::text, t.user_agent),
 	ip = COALESCE($14::text, t.ip)`
 )
@@ -223,22 +226,25 @@ SELECT count(*) FROM moved`,
 		updateRead:  `SELECT data->>$2::text FROM ` + t + ` WHERE id = $1::text AND expires > $3::timestamptz FOR UPDATE`,
 		updateWrite: `UPDATE ` + t + ` SET data = data || jsonb_build_object($2::text, $3::text) WHERE id = $1::text`,
 
-		// Delete follows the renewals from $1 (at most maxHops, which
-		// also ends a cycle) and deletes every row on the chain: the
-		// live session is at its end. It returns how many rows on the
-		// chain the statement's snapshot saw, how many it deleted and
-		// how many of those were live: a row seen but not deleted was
-		// changed meanwhile by a concurrent Renew (or deleted by someone
-		// else), and Delete runs again to follow it.
-		delete: `WITH RECURSIVE chain (id, hops) AS (
-	SELECT $1::text, 0
-	UNION ALL
-	SELECT r.new_id, c.hops + 1 FROM chain c JOIN ` + n + ` r ON r.id = c.id
-	WHERE r.expires > $2::timestamptz AND c.hops < ` + fmt.Sprint(maxHops) + `
+		// Delete follows every renewal from $1 that has not expired,
+		// however many (UNION, not UNION ALL, adds each ID once, so the
+		// recursion ends on any data, a cycle included), and deletes
+		// every row on the chain: the live session is at its end. It
+		// returns how many rows on the chain the statement's snapshot
+		// saw, how many it deleted and how many of those were live: a
+		// row seen but not deleted was changed meanwhile by a concurrent
+		// Renew (or deleted by someone else), and Delete runs again to
+		// follow it.
+		delete: `WITH RECURSIVE chain (id) AS (
+	SELECT $1::text
+	UNION
+	SELECT r.new_id FROM chain c CROSS JOIN LATERAL (
+		SELECT new_id FROM ` + n + ` WHERE id = c.id AND expires > $2::timestamptz LIMIT 1
+	) AS r
 ), seen AS (
-	SELECT count(*) AS n FROM ` + t + ` WHERE id IN (SELECT id FROM chain)
+	SELECT count(*) AS n FROM ` + t + ` WHERE id = ANY (ARRAY(SELECT id FROM chain))
 ), d AS (
-	DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM chain)
+	DELETE FROM ` + t + ` WHERE id = ANY (ARRAY(SELECT id FROM chain))
 	RETURNING expires > $2::timestamptz AS live
 )
 SELECT (SELECT n FROM seen), (SELECT count(*) FROM d), (SELECT count(*) FROM d WHERE live)`,
@@ -263,20 +269,58 @@ SELECT (SELECT n FROM seen), (SELECT count(*) FROM d), (SELECT count(*) FROM d W
 	AND expires <= $1`,
 		purgeDenied: `DELETE FROM ` + dn + ` WHERE (user_id, id) IN (SELECT user_id, id FROM ` + dn + ` WHERE expires <= $1 LIMIT ` + batch + `)
 	AND expires <= $1`,
-		purgeMarks: `DELETE FROM ` + r + ` WHERE expires <= $1`,
+		// A user's row is purged once its mark and its denied IDs have
+		// all expired: GREATEST ignores a NULL denied_until (no Deny
+		// since version 4), and the purge index is on this expression.
+		purgeMarks: `DELETE FROM ` + r + ` WHERE GREATEST(expires, denied_until) <= $1::timestamptz`,
 
-		// The mark and the denied IDs are separate rows, so that
-		// SetRevocation and Deny never overwrite each other's work.
-		setRevocation: `INSERT INTO ` + r + ` (user_id, before, keep, expires) VALUES ($1, $2, $3, $4)
-ON CONFLICT (user_id) DO UPDATE SET before = EXCLUDED.before, keep = EXCLUDED.keep, expires = EXCLUDED.expires`,
-		// A second Deny of an ID never shortens its denial.
-		deny: `INSERT INTO ` + dn + ` AS d (user_id, id, expires) VALUES ($1, $2, $3)
-ON CONFLICT (user_id, id) DO UPDATE SET expires = GREATEST(d.expires, EXCLUDED.expires)`,
+		// SetRevocation, two statements sent as one batch, which
+		// PostgreSQL runs as one implicit transaction (one Sync): the
+		// first sets the mark and resets the count of Denys, locking the
+		// user's row, which every Deny locks first too; the second, a
+		// statement of its own whose snapshot is taken once that lock is
+		// held, so that it sees every Deny that committed before, drops
+		// the user's denied IDs but Keep. denied_until stays: the kept
+		// ID may still be live.
+		setRevocation: `INSERT INTO ` + r + ` (user_id, before, keep, expires) VALUES ($1::text, $2::timestamptz, $3::text, $4::timestamptz)
+ON CONFLICT (user_id) DO UPDATE SET before = EXCLUDED.before, keep = EXCLUDED.keep, expires = EXCLUDED.expires, denied = 0`,
+		dropDenied: `DELETE FROM ` + dn + ` WHERE user_id = $1::text AND id <> $2::text`,
+		// Deny, one statement ($1 user, $2 id, $3 renewed, $4 expires,
+		// $5 sesame.MaxDenied): m counts the Deny in the user's row
+		// (creating one without a mark, whose before and expires are
+		// -infinity, if there is none), unless the limit is reached, and
+		// locks the row; under READ COMMITTED, a concurrent Deny or
+		// SetRevocation waits for the lock, and then ON CONFLICT judges
+		// the limit on the row's latest version, so the count is exact.
+		// Only if m counted it does d add the ID, or merge it into its
+		// entry: a second Deny never shortens a denial, nor weakens a
+		// revocation (renewed false) into a renewal.
+		deny: `WITH m AS (
+	INSERT INTO ` + r + ` AS m (user_id, before, keep, expires, denied, denied_until)
+	VALUES ($1::text, '-infinity', '', '-infinity', 1, $4::timestamptz)
+	ON CONFLICT (user_id) DO UPDATE SET denied = m.denied + 1,
+		denied_until = GREATEST(m.denied_until, EXCLUDED.denied_until)
+	WHERE m.denied < $5::integer
+	RETURNING 1
+), d AS (
+	INSERT INTO ` + dn + ` AS d (user_id, id, renewed, expires)
+	SELECT $1::text, $2::text, $3::boolean, $4::timestamptz FROM m
+	ON CONFLICT (user_id, id) DO UPDATE SET renewed = d.renewed AND EXCLUDED.renewed,
+		expires = GREATEST(d.expires, EXCLUDED.expires)
+)
+SELECT count(*) FROM m`,
 		// One query, on one snapshot: the aggregate always yields a row,
-		// and the mark joins it if there is a live one.
-		revocation: `SELECT m.before, m.keep, m.expires, d.ids, d.exps
-FROM (SELECT array_agg(id) AS ids, array_agg(expires) AS exps FROM ` + dn + `
-	WHERE user_id = $1::text AND expires > $2::timestamptz) AS d
+		// and the mark joins it if there is a live one. The denied IDs
+		// are looked up by primary key, only those asked about ($3), so
+		// the cost does not depend on how many the user has. Their
+		// expiry is judged in the aggregate's FILTER rather than in the
+		// WHERE clause, so that no plan can pick the expiry index instead
+		// (a generic plan would, on some statistics) and walk every live
+		// denial of the table.
+		revocation: `SELECT m.before, m.keep, m.expires, d.ids, d.renewed
+FROM (SELECT array_agg(id) FILTER (WHERE expires > $2::timestamptz) AS ids,
+		array_agg(renewed) FILTER (WHERE expires > $2::timestamptz) AS renewed
+	FROM ` + dn + ` WHERE user_id = $1::text AND id = ANY ($3::text[])) AS d
 LEFT JOIN ` + r + ` AS m ON m.user_id = $1::text AND m.expires > $2::timestamptz`,
 
 		versionTable:     suffixed(table, schemaSuffix),
@@ -356,6 +400,33 @@ var migrations = []func(table pgx.Identifier) []string{
 	ADD COLUMN authenticated_at timestamptz,
 	ADD COLUMN user_agent       text NOT NULL DEFAULT '',
 	ADD COLUMN ip               text NOT NULL DEFAULT ''`,
+		}
+	},
+	// Version 4: denied IDs are read by ID, and bounded per user. A
+	// denied ID records whether it was renewed away rather than revoked
+	// (the existing ones were revoked); a user's row of T_revocations
+	// counts the Denys since its mark (denied) and keeps the latest
+	// expiry of its denied IDs (denied_until), so a user may have a row
+	// without a mark (before and expires -infinity). New columns with a
+	// constant default or NULL: catalog changes only, no row rewritten.
+	// The existing denied IDs are counted into their user's row (one
+	// scan of T_denied, while its lock is held); the row is purged
+	// through an index on the later of its two expiries, which replaces
+	// the index on expires.
+	func(table pgx.Identifier) []string {
+		idx := func(suffix string) pgx.Identifier { return pgx.Identifier{table[len(table)-1] + suffix} }
+		r := suffixed(table, revocationsSuffix).Sanitize()
+		d := suffixed(table, deniedSuffix).Sanitize()
+		return []string{
+			`ALTER TABLE ` + r + `
+	ADD COLUMN denied       integer NOT NULL DEFAULT 0,
+	ADD COLUMN denied_until timestamptz`,
+			`ALTER TABLE ` + d + ` ADD COLUMN renewed boolean NOT NULL DEFAULT false`,
+			`INSERT INTO ` + r + ` (user_id, before, keep, expires, denied, denied_until)
+SELECT user_id, '-infinity', '', '-infinity', count(*), max(expires) FROM ` + d + ` GROUP BY user_id
+ON CONFLICT (user_id) DO UPDATE SET denied = EXCLUDED.denied, denied_until = EXCLUDED.denied_until`,
+			`DROP INDEX ` + suffixed(table, revocationsSuffix+expiresIdxSuffix).Sanitize(), // in the table's schema
+			`CREATE INDEX ` + idx(revocationsSuffix+purgeIdxSuffix).Sanitize() + ` ON ` + r + ` ((GREATEST(expires, denied_until)))`,
 		}
 	},
 }

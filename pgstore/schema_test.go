@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sesame-go/sesame"
@@ -90,16 +91,16 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 1 || list[0].ID != "s1" {
 		t.Errorf("Sessions(alice) = %v, %v; want s1", list, err)
 	}
-	r, err := st.Revocation(t.Context(), "alice")
+	r, err := st.Revocation(t.Context(), "alice", "s9")
 	if err != nil || !r.Before.Equal(now.Truncate(time.Millisecond)) || r.Keep != "s1" || len(r.Denied) != 0 {
 		t.Errorf("the version-1 mark reads as %+v, %v", r, err)
 	}
 
 	// Version 2's capabilities, on version-1 rows.
-	if err := st.Deny(t.Context(), "alice", "s9", now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	if ok, err := st.Deny(t.Context(), "alice", "s9", false, now.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("Deny = %v, %v", ok, err)
 	}
-	if r, err := st.Revocation(t.Context(), "alice"); err != nil || !r.Revokes("s9", now) || r.Keep != "s1" {
+	if r, err := st.Revocation(t.Context(), "alice", "s9"); err != nil || !r.Revokes("s9", "", now) || r.Keep != "s1" {
 		t.Errorf("after Deny: %+v, %v", r, err)
 	}
 	if err := st.Renew(t.Context(), "s1", "s1b", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
@@ -384,4 +385,184 @@ func startTogether(t *testing.T, table string, n int, what string) []*Store {
 		t.Cleanup(func() { stores[i].Close() })
 	}
 	return stores
+}
+
+// version3DDL is the exact schema that pgstore's version 3 created (the
+// version-2 schema, then its version-3 step), with T for the
+// (unqualified) table name.
+var version3DDL = append(slices.Clone(version2DDL),
+	`ALTER TABLE "T"
+	ADD COLUMN authenticated_at timestamptz,
+	ADD COLUMN user_agent       text NOT NULL DEFAULT '',
+	ADD COLUMN ip               text NOT NULL DEFAULT ''`,
+	`INSERT INTO "T_schema" (version) VALUES (3)`,
+)
+
+// Statements of pgstore's version 3 on the revocation tables, which
+// instances not yet upgraded keep running after the upgrade.
+const (
+	version3SetRevocation = `INSERT INTO "T_revocations" (user_id, before, keep, expires) VALUES ($1, $2, $3, $4)
+ON CONFLICT (user_id) DO UPDATE SET before = EXCLUDED.before, keep = EXCLUDED.keep, expires = EXCLUDED.expires`
+	version3Deny = `INSERT INTO "T_denied" AS d (user_id, id, expires) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, id) DO UPDATE SET expires = GREATEST(d.expires, EXCLUDED.expires)`
+	version3Revocation = `SELECT m.before, m.keep, m.expires, d.ids, d.exps
+FROM (SELECT array_agg(id) AS ids, array_agg(expires) AS exps FROM "T_denied"
+	WHERE user_id = $1::text AND expires > $2::timestamptz) AS d
+LEFT JOIN "T_revocations" AS m ON m.user_id = $1::text AND m.expires > $2::timestamptz`
+)
+
+// TestUpgradeFromVersion3 creates a version-3 schema with marks and
+// denied IDs, then starts several instances of this version at once on
+// it: all succeed, one upgrades it in place to version 4 without
+// rewriting any table, every mark stays as it was and every denied ID
+// stays denied, as revoked, each user's denied IDs are counted into
+// their row (so that a user who already has more than sesame.MaxDenied is
+// refused a Deny until a mark), the revocation table is purged through
+// its new index, and the statements of a version-3 instance still running
+// keep working on the upgraded tables.
+func TestUpgradeFromVersion3(t *testing.T) {
+	pool := testPool(t, 0)
+	table := uniqueTable(t, pool)
+	named := func(sql string) string { return strings.ReplaceAll(sql, `"T`, `"`+table) }
+	for _, stmt := range version3DDL {
+		if _, err := pool.Exec(t.Context(), named(stmt)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Microsecond)
+	live, past := now.Add(time.Hour), now.Add(-time.Minute)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO "T" (id, data, user_id, created, last_seen, deadline, expires, authenticated_at)
+	VALUES ('s1', '{"n":"1"}', 'alice', $1, $1, $2, $2, $1)`, []any{now, live}},
+		{`INSERT INTO "T_revocations" (user_id, before, keep, expires) VALUES ('alice', $1, 'keep', $2), ('dave', $1, '', $3)`, []any{now, live, past}},
+		{`INSERT INTO "T_denied" (user_id, id, expires) VALUES ('alice', 'd1', $1), ('alice', 'd2', $1), ('bob', 'b0', $2), ('bob', 'b1', $1)`, []any{live, past}},
+		{`INSERT INTO "T_denied" (user_id, id, expires) SELECT 'carol', 'c' || i, $1 FROM generate_series(1, 1500) AS i`, []any{live}},
+	} {
+		if _, err := pool.Exec(ctx, named(q.sql), q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A version-3 instance, running: its statements are prepared on its
+	// connection before the upgrade.
+	old, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Release()
+	if _, err := old.Exec(ctx, named(version3Deny), "erin", "e1", live); err != nil {
+		t.Fatal(err)
+	}
+	files := func() map[string]uint32 {
+		m := map[string]uint32{}
+		for _, suffix := range []string{"", revocationsSuffix, deniedSuffix} {
+			var f uint32
+			if err := pool.QueryRow(ctx, `SELECT relfilenode FROM pg_class WHERE oid = to_regclass($1)`, pgx.Identifier{table + suffix}.Sanitize()).Scan(&f); err != nil {
+				t.Fatal(err)
+			}
+			m[table+suffix] = f
+		}
+		return m
+	}
+	before := files()
+
+	stores := startTogether(t, table, 4, "version-3")
+	if got := versions(t, pool, table); fmt.Sprint(got) != allVersions() {
+		t.Errorf("schema versions after the upgrade: %v, want %s", got, allVersions())
+	}
+	if after := files(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the upgrade rewrote a table (relfilenodes %v, then %v)", before, after)
+	}
+	st := stores[0]
+
+	r, err := st.Revocation(ctx, "alice", "d1", "d2", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Before.Equal(now) || r.Keep != "keep" || !r.Expires.Equal(live) {
+		t.Errorf("alice's mark after the upgrade = %+v, want it as it was", r)
+	}
+	if renewed, ok := r.Denied["d1"]; !ok || renewed || len(r.Denied) != 2 {
+		t.Errorf("alice's denied IDs after the upgrade = %v, want d1 and d2, revoked", r.Denied)
+	}
+	if r, err := stores[1].Revocation(ctx, "bob", "b0", "b1"); err != nil || !r.Before.IsZero() || len(r.Denied) != 1 || r.Denied["b1"] {
+		t.Errorf("bob after the upgrade = %+v, %v; want no mark and b1 revoked", r, err)
+	}
+	rows, _ := pool.Query(ctx, `SELECT user_id, denied FROM `+st.q.revocationsTable.Sanitize()+` ORDER BY user_id`)
+	counts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+		var user string
+		var n int
+		err := row.Scan(&user, &n)
+		return fmt.Sprint(user, "=", n), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(counts, " "), "alice=2 bob=2 carol=1500 dave=0 erin=1"; got != want {
+		t.Errorf("counts of denied IDs after the upgrade: %s, want %s", got, want)
+	}
+	if ok, err := st.Deny(ctx, "carol", "c0", false, live); err != nil || ok {
+		t.Errorf("Deny for a user past MaxDenied = %v, %v; want false: the caller sets a mark", ok, err)
+	}
+	if err := stores[2].SetRevocation(ctx, "carol", sesame.Revocation{Before: now, Expires: live}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := stores[3].Deny(ctx, "carol", "c0", true, live); err != nil || !ok {
+		t.Errorf("Deny after a mark = %v, %v; want true", ok, err)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+st.q.deniedTable.Sanitize()+` WHERE user_id = 'carol'`).Scan(&left); err != nil || left != 1 {
+		t.Errorf("carol has %d denied IDs after a mark and a Deny (%v), want 1", left, err)
+	}
+	if rec, err := st.Load(ctx, "s1"); err != nil || !rec.AuthenticatedAt.Equal(now) {
+		t.Errorf("the version-3 session after the upgrade = %+v, %v", rec, err)
+	}
+
+	// Purge: bob's expired denied ID goes; dave's row, whose mark has
+	// expired and who has no denied ID, goes, through the new index.
+	if _, err := st.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var b0, dave int
+	pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+st.q.deniedTable.Sanitize()+` WHERE id = 'b0'),
+	(SELECT count(*) FROM `+st.q.revocationsTable.Sanitize()+` WHERE user_id = 'dave')`).Scan(&b0, &dave)
+	if b0 != 0 || dave != 0 {
+		t.Errorf("after Purge: %d expired denied IDs, %d expired marks; want 0, 0", b0, dave)
+	}
+	rows, _ = pool.Query(ctx, `SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`, table+revocationsSuffix)
+	indexes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(indexes, " "), table+revocationsSuffix+"_pkey "+table+revocationsSuffix+purgeIdxSuffix; got != want {
+		t.Errorf("indexes of the revocation table: %s, want %s", got, want)
+	}
+
+	// The version-3 instance still running, with statements prepared
+	// before the upgrade: its Deny adds a revoked ID, its SetRevocation
+	// sets a mark (keeping the count), its Revocation reads them.
+	if _, err := old.Exec(ctx, named(version3Deny), "erin", "e2", live); err != nil {
+		t.Fatalf("version 3's Deny on the upgraded table: %v", err)
+	}
+	if _, err := old.Exec(ctx, named(version3SetRevocation), "erin", now, "e0", live); err != nil {
+		t.Fatalf("version 3's SetRevocation on the upgraded table: %v", err)
+	}
+	var (
+		b4, exp pgtype.Timestamptz
+		keep    pgtype.Text
+		ids     []string
+		exps    []time.Time
+	)
+	if err := old.QueryRow(ctx, named(version3Revocation), "erin", now).Scan(&b4, &keep, &exp, &ids, &exps); err != nil {
+		t.Fatalf("version 3's Revocation on the upgraded table: %v", err)
+	}
+	if keep.String != "e0" || len(ids) != 2 {
+		t.Errorf("version 3's Revocation of erin: keep %q, denied %v; want e0, e1 and e2", keep.String, ids)
+	}
+	if r, err := st.Revocation(ctx, "erin", "e1", "e2"); err != nil || r.Keep != "e0" || len(r.Denied) != 2 || r.Denied["e2"] {
+		t.Errorf("erin, as version 4 reads what version 3 wrote: %+v, %v", r, err)
+	}
 }

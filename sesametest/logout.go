@@ -133,6 +133,54 @@ var logoutTests = []test{
 			})
 		}
 	}},
+	{"UpdateRacingALogoutDoesNotResurrect", func(t *testing.T, b backend) {
+		// A request reads the session, a logout or a RevokeAll ends it,
+		// then the request updates a value: the update fails and the
+		// session stays ended. And the other way: a logout that read the
+		// session before an Update committed still ends it.
+		needStore(t, b, "Update of a Sealer's session is this cookie's own read-modify-write")
+		needs[sesame.Updater](t, b, "sesame.Updater")
+		inc := func(n int) (int, error) { return n + 1, nil }
+		for _, end := range []string{"Destroy", "RevokeAll"} {
+			t.Run(end+"/UpdateAfter", func(t *testing.T) {
+				u := unique()
+				m := manager(t, b, sesame.Config{})
+				c := loggedIn(t, m, u("alice"))
+				var err error
+				h := hold(t, m, c.Cookie, readUser, func(s *sesame.Session) { _, err = sesame.Update(s, "n", inc) })
+				if end == "Destroy" {
+					(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
+				} else {
+					revokeAll(t, m, u("alice"))
+				}
+				h.Release()
+				if !errors.Is(err, sesame.ErrNotFound) {
+					t.Errorf("Update after the session ended = %v, want ErrNotFound", err)
+				}
+				loggedOut(t, m, end+" before an Update", map[string]string{"updated": h.c.Cookie, "original": c.Cookie})
+			})
+			t.Run(end+"/UpdateBefore", func(t *testing.T) {
+				u := unique()
+				m := manager(t, b, sesame.Config{})
+				c := loggedIn(t, m, u("alice"))
+				var h *held
+				if end == "Destroy" {
+					h = hold(t, m, c.Cookie, readUser, func(s *sesame.Session) { s.Destroy() })
+				}
+				(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) {
+					if _, err := sesame.Update(s, "n", inc); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if end == "Destroy" {
+					h.Release()
+				} else {
+					revokeAll(t, m, u("alice"))
+				}
+				loggedOut(t, m, end+" after an Update", map[string]string{"original": c.Cookie})
+			})
+		}
+	}},
 	{"UpdateOfARenewedAwayCookieIsRefused", func(t *testing.T, b backend) {
 		// A request with the pre-renewal cookie must not act on a value it
 		// invented: Update reports ErrRenewed, and the session is intact.

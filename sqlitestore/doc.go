@@ -24,9 +24,14 @@
 //
 //	sesame_sessions     one row per session, keyed by its ID
 //	sesame_renewals     old ID -> new ID, until the old record would have expired
-//	sesame_revocations  one revocation mark per user
-//	sesame_denied       (user, session ID) pairs revoked one by one, with their expiry
-//	sesame_schema       the schema version (3)
+//	sesame_revocations  one row per user: the revocation mark (revoked_before,
+//	                    keep_id, expires; 0 if none), the count of Denys since
+//	                    it (denied) and the latest expiry of the user's denied
+//	                    IDs (denied_until)
+//	sesame_denied       (user, session ID) pairs denied one by one, with
+//	                    whether the ID was renewed away (renewed, 0 if revoked)
+//	                    and their expiry; primary key (user_id, id)
+//	sesame_schema       the schema version (4)
 //
 // Opening a database applies the migrations it lacks in one transaction
 // that holds the write lock from its first statement, so opening is
@@ -37,7 +42,15 @@
 // above 2^53); version 3 adds the columns authenticated_at, user_agent and
 // ip to sesame_sessions (ALTER TABLE ... ADD COLUMN, which rewrites no
 // row), so that existing sessions have no authentication time and no
-// device. A database whose schema is newer than this package knows
+// device; version 4 adds the columns denied and denied_until to
+// sesame_revocations and renewed to sesame_denied (ADD COLUMN again),
+// counts each user's existing denied IDs into their row (creating one,
+// without a mark, for a user who has none), and replaces the expiry index
+// of sesame_revocations by one on the later of the mark's expiry and
+// denied_until: existing marks stay as they were, existing denied IDs
+// stay denied, as revoked, and a user who already has more than
+// sesame.MaxDenied is refused a Deny until a mark drops them. A database
+// whose schema is newer than this package knows
 // is refused with an error rather than misread. The version lives in a
 // table of its own, not in PRAGMA user_version, so the file may hold the
 // application's tables too.
@@ -100,6 +113,12 @@
 // sesame.ErrRenewed when the ID was renewed away, or sesame.ErrExpired
 // when its row is there but expired.
 //
+// Apply and Renew apply a delta in SQL exactly as sesame.Delta.ApplyTo
+// does, in their UPDATE: in particular, a delta that gives the record to
+// another, non-empty, user without a Login or a Reauthenticate
+// (sesame.Delta.ChangesUser) clears authenticated_at, so that the new user
+// never counts as freshly authenticated on the previous user's login.
+//
 // [Store.Renew] is one transaction (BEGIN IMMEDIATE with [DSN]; its first
 // statement writes in any case, so it holds the write lock throughout): an
 // INSERT ... SELECT copies the old ID, the new ID and the old row's expiry
@@ -107,9 +126,27 @@
 // then an UPDATE sets the row's id to the new ID and applies the delta.
 // Of concurrent Renews of one ID the first moves the row and the others
 // find no live row under the old ID. [Store.Delete] follows
-// sesame_renewals from the ID it is given (a recursive CTE, at most 64
-// renewals that have not expired), so that a revocation that lost a race
-// with a renewal still ends the session.
+// sesame_renewals from the ID it is given through every renewal that has
+// not expired, however many (a recursive CTE whose UNION adds each ID once,
+// so it ends on any data, a cycle included; each step is a primary-key
+// lookup), and deletes the whole chain in the same statement, so that a
+// revocation that lost a race with a renewal, or a thousand of them, still
+// ends the session. DeleteUser needs no chain: a renewal moves the row,
+// user_id with it.
+//
+// A user's revocation state is one row of sesame_revocations plus their
+// denied IDs. [Store.Deny] is one transaction: an upsert of the user's row
+// that adds one to its count unless sesame.MaxDenied Denys were counted
+// since the mark (then it changes nothing, and Deny rolls back and reports
+// false), then an upsert of the (user, id) row; neither depends on the
+// length of the list. A second Deny of an ID keeps the later expiry, and
+// a revocation (renewed false) is never weakened into a renewal.
+// [Store.SetRevocation] is one transaction too: it sets the mark, resets
+// the count and drops the user's denied IDs but Keep.
+// [Store.Revocation] reads the mark and looks up only the IDs it is asked
+// about, by primary key, so that it costs the same whether the user has
+// denied no ID or 100,000 (see TestRevocationReadCostsTheSameWhateverTheDeniedList
+// and BenchmarkRevocation).
 //
 // [Store.Update] and [Store.CapUser] read, decide in Go, then write, so
 // each is one transaction that takes the write lock with its first
@@ -141,8 +178,11 @@
 //	Delete                     1 DELETE (recursive CTE over sesame_renewals)
 //	Sessions, DeleteUser       1 statement on the user index
 //	CapUser                    BEGIN, DELETE (expired), SELECT, [DELETE], COMMIT
-//	SetRevocation, Deny        1 INSERT ... ON CONFLICT DO UPDATE
-//	Revocation                 1 SELECT (the mark UNION ALL the denied IDs)
+//	SetRevocation              BEGIN, INSERT ... ON CONFLICT DO UPDATE, DELETE, COMMIT
+//	Deny                       BEGIN, INSERT ... ON CONFLICT DO UPDATE (the count),
+//	                           INSERT ... ON CONFLICT DO UPDATE (the ID), COMMIT
+//	                           (at sesame.MaxDenied: BEGIN, INSERT, ROLLBACK)
+//	Revocation                 1 SELECT (the mark UNION ALL the asked IDs' denials)
 //	Purge                      per table (4), 1 DELETE per 1,000 expired rows, at least 1
 //
 // An Apply still costs in proportion to the session's size, though far

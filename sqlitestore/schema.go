@@ -62,6 +62,23 @@ var migrations = []migration{
 	{ddl: `ALTER TABLE sesame_sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE sesame_sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 	ALTER TABLE sesame_sessions ADD COLUMN ip TEXT NOT NULL DEFAULT '';`},
+	// Version 4: denied IDs are read by ID and bounded per user. A denied
+	// ID records whether it was renewed away (renewed) rather than
+	// revoked; existing ones were revoked. A user's row in
+	// sesame_revocations also counts the Denys since the mark (denied) and
+	// keeps the latest expiry of their denied IDs (denied_until), so that
+	// a user may have a row without a mark (revoked_before and expires 0);
+	// existing denied IDs are counted into their user's row. The row is
+	// purged once both its mark and its denied IDs have expired, through
+	// an index on the later of the two.
+	{ddl: `ALTER TABLE sesame_revocations ADD COLUMN denied INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sesame_revocations ADD COLUMN denied_until INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sesame_denied ADD COLUMN renewed INTEGER NOT NULL DEFAULT 0;
+	INSERT INTO sesame_revocations (user_id, revoked_before, keep_id, expires, denied, denied_until)
+		SELECT user_id, 0, '', 0, count(*), max(expires) FROM sesame_denied WHERE true GROUP BY user_id
+		ON CONFLICT (user_id) DO UPDATE SET denied = excluded.denied, denied_until = excluded.denied_until;
+	DROP INDEX sesame_revocations_expires;
+	CREATE INDEX sesame_revocations_purge ON sesame_revocations (max(expires, denied_until));`},
 }
 
 // schemaVersion is the version this package creates and expects.

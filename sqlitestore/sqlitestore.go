@@ -28,10 +28,6 @@ const DefaultCleanupInterval = 5 * time.Minute
 // never holds the write lock for long.
 const purgeBatch = 1000
 
-// maxHops bounds how many renewals Delete follows from the ID it is given
-// (in SQL text, for deleteQuery).
-const maxHops = "64"
-
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
 	// CleanupInterval is how often the janitor purges expired sessions,
@@ -191,18 +187,23 @@ const (
 	// set keys to their encoding as a JSON string, which merge-patch
 	// replaces wholesale); a NULL patch (a touch) leaves them alone.
 	// Expires is capped at the deadline, the new one if the delta sets
-	// one. Parameters: ?3 clear, ?4 patch (NULL: no value changes), ?5
-	// user (NULL keeps it), ?6 persist (NULL keeps it), ?7 created (0
-	// keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10 expires, ?11
-	// authenticated at (0 keeps it), ?12 and ?13 the device's user agent
-	// and IP (both NULL keep the device).
+	// one. A delta that gives the record to another, non-empty, user
+	// without authenticating (sesame.Delta.ChangesUser) clears
+	// authenticated_at. Parameters: ?3 clear, ?4 patch (NULL: no value
+	// changes), ?5 user (NULL keeps it), ?6 persist (NULL keeps it), ?7
+	// created (0 keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10
+	// expires, ?11 authenticated at (0 keeps it, unless the user changes),
+	// ?12 and ?13 the device's user agent and IP (both NULL keep the
+	// device).
 	deltaSet = `vals = CASE WHEN ?4 IS NULL THEN vals
 			ELSE json_patch(CASE WHEN ?3 THEN '{}' ELSE vals END, ?4) END,
 		user_id = coalesce(?5, user_id),
 		persist = coalesce(?6, persist),
 		created = CASE WHEN ?7 <> 0 THEN ?7 ELSE created END,
 		deadline = CASE WHEN ?8 <> 0 THEN ?8 ELSE deadline END,
-		authenticated_at = CASE WHEN ?11 <> 0 THEN ?11 ELSE authenticated_at END,
+		authenticated_at = CASE WHEN ?11 <> 0 THEN ?11
+			WHEN ?5 IS NOT NULL AND ?5 <> '' AND ?5 <> user_id THEN 0
+			ELSE authenticated_at END,
 		user_agent = coalesce(?12, user_agent),
 		ip = coalesce(?13, ip),
 		last_seen = ?9,
@@ -226,28 +227,39 @@ const (
 	// deltaSet's, ?14 new id.
 	renewMoveQuery = `UPDATE OR REPLACE sesame_sessions SET id = ?14, ` + deltaSet + ` WHERE id = ?1 AND expires > ?2`
 	// deleteQuery deletes the record under an ID or, if the ID was
-	// renewed, under the ID it was renewed to, following up to maxHops
-	// renewals that have not expired. It returns one row per record
-	// deleted, true if it was live. ?1 id, ?2 now.
-	deleteQuery = `WITH RECURSIVE chain (id, hops) AS (
-			SELECT ?1, 0
-			UNION ALL
-			SELECT r.new_id, c.hops + 1 FROM sesame_renewals r JOIN chain c ON r.id = c.id
-			WHERE r.expires > ?2 AND c.hops < ` + maxHops + `
+	// renewed, under the ID it was renewed to, following every renewal
+	// that has not expired, however many: the chain is a recursive CTE
+	// whose UNION (not UNION ALL) adds each ID once, so that it ends on
+	// any data, a cycle included. It returns one row per record deleted,
+	// true if it was live. ?1 id, ?2 now.
+	deleteQuery = `WITH RECURSIVE chain (id) AS (
+			SELECT ?1
+			UNION
+			SELECT r.new_id FROM sesame_renewals r JOIN chain c ON r.id = c.id WHERE r.expires > ?2
 		)
 		DELETE FROM sesame_sessions WHERE id IN (SELECT id FROM chain) RETURNING expires > ?2`
-	// revocationQuery reads a user's live revocation mark (kind 0) and
-	// live denied IDs (kind 1), in one query. ?1 user, ?2 now.
+	// revocationQuery reads a user's live revocation mark (kind 0) and,
+	// of the IDs asked about, those denied and live (kind 1, with
+	// whether they were renewed away), in one query of primary keys: its
+	// cost does not depend on how many IDs the user has denied. The unary
+	// + keeps the planner from using the expiry index for the denied IDs
+	// (which would walk every live denial), whatever the statistics.
+	// ?1 user, ?2 now, ?3 the IDs, as a JSON array.
 	revocationQuery = `SELECT 0, revoked_before, keep_id, expires FROM sesame_revocations
 			WHERE user_id = ?1 AND expires > ?2
 		UNION ALL
-		SELECT 1, 0, id, expires FROM sesame_denied WHERE user_id = ?1 AND expires > ?2`
-	// setRevocationQuery sets a user's mark; the denied IDs, in a table
-	// of their own, are kept. ?1 user, ?2 before, ?3 keep, ?4 expires.
+		SELECT 1, renewed, id, 0 FROM sesame_denied
+			WHERE user_id = ?1 AND id IN (SELECT value FROM json_each(?3)) AND +expires > ?2`
+	// setRevocationQuery sets a user's mark and starts the count of its
+	// Denys again; denied_until, the latest expiry of its denied IDs,
+	// stays. ?1 user, ?2 before, ?3 keep, ?4 expires.
 	setRevocationQuery = `INSERT INTO sesame_revocations (user_id, revoked_before, keep_id, expires)
 		VALUES (?1, ?2, ?3, ?4)
 		ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before,
-			keep_id = excluded.keep_id, expires = excluded.expires`
+			keep_id = excluded.keep_id, expires = excluded.expires, denied = 0`
+	// dropDeniedQuery drops a user's denied IDs but the mark's Keep,
+	// after SetRevocation. ?1 user, ?2 keep.
+	dropDeniedQuery = `DELETE FROM sesame_denied WHERE user_id = ?1 AND id <> ?2`
 	// updateReadQuery starts an Update: it reads the value of a key of a
 	// live record, NULL if it has none. It is a no-op UPDATE, so that the
 	// transaction holds the write lock from its first statement even if
@@ -257,9 +269,21 @@ const (
 	// updateWriteQuery ends an Update: it merges one key's new encoding
 	// into the values. ?1 id, ?2 the patch, {key: encoding}.
 	updateWriteQuery = `UPDATE sesame_sessions SET vals = json_patch(vals, ?2) WHERE id = ?1`
-	// denyQuery adds a denied ID. ?1 user, ?2 id, ?3 expires.
-	denyQuery = `INSERT INTO sesame_denied (user_id, id, expires) VALUES (?1, ?2, ?3)
-		ON CONFLICT (user_id, id) DO UPDATE SET expires = excluded.expires`
+	// denyCountQuery starts a Deny: it counts one more Deny in the
+	// user's row of sesame_revocations (creating one without a mark if
+	// there is none), unless MaxDenied were counted since the mark, and
+	// extends denied_until. It changes no row when the user is at the
+	// limit. ?1 user, ?2 expires, ?3 the limit.
+	denyCountQuery = `INSERT INTO sesame_revocations (user_id, revoked_before, keep_id, expires, denied, denied_until)
+		VALUES (?1, 0, '', 0, 1, ?2)
+		ON CONFLICT (user_id) DO UPDATE SET denied = denied + 1, denied_until = max(denied_until, excluded.denied_until)
+		WHERE denied < ?3`
+	// denyQuery adds a denied ID, or merges a second Deny of it into its
+	// entry: a revocation is never weakened to a renewal, nor shortened.
+	// ?1 user, ?2 id, ?3 renewed, ?4 expires.
+	denyQuery = `INSERT INTO sesame_denied (user_id, id, renewed, expires) VALUES (?1, ?2, ?3, ?4)
+		ON CONFLICT (user_id, id) DO UPDATE SET renewed = renewed AND excluded.renewed,
+			expires = max(expires, excluded.expires)`
 )
 
 // stmts are the prepared statements of the frequent operations: preparing
@@ -267,7 +291,8 @@ const (
 type stmts struct {
 	load, missing, save, apply, applyEmptying, deleteID *sql.Stmt
 	renewMark, renewMove, del, updateRead, updateWrite  *sql.Stmt
-	revocation, setRevocation, deny                     *sql.Stmt
+	revocation, setRevocation, dropDenied               *sql.Stmt
+	denyCount, deny                                     *sql.Stmt
 }
 
 func (st *stmts) all() []struct {
@@ -282,7 +307,8 @@ func (st *stmts) all() []struct {
 		{&st.apply, applyQuery}, {&st.applyEmptying, applyEmptyingQuery}, {&st.deleteID, deleteIDQuery},
 		{&st.renewMark, renewMarkQuery}, {&st.renewMove, renewMoveQuery}, {&st.del, deleteQuery},
 		{&st.updateRead, updateReadQuery}, {&st.updateWrite, updateWriteQuery},
-		{&st.revocation, revocationQuery}, {&st.setRevocation, setRevocationQuery}, {&st.deny, denyQuery},
+		{&st.revocation, revocationQuery}, {&st.setRevocation, setRevocationQuery}, {&st.dropDenied, dropDeniedQuery},
+		{&st.denyCount, denyCountQuery}, {&st.deny, denyQuery},
 	}
 }
 
@@ -624,9 +650,9 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 }
 
 // Delete implements sesame.Store, in one DELETE statement: if id was
-// renewed, it follows the renewals (a recursive CTE, at most 64 hops)
-// and deletes the session at the end of the chain. It reports whether it
-// deleted a live record.
+// renewed, it follows the renewals (a recursive CTE, through the whole
+// chain, however long) and deletes the session at the end of it. It
+// reports whether it deleted a live record.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
@@ -840,7 +866,7 @@ const (
 	purgeRenewalsQuery = `DELETE FROM sesame_renewals WHERE id IN
 		(SELECT id FROM sesame_renewals WHERE expires <= ?1 LIMIT ?2)`
 	purgeMarksQuery = `DELETE FROM sesame_revocations WHERE user_id IN
-		(SELECT user_id FROM sesame_revocations WHERE expires <= ?1 LIMIT ?2)`
+		(SELECT user_id FROM sesame_revocations WHERE max(expires, denied_until) <= ?1 LIMIT ?2)`
 	purgeDeniedQuery = `DELETE FROM sesame_denied WHERE rowid IN
 		(SELECT rowid FROM sesame_denied WHERE expires <= ?1 LIMIT ?2)`
 )
@@ -885,9 +911,10 @@ func (s *Store) purgeOnce(ctx context.Context, query string, args ...any) (int, 
 	return int(n), err
 }
 
-// SetRevocation implements sesame.RevocationStore: one INSERT ... ON
-// CONFLICT DO UPDATE of the user's mark. The user's denied IDs, in a table
-// of their own, are kept.
+// SetRevocation implements sesame.RevocationStore, in one transaction
+// that holds the write lock: an INSERT ... ON CONFLICT DO UPDATE sets the
+// user's mark and starts the count of its Denys again, then a DELETE drops
+// the user's denied IDs but r.Keep.
 func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
 	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
@@ -895,32 +922,74 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 		return fmt.Errorf("sqlitestore: set revocation: %w", err)
 	}
 	defer unlock()
-	if _, err := s.stmt.setRevocation.ExecContext(ctx, user, ms(r.Before), r.Keep, ms(r.Expires)); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: set revocation: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.StmtContext(ctx, s.stmt.setRevocation).ExecContext(ctx, user, ms(r.Before), r.Keep, ms(r.Expires)); err != nil {
+		return fmt.Errorf("sqlitestore: set revocation: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.stmt.dropDenied).ExecContext(ctx, user, r.Keep); err != nil {
+		return fmt.Errorf("sqlitestore: set revocation: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: set revocation: %w", err)
 	}
 	return nil
 }
 
-// Deny implements sesame.RevocationStore: one INSERT ... ON CONFLICT DO
-// UPDATE of a (user, id) row.
-func (s *Store) Deny(ctx context.Context, user, id string, expires time.Time) error {
+// Deny implements sesame.RevocationStore, in one transaction that holds
+// the write lock: an upsert of the user's row in sesame_revocations counts
+// the Deny there, unless sesame.MaxDenied were counted since the user's
+// last mark, in which case Deny rolls back and returns false; then an
+// upsert of the (user, id) row denies id. Both are primary-key writes,
+// whatever the length of the list. A second Deny of an ID keeps the later
+// expiry, and a revocation (renewed false) wins over a renewal.
+func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
 	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: deny: %w", err)
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
 	}
 	defer unlock()
-	if _, err := s.stmt.deny.ExecContext(ctx, user, id, ms(expires)); err != nil {
-		return fmt.Errorf("sqlitestore: deny: %w", err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, s.stmt.denyCount).ExecContext(ctx, user, ms(expires), sesame.MaxDenied)
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
+	} else if n == 0 {
+		return false, nil // at the limit: the deferred Rollback undoes nothing
+	}
+	if _, err := tx.StmtContext(ctx, s.stmt.deny).ExecContext(ctx, user, id, renewed, ms(expires)); err != nil {
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlitestore: deny: %w", err)
+	}
+	return true, nil
 }
 
 // Revocation implements sesame.RevocationStore: one query returns the
-// user's live mark and live denied IDs.
-func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation, error) {
+// user's live mark and, of ids, those denied and live, each looked up by
+// its primary key (user, id), so that its cost does not depend on how
+// many IDs the user has denied.
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
 	ctx = callCtx(ctx)
-	rows, err := s.stmt.revocation.QueryContext(ctx, user, time.Now().UnixMilli())
+	if ids == nil {
+		ids = []string{}
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+	}
+	rows, err := s.stmt.revocation.QueryContext(ctx, user, time.Now().UnixMilli(), string(list))
 	if err != nil {
 		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
@@ -929,7 +998,7 @@ func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation,
 	for rows.Next() {
 		var (
 			kind            int
-			before, expires int64
+			before, expires int64 // for a denied ID, before is renewed
 			id              string
 		)
 		if err := rows.Scan(&kind, &before, &id, &expires); err != nil {
@@ -940,9 +1009,9 @@ func (s *Store) Revocation(ctx context.Context, user string) (sesame.Revocation,
 			continue
 		}
 		if r.Denied == nil {
-			r.Denied = make(map[string]time.Time)
+			r.Denied = make(map[string]bool, len(ids))
 		}
-		r.Denied[id] = fromMS(expires)
+		r.Denied[id] = before != 0
 	}
 	if err := rows.Err(); err != nil {
 		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)

@@ -169,7 +169,7 @@ func TestReopenKeepsSessions(t *testing.T) {
 	if cart, err := sesame.Decode[[]string](out.Values["cart"]); err != nil || !slices.Equal(cart, []string{"apple"}) {
 		t.Errorf("cart after reopen = %v, %v", cart, err)
 	}
-	if got, _ := st.Revocation(ctx, "alice"); got.Keep != "id1" || got.Before.UnixMilli() != r.Before.UnixMilli() {
+	if got, _ := st.Revocation(ctx, "alice", "id1"); got.Keep != "id1" || got.Before.UnixMilli() != r.Before.UnixMilli() {
 		t.Errorf("revocation after reopen = %+v, want %+v", got, r)
 	}
 }
@@ -189,8 +189,8 @@ func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
 	}
 	wg.Wait()
 	var v int
-	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
-		t.Errorf("schema version = %d, %v; want 3", v, err)
+	if err := rawDB(t, path).QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema version = %d, %v; want 4", v, err)
 	}
 }
 

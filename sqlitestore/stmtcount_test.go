@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -223,9 +224,27 @@ func TestStatementsPerOperation(t *testing.T) {
 		{"DeleteUser", func() error { _, err := st.DeleteUser(ctx, "alice", ""); return err }, "DELETE"},
 		{"SetRevocation", func() error {
 			return st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)})
-		}, "INSERT"},
-		{"Deny", func() error { return st.Deny(ctx, "alice", "id9", now.Add(time.Hour)) }, "INSERT"},
-		{"Revocation", func() error { _, err := st.Revocation(ctx, "alice"); return err }, "SELECT"},
+		}, "BEGIN INSERT DELETE COMMIT"},
+		{"Deny", func() error {
+			ok, err := st.Deny(ctx, "alice", "id9", false, now.Add(time.Hour))
+			if err == nil && !ok {
+				err = errors.New("refused")
+			}
+			return err
+		}, "BEGIN INSERT INSERT COMMIT"},
+		{"Deny at the limit", func() error {
+			// bob has denied MaxDenied IDs since his last mark.
+			if _, err := db.ExecContext(ctx, `INSERT INTO sesame_revocations (user_id, revoked_before, expires, denied)
+				VALUES ('bob', 0, 0, ?1)`, sesame.MaxDenied); err != nil {
+				return err
+			}
+			log.take()
+			if ok, err := st.Deny(ctx, "bob", "id8", false, now.Add(time.Hour)); err != nil || ok {
+				return fmt.Errorf("Deny = %v, %v; want false", ok, err)
+			}
+			return nil
+		}, "BEGIN INSERT ROLLBACK"},
+		{"Revocation", func() error { _, err := st.Revocation(ctx, "alice", "id9", "id1"); return err }, "SELECT"},
 		{"Purge, nothing expired", func() error { _, err := st.Purge(ctx); return err }, "DELETE DELETE DELETE DELETE"},
 	} {
 		log.take()
@@ -242,7 +261,7 @@ func TestStatementsPerOperation(t *testing.T) {
 	if _, err := st.Load(ctx, "id2"); err == nil {
 		t.Error("the emptied record is still there")
 	}
-	if r, _ := st.Revocation(ctx, "alice"); !slices.Equal(slices.Sorted(maps.Keys(r.Denied)), []string{"id9"}) || r.Before.IsZero() {
+	if r, _ := st.Revocation(ctx, "alice", "id9", "id8"); !slices.Equal(slices.Sorted(maps.Keys(r.Denied)), []string{"id9"}) || r.Before.IsZero() {
 		t.Errorf("Revocation = %+v, want the mark and id9", r)
 	}
 }
@@ -307,11 +326,11 @@ func TestContextIsNotUsedAfterTheCallReturns(t *testing.T) {
 		call(func(ctx context.Context) { st.Apply(ctx, "id2", d(sesame.Delta{Clear: true, User: &empty})) })
 		call(func(ctx context.Context) { st.Delete(ctx, "id1") })
 		call(func(ctx context.Context) { st.DeleteUser(ctx, "alice", "") })
-		call(func(ctx context.Context) { st.Deny(ctx, "alice", "x", now.Add(time.Hour)) })
+		call(func(ctx context.Context) { st.Deny(ctx, "alice", "x", true, now.Add(time.Hour)) })
 		call(func(ctx context.Context) {
 			st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)})
 		})
-		call(func(ctx context.Context) { st.Revocation(ctx, "alice") })
+		call(func(ctx context.Context) { st.Revocation(ctx, "alice", "x") })
 		call(func(ctx context.Context) { st.Purge(ctx) })
 	}
 	// Wait for database/sql's goroutines to end (not for an interleaving:

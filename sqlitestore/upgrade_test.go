@@ -115,8 +115,8 @@ func TestUpgradeFromVersion1KeepsEveryValueExactly(t *testing.T) {
 	st := open(t, path)
 	db := rawDB(t, path)
 	var v int
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
-		t.Fatalf("schema version after the upgrade = %d, %v; want 3", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Fatalf("schema version after the upgrade = %d, %v; want 4", v, err)
 	}
 	rec, err := st.Load(ctx, "typed")
 	if err != nil {
@@ -179,8 +179,8 @@ func TestUpgradeFromVersion1KeepsEveryValueExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	open(t, path)
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
-		t.Errorf("schema version after a second open = %d, %v; want 3", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema version after a second open = %d, %v; want 4", v, err)
 	}
 	if after := tableText(t, db, "sesame_sessions"); after != before {
 		t.Error("a second open changed the sessions table")
@@ -280,8 +280,8 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 
 	st := open(t, path)
 	var v int
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
-		t.Fatalf("schema version after the upgrade = %d, %v; want 3", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Fatalf("schema version after the upgrade = %d, %v; want 4", v, err)
 	}
 	rec, err := st.Load(ctx, "old")
 	if err != nil {
@@ -300,7 +300,7 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 	if _, err := st.Load(ctx, "older"); !errors.Is(err, sesame.ErrRenewed) {
 		t.Errorf("Load of a renewed ID after the upgrade: %v, want ErrRenewed", err)
 	}
-	if r, err := st.Revocation(ctx, "alice"); err != nil || r.Keep != "old" || r.Denied["gone"].UnixMilli() != expires {
+	if r, err := st.Revocation(ctx, "alice", "gone"); err != nil || r.Keep != "old" || len(r.Denied) != 1 || r.Denied["gone"] {
 		t.Errorf("revocations after the upgrade = %+v, %v", r, err)
 	}
 
@@ -338,8 +338,123 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 	// Opening again is a no-op.
 	before := tableText(t, db, "sesame_sessions")
 	open(t, path)
-	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 3 {
-		t.Errorf("schema version after a second open = %d, %v; want 3", v, err)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema version after a second open = %d, %v; want 4", v, err)
+	}
+	if after := tableText(t, db, "sesame_sessions"); after != before {
+		t.Error("a second open changed the sessions table")
+	}
+}
+
+// v3DDL is the exact schema version 3 added to version 2, as sqlitestore
+// created it; v1DDL, v2DDL then v3DDL is a database of today's schema
+// before version 4.
+const v3DDL = `ALTER TABLE sesame_sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sesame_sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sesame_sessions ADD COLUMN ip TEXT NOT NULL DEFAULT '';
+	UPDATE sesame_schema SET version = 3;`
+
+// TestUpgradeFromVersion3KeepsDeniedIDsAndMarks opens a version 3
+// database holding marks and denied IDs: the upgrade to version 4 keeps
+// every mark as it was and every denied ID, read by ID, as revoked (not
+// renewed away); it counts each user's denied IDs into their row, so that
+// a user who already has more than sesame.MaxDenied is refused a Deny
+// until a mark; and the new rows are purged by their new index.
+func TestUpgradeFromVersion3KeepsDeniedIDsAndMarks(t *testing.T) {
+	path := tempDB(t)
+	ctx := t.Context()
+	db := rawDB(t, path)
+	for _, ddl := range []string{v1DDL, v2DDL, v3DDL} {
+		if _, err := db.Exec(ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	past, live := now.Add(-time.Minute).UnixMilli(), now.Add(time.Hour).UnixMilli()
+	for _, q := range []string{
+		`INSERT INTO sesame_sessions (id, user_id, vals, created, last_seen, deadline, expires, authenticated_at)
+			VALUES ('s1', 'alice', '{"a":"1"}', ?1, ?1, ?2, ?2, ?1)`,
+		`INSERT INTO sesame_revocations VALUES ('alice', ?1, 'keep', ?2)`,
+		`INSERT INTO sesame_denied VALUES ('alice', 'd1', ?2), ('alice', 'd2', ?2), ('bob', 'b0', ?3), ('bob', 'b1', ?2)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+			INSERT INTO sesame_denied SELECT 'carol', 'c' || i, ?2 FROM n`,
+	} {
+		if _, err := db.Exec(q, now.UnixMilli(), live, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st := open(t, path)
+	var v int
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Fatalf("schema version after the upgrade = %d, %v; want 4", v, err)
+	}
+	r, err := st.Revocation(ctx, "alice", "d1", "d2", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Before.UnixMilli() != now.UnixMilli() || r.Keep != "keep" || r.Expires.UnixMilli() != live {
+		t.Errorf("alice's mark after the upgrade = %+v, want it as it was", r)
+	}
+	if renewed, ok := r.Denied["d1"]; !ok || renewed || len(r.Denied) != 2 {
+		t.Errorf("alice's denied IDs after the upgrade = %v, want d1 and d2, revoked", r.Denied)
+	}
+	if r, err := st.Revocation(ctx, "bob", "b0", "b1"); err != nil || !r.Before.IsZero() || len(r.Denied) != 1 || r.Denied["b1"] {
+		t.Errorf("bob after the upgrade = %+v, %v; want no mark and b1 revoked", r, err)
+	}
+	counts := map[string]int{}
+	rows, err := db.Query(`SELECT user_id, denied FROM sesame_revocations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var user string
+		var n int
+		if err := rows.Scan(&user, &n); err != nil {
+			t.Fatal(err)
+		}
+		counts[user] = n
+	}
+	rows.Close()
+	if want := map[string]int{"alice": 2, "bob": 2, "carol": 1500}; !maps.Equal(counts, want) {
+		t.Errorf("counts of denied IDs after the upgrade = %v, want %v", counts, want)
+	}
+	if ok, err := st.Deny(ctx, "carol", "c0", false, now.Add(time.Hour)); err != nil || ok {
+		t.Errorf("Deny for a user past MaxDenied = %v, %v; want false: the caller sets a mark", ok, err)
+	}
+	if err := st.SetRevocation(ctx, "carol", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Deny(ctx, "carol", "c0", true, now.Add(time.Hour)); err != nil || !ok {
+		t.Errorf("Deny after a mark = %v, %v; want true", ok, err)
+	}
+	var left int
+	db.QueryRow(`SELECT count(*) FROM sesame_denied WHERE user_id = 'carol'`).Scan(&left)
+	if left != 1 {
+		t.Errorf("carol has %d denied IDs after a mark and a Deny, want 1", left)
+	}
+	if rec, err := st.Load(ctx, "s1"); err != nil || rec.AuthenticatedAt.UnixMilli() != now.UnixMilli() {
+		t.Errorf("the version 3 session after the upgrade = %+v, %v", rec, err)
+	}
+	if _, err := st.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var b0 int
+	db.QueryRow(`SELECT count(*) FROM sesame_denied WHERE id = 'b0'`).Scan(&b0)
+	if b0 != 0 {
+		t.Error("Purge kept an expired denied ID of the version 3 schema")
+	}
+	var indexes string
+	db.QueryRow(`SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'sesame_revocations' ORDER BY name)`).Scan(&indexes)
+	if indexes != "sesame_revocations_purge sqlite_autoindex_sesame_revocations_1" {
+		t.Errorf("indexes of sesame_revocations: %s", indexes)
+	}
+
+	// Opening again is a no-op.
+	before := tableText(t, db, "sesame_sessions")
+	open(t, path)
+	if err := db.QueryRow(`SELECT version FROM sesame_schema`).Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema version after a second open = %d, %v; want 4", v, err)
 	}
 	if after := tableText(t, db, "sesame_sessions"); after != before {
 		t.Error("a second open changed the sessions table")

@@ -3,7 +3,6 @@ package sqlitestore_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -240,30 +239,6 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 	}
 }
 
-// TestDeleteFollowsAtMost64Renewals renews one session 70 times: Delete
-// of an ID up to 64 renewals back ends it; further back, it does not.
-func TestDeleteFollowsAtMost64Renewals(t *testing.T) {
-	st := open(t, tempDB(t))
-	ctx := t.Context()
-	rec := sesametest.Record("alice", map[string]any{"a": 1})
-	st.Save(ctx, "id0", rec)
-	for i := range 70 {
-		now := time.Now()
-		if err := st.Renew(ctx, fmt.Sprint("id", i), fmt.Sprint("id", i+1), &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if found, err := st.Delete(ctx, "id5"); err != nil || found {
-		t.Errorf("Delete 65 renewals back = %v, %v; want false", found, err)
-	}
-	if found, err := st.Delete(ctx, "id6"); err != nil || !found {
-		t.Errorf("Delete 64 renewals back = %v, %v; want true", found, err)
-	}
-	if _, err := st.Load(ctx, "id70"); !errors.Is(err, sesame.ErrNotFound) {
-		t.Errorf("Load of the session after Delete: %v", err)
-	}
-}
-
 // TestRenewReplacesARecordUnderTheNewID: an ID is random, so this never
 // happens through a Manager, but the move must not fail on it.
 func TestRenewReplacesARecordUnderTheNewID(t *testing.T) {
@@ -286,8 +261,9 @@ func TestRenewReplacesARecordUnderTheNewID(t *testing.T) {
 }
 
 // TestPurgeRemovesExpiredDeniedIDsAndMarks checks that Purge removes
-// expired renewal rows, marks and denied IDs, keeps live ones, and that
-// SetRevocation keeps the denied IDs.
+// expired renewal rows, marks and denied IDs, keeps live ones, and keeps a
+// user's row while its mark or one of its denied IDs is live (the row
+// holds the count of Denys since the mark).
 func TestPurgeRemovesExpiredDeniedIDsAndMarks(t *testing.T) {
 	path := tempDB(t)
 	st := open(t, path)
@@ -300,31 +276,39 @@ func TestPurgeRemovesExpiredDeniedIDsAndMarks(t *testing.T) {
 		INSERT INTO sesame_denied (user_id, id, expires) SELECT 'alice', 'x' || i, ?1 FROM n`, past.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Deny(ctx, "alice", "live", future); err != nil {
+	// carol's denied ID and mark have both expired.
+	if _, err := st.Deny(ctx, "carol", "old", false, past); err != nil {
 		t.Fatal(err)
 	}
 	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: past, Expires: past})
+	if ok, err := st.Deny(ctx, "alice", "live", false, future); err != nil || !ok {
+		t.Fatalf("Deny = %v, %v", ok, err)
+	}
 	st.SetRevocation(ctx, "bob", sesame.Revocation{Before: past, Expires: future})
 	if _, err := db.Exec(`INSERT INTO sesame_renewals VALUES ('a', 'b', ?1), ('c', 'd', ?2)`, past.UnixMilli(), future.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	r, err := st.Revocation(ctx, "alice")
+	r, err := st.Revocation(ctx, "alice", "live", "x1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Before.IsZero() || len(r.Denied) != 1 || !r.Denied["live"].Equal(future.Truncate(time.Millisecond)) {
-		t.Errorf("Revocation(alice) = %+v; want no mark (expired) and only the live denied ID", r)
+	if !r.Before.IsZero() || len(r.Denied) != 1 || r.Denied["live"] {
+		t.Errorf("Revocation(alice) = %+v; want no mark (expired) and only the live denied ID, revoked", r)
 	}
 	if _, err := st.Purge(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for table, want := range map[string]int{"sesame_denied": 1, "sesame_revocations": 1, "sesame_renewals": 1} {
+	for table, want := range map[string]int{"sesame_denied": 1, "sesame_revocations": 2, "sesame_renewals": 1} {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != want {
 			t.Errorf("%s holds %d rows after Purge (%v), want %d", table, n, err, want)
 		}
 	}
-	if r, _ := st.Revocation(ctx, "alice"); len(r.Denied) != 1 {
+	var denied int
+	if err := db.QueryRow(`SELECT denied FROM sesame_revocations WHERE user_id = 'alice'`).Scan(&denied); err != nil || denied != 1 {
+		t.Errorf("alice's count of Denys after Purge = %d, %v; want 1, kept with her live denied ID", denied, err)
+	}
+	if r, _ := st.Revocation(ctx, "alice", "live"); len(r.Denied) != 1 {
 		t.Errorf("the live denied ID was purged: %+v", r)
 	}
 	if r, _ := st.Revocation(ctx, "bob"); r.Before.IsZero() {
