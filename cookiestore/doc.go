@@ -215,6 +215,7 @@
 //     sessions (Manager.Sessions and Manager.Revoke return an error
 //     wrapping sesame.ErrNotSupported), and so no per-user cap: sesame.New
 //     refuses Config.MaxSessionsPerUser with a Sealer.
+//
 //   - An atomic Update across requests. [sesame.Update] is a
 //     read-modify-write of this request's cookie, and the cookie is the
 //     session's one writer: of two requests of one browser updating the
