@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // migration is one schema version step: its DDL, then, in the same
@@ -83,6 +85,34 @@ var migrations = []migration{
 
 // schemaVersion is the version this package creates and expects.
 var schemaVersion = len(migrations)
+
+// migrateRetrying is migrate, tried again for up to busyTimeout while it
+// fails with SQLITE_BUSY. SQLite's busy handler does not cover every lock
+// of a new file: processes that open it at once, one of them switching it
+// to WAL, may get SQLITE_BUSY at their first statement without waiting.
+func migrateRetrying(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := migrate(ctx, db)
+		if !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// busyTimeout is the busy_timeout that DSN sets.
+const busyTimeout = 5 * time.Second
+
+// busy reports whether err is SQLite's SQLITE_BUSY (of any extended code).
+func busy(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 5
+}
 
 // migrate creates the schema or brings it up to schemaVersion, in one
 // transaction that holds the write lock from its first statement: of

@@ -138,7 +138,7 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 }
 
 func newStore(ctx context.Context, db *sql.DB, owned bool, opts Options) (*Store, error) {
-	if err := migrate(ctx, db); err != nil {
+	if err := migrateRetrying(ctx, db); err != nil {
 		return nil, err
 	}
 	stmt, err := prepare(ctx, db)
