@@ -3,6 +3,7 @@ package sesame
 import (
 	"context"
 	"errors"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // This file is every call the Manager makes to its store or Sealer, each
@@ -16,14 +17,14 @@ func (s *Session) phase() string {
 	return "load"
 }
 
-func (m *Manager) load(ctx context.Context, phase, id string) (*Record, error) {
+func (m *Manager) load(ctx context.Context, phase, id string) (*driver.Record, error) {
 	ctx, end := m.startStore(ctx, phase, "load")
 	rec, err := m.store.Load(ctx, id)
 	end(err)
 	return rec, err
 }
 
-func (m *Manager) save(ctx context.Context, id string, rec *Record) error {
+func (m *Manager) save(ctx context.Context, id string, rec *driver.Record) error {
 	ctx, end := m.startStore(ctx, "commit", "save")
 	err := m.store.Save(ctx, id, rec)
 	end(err)
@@ -37,35 +38,35 @@ func (m *Manager) del(ctx context.Context, phase, id string) (bool, error) {
 	return found, err
 }
 
-func (m *Manager) apply(ctx context.Context, id string, d *Delta) (bool, error) {
+func (m *Manager) apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	ctx, end := m.startStore(ctx, "commit", "apply")
 	deleted, err := m.delta.Apply(ctx, id, d)
 	end(err)
 	return deleted, err
 }
 
-func (m *Manager) renew(ctx context.Context, r Renewer, oldID, newID string, d *Delta) error {
+func (m *Manager) renew(ctx context.Context, r driver.Renewer, oldID, newID string, d *driver.Delta) error {
 	ctx, end := m.startStore(ctx, "commit", "renew")
 	err := r.Renew(ctx, oldID, newID, d)
 	end(err)
 	return err
 }
 
-func (m *Manager) open(ctx context.Context, phase, value string) (Sealed, error) {
+func (m *Manager) open(ctx context.Context, phase, value string) (driver.Sealed, error) {
 	ctx, end := m.startStore(ctx, phase, "open")
 	sealed, err := m.sealer.Open(ctx, m.cfg.Name, value)
 	end(err)
 	return sealed, err
 }
 
-func (m *Manager) seal(ctx context.Context, in Sealed) (string, error) {
+func (m *Manager) seal(ctx context.Context, in driver.Sealed) (string, error) {
 	ctx, end := m.startStore(ctx, "commit", "seal")
 	v, err := m.sealer.Seal(ctx, m.cfg.Name, in)
 	end(err)
 	return v, err
 }
 
-func (m *Manager) revokeSealed(ctx context.Context, r SealRevoker, in Sealed) error {
+func (m *Manager) revokeSealed(ctx context.Context, r driver.SealRevoker, in driver.Sealed) error {
 	ctx, end := m.startStore(ctx, "commit", "revoke")
 	err := r.Revoke(ctx, in)
 	end(err)
@@ -74,7 +75,7 @@ func (m *Manager) revokeSealed(ctx context.Context, r SealRevoker, in Sealed) er
 
 // updateValue calls Update. The caller's own error (f's, or a limit's),
 // which f sets in *ferr, is not the store's: the StoreObserver gets nil.
-func (m *Manager) updateValue(ctx context.Context, u Updater, id, key string, f func(any, bool) (any, error), ferr *error) (any, error) {
+func (m *Manager) updateValue(ctx context.Context, u driver.Updater, id, key string, f func(any, bool) (any, error), ferr *error) (any, error) {
 	ctx, end := m.startStore(ctx, "update", "update")
 	v, err := u.Update(ctx, id, key, f)
 	if err != nil && *ferr != nil && errors.Is(err, *ferr) {
@@ -92,14 +93,14 @@ func (m *Manager) capUser(ctx context.Context, user, keep string, refuse bool) (
 	return list, err
 }
 
-func (m *Manager) sessions(ctx context.Context, us UserStore, user string) ([]Info, error) {
+func (m *Manager) sessions(ctx context.Context, us driver.UserStore, user string) ([]Info, error) {
 	ctx, end := m.startStore(ctx, "manager", "sessions")
 	list, err := us.Sessions(ctx, user)
 	end(err)
 	return list, err
 }
 
-func (m *Manager) deleteUser(ctx context.Context, d UserDeleter, user, keep string) (int, error) {
+func (m *Manager) deleteUser(ctx context.Context, d driver.UserDeleter, user, keep string) (int, error) {
 	ctx, end := m.startStore(ctx, "manager", "delete user")
 	n, err := d.DeleteUser(ctx, user, keep)
 	end(err)

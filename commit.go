@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"net/http"
 	"time"
 )
@@ -149,7 +150,7 @@ func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time
 		switch {
 		case errors.Is(err, ErrRenewed):
 			return s.refuse()
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, driver.ErrNotFound):
 			return s.ended(ctx)
 		case err != nil:
 			return &StoreError{Op: "apply", Err: err}
@@ -176,12 +177,12 @@ func (s *Session) applyBlind(ctx context.Context, h http.Header, now time.Time) 
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
 		return s.refuse()
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound):
 		return s.create(ctx, h, now, false)
 	case err != nil:
 		return &StoreError{Op: "apply", Err: err}
 	case s.p.user != nil:
-		return s.admit(ctx, h, s.cid, &Record{User: *s.p.user})
+		return s.admit(ctx, h, s.cid, &driver.Record{User: *s.p.user})
 	}
 	return nil
 }
@@ -211,7 +212,7 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 	}
 	d.Deadline, d.AuthenticatedAt = rec.Deadline, p.auth
 	var err error
-	if r, ok := s.m.store.(Renewer); ok {
+	if r, ok := s.m.store.(driver.Renewer); ok {
 		err = s.m.renew(ctx, r, s.cid, p.id, d)
 	} else {
 		err = s.renewBySaving(ctx, rec)
@@ -223,14 +224,14 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 		}
 		s.m.event(ctx, s.renewEvent(), p.id, rec)
 		return s.setCookie(h, p.tok, rec, now)
-	case errors.Is(err, ErrNotFound) && p.renew == loginID:
+	case errors.Is(err, driver.ErrNotFound) && p.renew == loginID:
 		// A login is a new authentication: if the old session ended
 		// meanwhile, start a new one, without the old session's values.
 		s.base = nil
 		return s.create(ctx, h, now, false)
 	case errors.Is(err, ErrRenewed):
 		return s.refuse()
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound):
 		return s.ended(ctx)
 	}
 	return &StoreError{Op: "renew", Err: err}
@@ -240,7 +241,7 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 // record, delete the old one, and take the new one back unless the delete
 // found the old one live (another request destroyed, revoked or renewed it
 // meanwhile).
-func (s *Session) renewBySaving(ctx context.Context, rec *Record) error {
+func (s *Session) renewBySaving(ctx context.Context, rec *driver.Record) error {
 	saved := *rec // the store keeps what it is given; rec sets the cookie
 	if err := s.m.save(ctx, s.p.id, &saved); err != nil {
 		return err
@@ -255,7 +256,7 @@ func (s *Session) renewBySaving(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("sesame: renew: %w", ErrNotFound)
+	return fmt.Errorf("sesame: renew: %w", driver.ErrNotFound)
 }
 
 // create stores the pending changes as a new session, with a new token
@@ -290,13 +291,13 @@ func (s *Session) create(ctx context.Context, h http.Header, now time.Time, expi
 
 // begin sets the times and the device of a session whose absolute
 // lifetime starts at now: a new session, or a Login.
-func (s *Session) begin(rec *Record, now time.Time) {
+func (s *Session) begin(rec *driver.Record, now time.Time) {
 	s.m.start(rec, now)
 	rec.Device = s.m.device(s.req)
 }
 
 // created reports a new session to the Observer.
-func (s *Session) created(ctx context.Context, id string, rec *Record) {
+func (s *Session) created(ctx context.Context, id string, rec *driver.Record) {
 	s.m.event(ctx, EventCreated, id, rec)
 	if s.p.renew == loginID {
 		s.m.event(ctx, EventLoggedIn, id, rec)
@@ -318,7 +319,7 @@ func (s *Session) renewEvent() EventKind {
 // session id its user (a Login, or a SetUser to another user). With
 // CapRefuse, a session over the cap has been ended by the store: its
 // cookie is deleted and the commit fails with ErrTooManySessions.
-func (s *Session) admit(ctx context.Context, h http.Header, id string, rec *Record) error {
+func (s *Session) admit(ctx context.Context, h http.Header, id string, rec *driver.Record) error {
 	p := s.p
 	gotUser := p.renew == loginID || p.user != nil && (s.base == nil || s.base.User != *p.user)
 	if s.m.capper == nil || rec.User == "" || !gotUser {
@@ -330,7 +331,7 @@ func (s *Session) admit(ctx context.Context, h http.Header, id string, rec *Reco
 	}
 	refused := false
 	for _, in := range ended {
-		s.m.event(ctx, EventEvicted, in.ID, &Record{User: in.User, Device: in.Device})
+		s.m.event(ctx, EventEvicted, in.ID, &driver.Record{User: in.User, Device: in.Device})
 		refused = refused || in.ID == id
 	}
 	if !refused {
@@ -373,8 +374,8 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		gone = s.away
 	}
 	if p.destroy && gone != nil && gone.User != "" {
-		if r, ok := s.m.sealer.(SealRevoker); ok {
-			if err := s.m.revokeSealed(ctx, r, Sealed{ID: s.cid, Record: gone, Origin: s.origin}); err != nil {
+		if r, ok := s.m.sealer.(driver.SealRevoker); ok {
+			if err := s.m.revokeSealed(ctx, r, driver.Sealed{ID: s.cid, Record: gone, Origin: s.origin}); err != nil {
 				return &StoreError{Op: "revoke", Err: err}
 			}
 		}
@@ -395,7 +396,7 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 	if err := s.checkLimits(rec.Values); err != nil {
 		return err
 	}
-	in := Sealed{ID: s.cid, Record: rec}
+	in := driver.Sealed{ID: s.cid, Record: rec}
 	switch {
 	case s.base == nil:
 		in.ID = s.p.id
@@ -404,7 +405,7 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		}
 		s.begin(rec, now)
 	case p.renew != keepID:
-		in.ID, in.Prev = p.id, &Sealed{ID: s.cid, Record: s.base, Origin: s.origin}
+		in.ID, in.Prev = p.id, &driver.Sealed{ID: s.cid, Record: s.base, Origin: s.origin}
 		if p.renew == loginID {
 			s.begin(rec, now)
 		} else {
@@ -417,14 +418,14 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 		return nil
 	}
 	v, err := s.m.seal(ctx, in)
-	if errors.Is(err, ErrNotFound) && in.Prev != nil {
+	if errors.Is(err, driver.ErrNotFound) && in.Prev != nil {
 		if p.renew != loginID {
 			return s.ended(ctx) // revoked since it was opened
 		}
 		s.base = nil // a new authentication: a new session, without the old values
 		rec = s.merged()
 		s.begin(rec, now)
-		in = Sealed{ID: p.id, Record: rec}
+		in = driver.Sealed{ID: p.id, Record: rec}
 		v, err = s.m.seal(ctx, in)
 	}
 	if err != nil {
@@ -441,8 +442,8 @@ func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time
 
 // merged returns the record as this request leaves it, in a new Record,
 // with the stored record's times.
-func (s *Session) merged() *Record {
-	rec := &Record{Persist: s.m.cfg.Persist}
+func (s *Session) merged() *driver.Record {
+	rec := &driver.Record{Persist: s.m.cfg.Persist}
 	if s.base != nil && !s.p.destroy {
 		*rec = *s.base
 	}
@@ -465,9 +466,9 @@ func (s *Session) merged() *Record {
 }
 
 // delta returns the pending changes as a Delta.
-func (s *Session) delta(now time.Time) *Delta {
+func (s *Session) delta(now time.Time) *driver.Delta {
 	p := s.p
-	d := &Delta{Clear: p.clear, User: p.user, Persist: p.persist, LastSeen: now, Expires: s.m.deltaExpiry(now)}
+	d := &driver.Delta{Clear: p.clear, User: p.user, Persist: p.persist, LastSeen: now, Expires: s.m.deltaExpiry(now)}
 	d.Set = p.set // no change follows the commit, so the map can be shared
 	for k := range p.del {
 		d.Delete = append(d.Delete, k)
@@ -478,7 +479,7 @@ func (s *Session) delta(now time.Time) *Delta {
 // refreshCookie sends the cookie again after a change, with its token, if
 // its attributes changed: a persistent cookie's expiry rolls forward, and a
 // RememberMe switches the cookie between persistent and session-only.
-func (s *Session) refreshCookie(h http.Header, rec *Record, now time.Time) error {
+func (s *Session) refreshCookie(h http.Header, rec *driver.Record, now time.Time) error {
 	if s.p.persist != nil || rec.Persist && !s.m.cfg.FixedExpiry {
 		return s.setCookie(h, s.raw, rec, now)
 	}
@@ -486,7 +487,7 @@ func (s *Session) refreshCookie(h http.Header, rec *Record, now time.Time) error
 }
 
 // setCookie sets the session cookie to value.
-func (s *Session) setCookie(h http.Header, value string, rec *Record, now time.Time) error {
+func (s *Session) setCookie(h http.Header, value string, rec *driver.Record, now time.Time) error {
 	if !validCookieValue(value) {
 		return &StoreError{Op: "seal", Err: errors.New("the cookie value has bytes a cookie cannot carry")}
 	}

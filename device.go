@@ -1,6 +1,7 @@
 package sesame
 
 import (
+	"github.com/sesame-go/sesame/driver"
 	"net"
 	"net/http"
 	"net/netip"
@@ -10,10 +11,6 @@ import (
 
 // This file is what a session records of its client (see Device): taken at
 // creation and at each Login, never used to authenticate.
-
-// MaxUserAgentLen is how many bytes of the User-Agent header a session
-// keeps.
-const MaxUserAgentLen = 256
 
 // maxIPLen bounds what Config.ClientIP may return: the longest address
 // without a zone, an IPv4-mapped IPv6 one, takes 45 bytes; a zone of up to
@@ -67,7 +64,7 @@ func TruncateIP(addr string) string {
 // device returns the Device of the request's client, as cfg keeps it.
 func (m *Manager) device(r *http.Request) Device {
 	var d Device
-	d.UserAgent = truncateUTF8(r.Header.Get("User-Agent"), MaxUserAgentLen)
+	d.UserAgent = truncateUTF8(r.Header.Get("User-Agent"), driver.MaxUserAgentLen)
 	if m.cfg.IPStorage == IPNone {
 		return d
 	}

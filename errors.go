@@ -1,21 +1,22 @@
 package sesame
 
 import (
+	"github.com/sesame-go/sesame/driver"
+
 	"errors"
 	"fmt"
 )
 
 var (
-	// ErrNotFound reports that a store holds no live record for an ID, or
-	// that a Sealer could not open a cookie value.
-	ErrNotFound = errors.New("sesame: session not found")
 	// ErrRenewed reports that a session ID was renewed away: another
-	// request gave the session a new ID (see [Renewer]). A request that
-	// still carries the old cookie sees an empty session, and its changes
-	// are refused with an error wrapping ErrRenewed.
-	ErrRenewed = errors.New("sesame: session renewed by another request")
-	// ErrNotSupported reports that a store lacks an optional capability.
-	ErrNotSupported = errors.New("sesame: not supported")
+	// request gave the session a new ID. A request that still carries the
+	// old cookie sees an empty session, and its changes are refused with
+	// an error wrapping ErrRenewed (409 by default). It is the store
+	// contract's driver.ErrRenewed.
+	ErrRenewed = driver.ErrRenewed
+	// ErrNotSupported reports that the store lacks an optional capability
+	// that a call needs. It is the store contract's driver.ErrNotSupported.
+	ErrNotSupported = driver.ErrNotSupported
 	// ErrCommitted reports a change made after the session was committed,
 	// that is after the response started. The change is not saved.
 	ErrCommitted = errors.New("sesame: session already committed")
@@ -24,10 +25,6 @@ var (
 	ErrNoSession = errors.New("sesame: no session in context")
 	// ErrNoKey reports that the session holds no value for a key.
 	ErrNoKey = errors.New("sesame: no such key")
-	// ErrExpired reports, beside ErrNotFound, that a store still held the
-	// record of a session but it had expired. Stores that drop records at
-	// expiry (Redis) cannot tell, and report ErrNotFound alone.
-	ErrExpired = errors.New("sesame: session expired")
 	// ErrNoUser reports an operation that needs a session with a user.
 	ErrNoUser = errors.New("sesame: session has no user")
 	// ErrTooManySessions reports a login refused because its user already

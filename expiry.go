@@ -1,6 +1,9 @@
 package sesame
 
-import "time"
+import (
+	"github.com/sesame-go/sesame/driver"
+	"time"
+)
 
 // This file is the time policy, in one place. A session has:
 //
@@ -43,14 +46,14 @@ func (m *Manager) deltaExpiry(now time.Time) time.Time {
 
 // start sets the times of a session whose absolute lifetime starts at now:
 // a new session, or a Login.
-func (m *Manager) start(rec *Record, now time.Time) {
+func (m *Manager) start(rec *driver.Record, now time.Time) {
 	rec.Created, rec.LastSeen = now, now
 	rec.Deadline = now.Add(m.cfg.Lifetime)
 	rec.Expires = m.expiry(rec.Deadline, now)
 }
 
 // seen moves a live session's LastSeen and Expires to now.
-func (m *Manager) seen(rec *Record, now time.Time) {
+func (m *Manager) seen(rec *driver.Record, now time.Time) {
 	rec.LastSeen = now
 	rec.Expires = m.expiry(rec.Deadline, now)
 }
@@ -59,7 +62,7 @@ func (m *Manager) seen(rec *Record, now time.Time) {
 // settings, whatever the store says: a store may keep a record longer (a
 // lagging TTL), and the settings may have been shortened since it was
 // written.
-func (m *Manager) live(rec *Record, now time.Time) bool {
+func (m *Manager) live(rec *driver.Record, now time.Time) bool {
 	if !now.Before(rec.Expires) || !now.Before(rec.Created.Add(m.cfg.Lifetime)) {
 		return false
 	}
@@ -76,7 +79,7 @@ func (m *Manager) touchDue(lastSeen, now time.Time) bool {
 }
 
 // cookieExpiry returns when a persistent cookie for rec should expire.
-func (m *Manager) cookieExpiry(rec *Record) time.Time {
+func (m *Manager) cookieExpiry(rec *driver.Record) time.Time {
 	if m.cfg.FixedExpiry {
 		return rec.Deadline
 	}

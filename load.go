@@ -3,6 +3,7 @@ package sesame
 import (
 	"context"
 	"errors"
+	"github.com/sesame-go/sesame/driver"
 	"time"
 )
 
@@ -38,8 +39,8 @@ func (s *Session) load() error {
 func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	s.loaded = true
 	s.parse()
-	var rec *Record
-	var sealed Sealed
+	var rec *driver.Record
+	var sealed driver.Sealed
 	var err error
 	switch {
 	case s.m.sealer != nil && s.cookie && s.raw != "":
@@ -47,11 +48,11 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 		switch {
 		case err == nil:
 			rec, s.cid, s.stale, s.origin = sealed.Record, sealed.ID, sealed.Stale, sealed.Origin
-		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExpired) && sealed.Record != nil:
+		case errors.Is(err, driver.ErrNotFound) && !errors.Is(err, driver.ErrExpired) && sealed.Record != nil:
 			// Renewed away or revoked: kept for a Destroy (see Sealer).
 			s.cid, s.origin, s.away = sealed.ID, sealed.Origin, sealed.Record
 			fallthrough
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, driver.ErrNotFound):
 			s.m.log.DebugContext(ctx, "sesame: session cookie rejected", "err", err)
 		}
 	case s.cid != "":
@@ -60,11 +61,11 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	switch {
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
-	case errors.Is(err, ErrExpired) && s.m.sealer != nil:
+	case errors.Is(err, driver.ErrExpired) && s.m.sealer != nil:
 		s.m.event(ctx, EventExpired, sealed.ID, sealed.Record) // s.cid stays ""
-	case errors.Is(err, ErrExpired):
+	case errors.Is(err, driver.ErrExpired):
 		s.m.event(ctx, EventExpired, s.cid, nil)
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound):
 	case err != nil:
 		s.err = &StoreError{Op: "load", Err: err}
 	case rec == nil:

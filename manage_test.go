@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/memstore"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -73,8 +74,8 @@ func TestUserAgentIsTruncatedAtARuneBoundary(t *testing.T) {
 	var got sesame.Device
 	var label string
 	c.Session(func(s *sesame.Session) { got, label = s.Device(), s.DeviceLabel() })
-	if len(got.UserAgent) != sesame.MaxUserAgentLen || got.UserAgent != strings.Repeat("é", 128) {
-		t.Errorf("kept %d bytes, want %d whole runes", len(got.UserAgent), sesame.MaxUserAgentLen/2)
+	if len(got.UserAgent) != driver.MaxUserAgentLen || got.UserAgent != strings.Repeat("é", 128) {
+		t.Errorf("kept %d bytes, want %d whole runes", len(got.UserAgent), driver.MaxUserAgentLen/2)
 	}
 	if len(label) > 51 || !strings.HasSuffix(label, "…") {
 		t.Errorf("default label %q: want the User-Agent cut short", label)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -22,7 +23,7 @@ const (
 	// that is Secure, host-only and on "/", so a sibling subdomain cannot
 	// plant one of that name for this host.
 	DefaultHostName      = "__Host-session"
-	DefaultLifetime      = 8 * time.Hour
+	DefaultLifetime      = driver.DefaultLifetime
 	DefaultIdleTimeout   = 30 * time.Minute
 	DefaultTouchInterval = time.Minute
 	DefaultStoreTimeout  = 5 * time.Second
@@ -35,12 +36,12 @@ const (
 type Config struct {
 	// Store keeps sessions on the server. Exactly one of Store and Sealer
 	// must be set.
-	Store Store
+	Store driver.Store
 	// Sealer keeps sessions in the cookie itself (see package cookiestore).
 	// Exactly one of Store and Sealer must be set. A Sealer with a
 	// Lifetime() method (cookiestore.Store) must report at least
 	// Config.Lifetime.
-	Sealer Sealer
+	Sealer driver.Sealer
 
 	// Name is the cookie name. If empty, DefaultHostName
 	// ("__Host-session") is used for a Secure cookie with Path "/" and no
@@ -193,10 +194,10 @@ const (
 // Manager loads and commits sessions. It is safe for concurrent use.
 type Manager struct {
 	cfg    Config
-	store  Store
-	delta  DeltaStore // nil if store lacks it
-	capper UserCapper // nil if there is no cap
-	sealer Sealer
+	store  driver.Store
+	delta  driver.DeltaStore // nil if store lacks it
+	capper driver.UserCapper // nil if there is no cap
+	sealer driver.Sealer
 	obs    Observer      // nil if none
 	sobs   StoreObserver // nil if none
 	kind   string        // the store's type, for StoreObserver
@@ -269,14 +270,14 @@ func newManager(cfg Config) (*Manager, error) {
 	if cfg.MaxSessionsPerUser < 0 {
 		return nil, fmt.Errorf("sesame: negative MaxSessionsPerUser %d", cfg.MaxSessionsPerUser)
 	}
-	var capper UserCapper
+	var capper driver.UserCapper
 	if cfg.MaxSessionsPerUser > 0 {
 		var ok bool
-		if capper, ok = cfg.Store.(UserCapper); !ok {
+		if capper, ok = cfg.Store.(driver.UserCapper); !ok {
 			return nil, fmt.Errorf("sesame: MaxSessionsPerUser needs a store that implements UserCapper: %w", ErrNotSupported)
 		}
 	}
-	if l, ok := cfg.Sealer.(interface{ Lifetime() time.Duration }); ok && l.Lifetime() < cfg.Lifetime {
+	if l, ok := cfg.Sealer.(driver.Lifetimed); ok && l.Lifetime() < cfg.Lifetime {
 		return nil, fmt.Errorf("sesame: the Sealer's lifetime %v is shorter than Config.Lifetime %v: it would cut sessions short; configure both alike", l.Lifetime(), cfg.Lifetime)
 	}
 	m := &Manager{
@@ -298,7 +299,7 @@ func newManager(cfg Config) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.delta, _ = cfg.Store.(DeltaStore)
+	m.delta, _ = cfg.Store.(driver.DeltaStore)
 	m.capper = capper
 	m.obs = cfg.Observer
 	m.sobs, _ = cfg.Observer.(StoreObserver)
@@ -316,7 +317,7 @@ func (m *Manager) Name() string { return m.cfg.Name }
 // Sessions lists the live sessions of user. The store must implement
 // UserStore; otherwise the error wraps ErrNotSupported.
 func (m *Manager) Sessions(ctx context.Context, user string) ([]Info, error) {
-	us, ok := m.store.(UserStore)
+	us, ok := m.store.(driver.UserStore)
 	if !ok {
 		return nil, m.unsupported("listing sessions by user")
 	}
@@ -352,7 +353,7 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) error {
 				m.failed(ctx, err, id, user)
 				return err
 			}
-			m.event(ctx, EventRevoked, id, &Record{User: user, Device: s.Device})
+			m.event(ctx, EventRevoked, id, &driver.Record{User: user, Device: s.Device})
 			return nil
 		}
 	}
@@ -373,11 +374,11 @@ func (m *Manager) RevokeAll(ctx context.Context, user, keep string) (int, error)
 	if s := FromContext(ctx); s != nil && s.m == m {
 		keep = s.stored(keep)
 	}
-	var d UserDeleter
+	var d driver.UserDeleter
 	if m.store != nil {
-		d, _ = m.store.(UserDeleter)
+		d, _ = m.store.(driver.UserDeleter)
 	} else {
-		d, _ = m.sealer.(UserDeleter)
+		d, _ = m.sealer.(driver.UserDeleter)
 	}
 	if d == nil {
 		return 0, m.unsupported("revoking sessions by user")

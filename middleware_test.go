@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/memstore"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -39,28 +40,28 @@ func (c *countingStore) count() error {
 	return nil
 }
 
-func (c *countingStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (c *countingStore) Load(ctx context.Context, id string) (*driver.Record, error) {
 	if err := c.count(); err != nil {
 		return nil, err
 	}
 	return c.Store.Load(ctx, id)
 }
 
-func (c *countingStore) Save(ctx context.Context, id string, r *sesame.Record) error {
+func (c *countingStore) Save(ctx context.Context, id string, r *driver.Record) error {
 	if err := c.count(); err != nil {
 		return err
 	}
 	return c.Store.Save(ctx, id, r)
 }
 
-func (c *countingStore) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+func (c *countingStore) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	if err := c.count(); err != nil {
 		return false, err
 	}
 	return c.Store.Apply(ctx, id, d)
 }
 
-func (c *countingStore) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+func (c *countingStore) Renew(ctx context.Context, oldID, newID string, d *driver.Delta) error {
 	if err := c.count(); err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func newCounting(t *testing.T) *countingStore {
 	return &countingStore{Store: st}
 }
 
-func newManager(t *testing.T, st sesame.Store, cfg sesame.Config) *sesame.Manager {
+func newManager(t *testing.T, st driver.Store, cfg sesame.Config) *sesame.Manager {
 	cfg.Store = st
 	cfg.Insecure = true
 	return sesame.New(cfg)
@@ -459,10 +460,10 @@ func (h *hungStore) wait(ctx context.Context) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (h *hungStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (h *hungStore) Load(ctx context.Context, id string) (*driver.Record, error) {
 	return nil, h.wait(ctx)
 }
-func (h *hungStore) Save(ctx context.Context, id string, r *sesame.Record) error { return h.wait(ctx) }
+func (h *hungStore) Save(ctx context.Context, id string, r *driver.Record) error { return h.wait(ctx) }
 func (h *hungStore) Delete(ctx context.Context, id string) (bool, error)         { return false, h.wait(ctx) }
 
 func TestStoreTimeoutBoundsTheLoadAndTheCommit(t *testing.T) {
@@ -549,12 +550,12 @@ func (l *lateStore) late(ctx context.Context) {
 	})
 }
 
-func (l *lateStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (l *lateStore) Load(ctx context.Context, id string) (*driver.Record, error) {
 	l.late(ctx)
 	return l.Store.Load(ctx, id)
 }
 
-func (l *lateStore) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+func (l *lateStore) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	l.late(ctx)
 	return l.Store.Apply(ctx, id, d)
 }
@@ -580,7 +581,8 @@ func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
 
 // lifetimeSealer is a Sealer that reports its lifetime, as cookiestore does.
 type lifetimeSealer struct {
-	sesame.Sealer
+	driver.
+		Sealer
 	lifetime time.Duration
 }
 

@@ -2,6 +2,7 @@ package sesame
 
 import (
 	"context"
+	"github.com/sesame-go/sesame/driver"
 	"time"
 )
 
@@ -90,7 +91,7 @@ type Event struct {
 }
 
 // event sends an event to the Observer, if any. rec may be nil.
-func (m *Manager) event(ctx context.Context, kind EventKind, id string, rec *Record) {
+func (m *Manager) event(ctx context.Context, kind EventKind, id string, rec *driver.Record) {
 	if m.obs == nil {
 		return
 	}

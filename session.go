@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"net/http"
 	"slices"
@@ -30,10 +31,10 @@ type Session struct {
 	cid string // the session ID it names; "" if none (or not a token)
 
 	// What the store holds, read once by load.
-	err    error   // the load failed
-	base   *Record // the live record; nil if none
-	away   *Record // a Sealer's authentic session renewed away or revoked, for a Destroy
-	origin string  // a Sealer's Sealed.Origin
+	err    error          // the load failed
+	base   *driver.Record // the live record; nil if none
+	away   *driver.Record // a Sealer's authentic session renewed away or revoked, for a Destroy
+	origin string         // a Sealer's Sealed.Origin
 
 	p *pending // what this request changes: &unchanged until it changes
 
@@ -325,7 +326,7 @@ func (s *Session) update(op, key string, f func() error) error {
 
 // live returns the stored record, or nil for a new session. It loads the
 // session.
-func (s *Session) live() *Record {
+func (s *Session) live() *driver.Record {
 	if s == nil || s.load() != nil || s.p.destroy {
 		return nil
 	}
@@ -383,22 +384,26 @@ func (s *Session) IsNew() bool {
 
 // Created returns when the session's absolute lifetime started (its
 // creation or last Login); zero for a new session.
-func (s *Session) Created() time.Time { return s.meta(func(r *Record) time.Time { return r.Created }) }
+func (s *Session) Created() time.Time {
+	return s.meta(func(r *driver.Record) time.Time { return r.Created })
+}
 
 // LastSeen returns the session's last recorded activity; zero for a new
 // session. It is updated at most once per Config.TouchInterval.
 func (s *Session) LastSeen() time.Time {
-	return s.meta(func(r *Record) time.Time { return r.LastSeen })
+	return s.meta(func(r *driver.Record) time.Time { return r.LastSeen })
 }
 
 // Expires returns when the session will expire if unused; zero for a new
 // session.
-func (s *Session) Expires() time.Time { return s.meta(func(r *Record) time.Time { return r.Expires }) }
+func (s *Session) Expires() time.Time {
+	return s.meta(func(r *driver.Record) time.Time { return r.Expires })
+}
 
 // Deadline returns the session's absolute end, which only a Login moves;
 // zero for a new session.
 func (s *Session) Deadline() time.Time {
-	return s.meta(func(r *Record) time.Time { return r.Deadline })
+	return s.meta(func(r *driver.Record) time.Time { return r.Deadline })
 }
 
 // Device returns what the session recorded of its client at creation or
@@ -424,7 +429,7 @@ func (s *Session) DeviceLabel() string {
 	return s.m.label(s.Device())
 }
 
-func (s *Session) meta(f func(*Record) time.Time) time.Time {
+func (s *Session) meta(f func(*driver.Record) time.Time) time.Time {
 	if s == nil {
 		return time.Time{}
 	}
@@ -457,3 +462,13 @@ func (s *Session) Modified() bool {
 	defer s.mu.Unlock()
 	return s.p.dirty()
 }
+
+// Info describes a session without its values: what [Manager.Sessions]
+// lists and [Session.Info] returns. It is the store contract's
+// driver.Info.
+type Info = driver.Info
+
+// Device is what a session records of its client, at creation and at each
+// Login: for a user's list of their devices, never for authentication. It
+// is the store contract's driver.Device.
+type Device = driver.Device

@@ -73,14 +73,31 @@ func TestReadCookie(t *testing.T) {
 	}
 }
 
+// TestRootPackageImportsOnlyTheStandardLibrary checks the layout: the root
+// package and the store contract (driver) use the standard library only,
+// and no store package depends on the root package.
 func TestRootPackageImportsOnlyTheStandardLibrary(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+	deps := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		return strings.Fields(string(out))
 	}
-	for _, p := range strings.Fields(string(out)) {
-		if p != "github.com/sesame-go/sesame" {
+	const root, drv = "github.com/sesame-go/sesame", "github.com/sesame-go/sesame/driver"
+	for _, p := range deps(".") {
+		if p != root && p != drv {
 			t.Errorf("the root package depends on %s", p)
+		}
+	}
+	if d := deps("./driver"); len(d) != 1 || d[0] != drv {
+		t.Errorf("package driver depends on %v, want the standard library only", d)
+	}
+	for _, store := range []string{"memstore", "sqlitestore", "pgstore", "redisstore", "cookiestore"} {
+		for _, p := range deps("./" + store) {
+			if p == root {
+				t.Errorf("%s depends on the root package: a store needs only package driver", store)
+			}
 		}
 	}
 }

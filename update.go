@@ -3,6 +3,7 @@ package sesame
 import (
 	"errors"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"time"
 )
@@ -90,7 +91,7 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 		delete(p.del, key)
 		return nil
 	}
-	u, ok := s.m.store.(Updater)
+	u, ok := s.m.store.(driver.Updater)
 	if !ok {
 		return s.m.unsupported("atomic updates")
 	}
@@ -111,7 +112,7 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 	case errors.Is(err, ErrRenewed):
 		s.renewed = true
 		return fmt.Errorf("sesame: update %q: %w", key, err)
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound):
 		return fmt.Errorf("sesame: update %q: the session ended meanwhile: %w", key, err)
 	case err != nil && ferr != nil && errors.Is(err, ferr):
 		return err

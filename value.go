@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"reflect"
 	"slices"
@@ -19,20 +20,14 @@ import (
 // comes back as the type the caller asks for, and which keys and users every
 // store can keep exactly.
 
-// Limits on keys and users, the same for every store.
-const (
-	MaxKeyLen  = 1024 // bytes
-	MaxUserLen = 1024 // bytes
-)
-
 // checkKey reports a key that some store could not keep byte for byte:
 // PostgreSQL's jsonb rejects NUL and SQLite's JSON rewrites invalid UTF-8.
 func checkKey(key string) error {
 	switch {
 	case key == "":
 		return fmt.Errorf("%w: empty", ErrInvalidKey)
-	case len(key) > MaxKeyLen:
-		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidKey, len(key), MaxKeyLen)
+	case len(key) > driver.MaxKeyLen:
+		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidKey, len(key), driver.MaxKeyLen)
 	case !utf8.ValidString(key):
 		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidKey, key)
 	case strings.IndexByte(key, 0) >= 0:
@@ -44,27 +39,14 @@ func checkKey(key string) error {
 // checkUser is checkKey for users; "" (no user) is valid.
 func checkUser(user string) error {
 	switch {
-	case len(user) > MaxUserLen:
-		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidUser, len(user), MaxUserLen)
+	case len(user) > driver.MaxUserLen:
+		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidUser, len(user), driver.MaxUserLen)
 	case !utf8.ValidString(user):
 		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidUser, user)
 	case strings.IndexByte(user, 0) >= 0:
 		return fmt.Errorf("%w %q: holds a NUL byte", ErrInvalidUser, user)
 	}
 	return nil
-}
-
-// MarshalValue returns the JSON encoding of a session value, for stores
-// that serialise: a json.RawMessage is returned as is.
-func MarshalValue(v any) (json.RawMessage, error) {
-	if raw, ok := v.(json.RawMessage); ok {
-		return raw, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("sesame: value of type %T: %w", v, err)
-	}
-	return b, nil
 }
 
 // encodedSize returns the size a value counts for against Config.MaxSize:

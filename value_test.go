@@ -3,6 +3,7 @@ package sesame
 import (
 	"encoding/json"
 	"errors"
+	"github.com/sesame-go/sesame/driver"
 	"math"
 	"reflect"
 	"strings"
@@ -76,12 +77,12 @@ func TestReadValuesAreTheReadersOwn(t *testing.T) {
 }
 
 func TestKeysAndUsersAreChecked(t *testing.T) {
-	for _, k := range []string{"", "k\x00", "k\xff", strings.Repeat("k", MaxKeyLen+1)} {
+	for _, k := range []string{"", "k\x00", "k\xff", strings.Repeat("k", driver.MaxKeyLen+1)} {
 		if err := checkKey(k); !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("checkKey(%q) = %v, want ErrInvalidKey", k, err)
 		}
 	}
-	for _, k := range []string{"k", "ключ", "a.b", `"`, strings.Repeat("k", MaxKeyLen)} {
+	for _, k := range []string{"k", "ключ", "a.b", `"`, strings.Repeat("k", driver.MaxKeyLen)} {
 		if err := checkKey(k); err != nil {
 			t.Errorf("checkKey(%q) = %v", k, err)
 		}

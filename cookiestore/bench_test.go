@@ -7,6 +7,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/benchkit"
 )
 
@@ -40,16 +41,16 @@ func BenchmarkCookiestore(b *testing.B) {
 
 // BenchmarkReadAfterDenials is a read-only request of a user whose other
 // sessions were renewed many times, each renewal denying an ID: its cost
-// must not grow with them (the list stays below sesame.MaxDenied, and Open
+// must not grow with them (the list stays below driver.MaxDenied, and Open
 // reads the presented ID's entry only).
 func BenchmarkReadAfterDenials(b *testing.B) {
 	for _, n := range []int{0, 100_000} {
 		b.Run(fmt.Sprintf("denials=%d", n), func(b *testing.B) {
 			marks := revocations(b)
 			st := newStore(b, cookiestore.Config{Revocation: marks})
-			prev := sesame.Sealed{ID: "first", Record: &sesame.Record{User: "alice", Created: time.Now(), Expires: time.Now().Add(time.Hour)}}
+			prev := driver.Sealed{ID: "first", Record: &driver.Record{User: "alice", Created: time.Now(), Expires: time.Now().Add(time.Hour)}}
 			for i := range n {
-				v, err := st.Seal(b.Context(), "session", sesame.Sealed{ID: fmt.Sprint("id", i), Record: prev.Record, Prev: &prev})
+				v, err := st.Seal(b.Context(), "session", driver.Sealed{ID: fmt.Sprint("id", i), Record: prev.Record, Prev: &prev})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // The payload is the session as sealed or signed, in a compact binary form
@@ -22,14 +22,14 @@ import (
 //	expires        varint Unix milliseconds
 //	authenticated  if bit 1: varint milliseconds after created
 //	device         if bit 2: user agent, IP (each uvarint length, bytes)
-//	origin         if bit 3: uvarint length, bytes (sesame.Sealed.Origin)
+//	origin         if bit 3: uvarint length, bytes (driver.Sealed.Origin)
 //	count          uvarint number of values
 //	values         count × (uvarint length, key bytes, uvarint length, JSON bytes)
 //
 // Times keep millisecond precision. A zero AuthenticatedAt and an empty
 // Device take no room (their bit is clear), and AuthenticatedAt takes one
 // byte when it is Created (a Login) and a few when it is later (a
-// Reauthenticate). Values are the JSON of sesame.MarshalValue, so each
+// Reauthenticate). Values are the JSON of driver.MarshalValue, so each
 // keeps its type through the round trip.
 //
 // Bits 1 to 3 are the only change since the first version of the payload,
@@ -49,7 +49,7 @@ var errPayload = errors.New("cookiestore: malformed payload")
 
 // appendPayload appends the payload of the session (id, origin, rec) to
 // dst.
-func appendPayload(dst []byte, id, origin string, rec *sesame.Record) ([]byte, error) {
+func appendPayload(dst []byte, id, origin string, rec *driver.Record) ([]byte, error) {
 	var flags byte
 	if rec.Persist {
 		flags |= flagPersist
@@ -57,7 +57,7 @@ func appendPayload(dst []byte, id, origin string, rec *sesame.Record) ([]byte, e
 	if !rec.AuthenticatedAt.IsZero() {
 		flags |= flagAuthenticated
 	}
-	if rec.Device != (sesame.Device{}) {
+	if rec.Device != (driver.Device{}) {
 		flags |= flagDevice
 	}
 	if origin != "" && origin != id {
@@ -81,7 +81,7 @@ func appendPayload(dst []byte, id, origin string, rec *sesame.Record) ([]byte, e
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(rec.Values)))
 	for k, v := range rec.Values {
-		raw, err := sesame.MarshalValue(v)
+		raw, err := driver.MarshalValue(v)
 		if err != nil {
 			return nil, err
 		}
@@ -99,9 +99,9 @@ func appendString(dst []byte, s string) []byte {
 
 // payloadSize estimates the size of the payload of rec, for a buffer
 // that appendPayload rarely has to grow.
-func payloadSize(id, origin string, rec *sesame.Record) int {
+func payloadSize(id, origin string, rec *driver.Record) int {
 	n := 48 + len(id) + len(origin) + len(rec.User)
-	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (driver.Device{}) {
 		n += 16 + len(rec.Device.UserAgent) + len(rec.Device.IP)
 	}
 	for k, v := range rec.Values {
@@ -116,17 +116,17 @@ func payloadSize(id, origin string, rec *sesame.Record) int {
 // decodePayload decodes a payload; origin is "" for a session never
 // renewed. The strings it returns share one copy of p, and the values are
 // json.RawMessage slices of p itself: p must not be modified afterwards.
-func decodePayload(p []byte) (id, origin string, rec *sesame.Record, err error) {
+func decodePayload(p []byte) (id, origin string, rec *driver.Record, err error) {
 	d := decoder{b: p, s: string(p)}
 	flags := d.byte()
 	id = d.string()
-	rec = &sesame.Record{User: d.string(), Persist: flags&flagPersist != 0}
+	rec = &driver.Record{User: d.string(), Persist: flags&flagPersist != 0}
 	rec.Created, rec.LastSeen, rec.Deadline, rec.Expires = d.time(), d.time(), d.time(), d.time()
 	if flags&flagAuthenticated != 0 {
 		rec.AuthenticatedAt = time.UnixMilli(rec.Created.UnixMilli() + d.varint())
 	}
 	if flags&flagDevice != 0 {
-		rec.Device = sesame.Device{UserAgent: d.string(), IP: d.string()}
+		rec.Device = driver.Device{UserAgent: d.string(), IP: d.string()}
 	}
 	if flags&flagOrigin != 0 {
 		origin = d.string()

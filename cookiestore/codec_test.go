@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // FuzzDecodePayload feeds the payload decoder arbitrary bytes. It only ever
@@ -17,14 +17,14 @@ import (
 // accepts must encode back to the same session.
 func FuzzDecodePayload(f *testing.F) {
 	now := time.Now()
-	for _, rec := range []*sesame.Record{
+	for _, rec := range []*driver.Record{
 		{},
 		{User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute),
 			Values: map[string]any{"user_id": 42, "name": "Alice", "raw": json.RawMessage(`[1,2]`)}},
 		{User: "bob", Created: now, LastSeen: now, Expires: now.Add(time.Minute), AuthenticatedAt: now.Add(-time.Minute),
-			Device: sesame.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "2001:db8::1"}, Values: map[string]any{"k": 1}},
+			Device: driver.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "2001:db8::1"}, Values: map[string]any{"k": 1}},
 		{AuthenticatedAt: now},
-		{Device: sesame.Device{IP: "203.0.113.0/24"}},
+		{Device: driver.Device{IP: "203.0.113.0/24"}},
 	} {
 		for _, origin := range []string{"", "first-id"} {
 			p, err := appendPayload(nil, "some-id", origin, rec)
@@ -86,7 +86,7 @@ func TestPayloadOfThePreviousFormatDecodesAsBefore(t *testing.T) {
 	if id != "fixture-id" || rec.User != "alice" || !rec.Persist ||
 		!rec.Created.Equal(created) || !rec.LastSeen.Equal(created.Add(time.Minute)) ||
 		!rec.Deadline.IsZero() || !rec.Expires.Equal(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) ||
-		!rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) ||
+		!rec.AuthenticatedAt.IsZero() || rec.Device != (driver.Device{}) ||
 		len(rec.Values) != 1 || string(rec.Values["cart"].(json.RawMessage)) != `["apple","pear"]` {
 		t.Fatalf("decoded %q %+v", id, rec)
 	}
@@ -102,8 +102,8 @@ func TestPayloadOfThePreviousFormatDecodesAsBefore(t *testing.T) {
 
 func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
 	now := time.Now()
-	base := sesame.Record{User: "alice", Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}
-	size := func(rec sesame.Record) int {
+	base := driver.Record{User: "alice", Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}
+	size := func(rec driver.Record) int {
 		t.Helper()
 		p, err := appendPayload(nil, "id", "", &rec)
 		if err != nil {
@@ -112,19 +112,19 @@ func TestAuthenticationTimeAndDeviceAreCompact(t *testing.T) {
 		return len(p)
 	}
 	without := size(base)
-	ua := strings.Repeat("u", sesame.MaxUserAgentLen)
+	ua := strings.Repeat("u", driver.MaxUserAgentLen)
 	for _, tc := range []struct {
 		name  string
-		edit  func(*sesame.Record)
+		edit  func(*driver.Record)
 		extra int
 	}{
-		{"authenticated at creation (a Login)", func(r *sesame.Record) { r.AuthenticatedAt = r.Created }, 1},
-		{"authenticated 30 s after creation", func(r *sesame.Record) { r.AuthenticatedAt = r.Created.Add(30 * time.Second) }, 3},
-		{"authenticated 8 h after creation", func(r *sesame.Record) { r.AuthenticatedAt = r.Created.Add(8 * time.Hour) }, 4},
-		{"an empty device", func(r *sesame.Record) { r.Device = sesame.Device{} }, 0},
-		{"an IPv4 address only", func(r *sesame.Record) { r.Device.IP = "203.0.113.45" }, 2 + 12},
-		{"a 256-byte User-Agent and an IPv6 address", func(r *sesame.Record) {
-			r.Device = sesame.Device{UserAgent: ua, IP: "2001:db8:85a3:8d3:1319:8a2e:370:7348"}
+		{"authenticated at creation (a Login)", func(r *driver.Record) { r.AuthenticatedAt = r.Created }, 1},
+		{"authenticated 30 s after creation", func(r *driver.Record) { r.AuthenticatedAt = r.Created.Add(30 * time.Second) }, 3},
+		{"authenticated 8 h after creation", func(r *driver.Record) { r.AuthenticatedAt = r.Created.Add(8 * time.Hour) }, 4},
+		{"an empty device", func(r *driver.Record) { r.Device = driver.Device{} }, 0},
+		{"an IPv4 address only", func(r *driver.Record) { r.Device.IP = "203.0.113.45" }, 2 + 12},
+		{"a 256-byte User-Agent and an IPv6 address", func(r *driver.Record) {
+			r.Device = driver.Device{UserAgent: ua, IP: "2001:db8:85a3:8d3:1319:8a2e:370:7348"}
 		}, 2 + 256 + 1 + 36},
 	} {
 		rec := base

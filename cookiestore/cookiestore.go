@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -37,24 +37,24 @@ type Config struct {
 	// cookie-only sessions and the copies of their cookies. Open then reads
 	// the user's mark on every request that loads a session with a user. If
 	// nil, sessions cannot be revoked: RevokeAll returns an error wrapping
-	// sesame.ErrNotSupported, and a copy of a cookie stays valid until it
+	// driver.ErrNotSupported, and a copy of a cookie stays valid until it
 	// expires, even after a Destroy or Renew.
-	Revocation sesame.RevocationStore
+	Revocation driver.RevocationStore
 	// Lifetime is how long a revocation mark is kept (and at most a denied
 	// ID), and the age beyond which Open rejects any session. Set it to the
 	// Manager's Config.Lifetime: sesame.New fails if it is shorter, since it
 	// would cut sessions short (a longer one only keeps marks longer than
-	// needed). If zero, sesame.DefaultLifetime (8h) is used.
+	// needed). If zero, driver.DefaultLifetime (8h) is used.
 	Lifetime time.Duration
 }
 
-// Store is a client-side session store: a [sesame.Sealer] that keeps the
+// Store is a client-side session store: a [driver.Sealer] that keeps the
 // session in the cookie. Create it with New. It is safe for concurrent use
 // and starts no goroutine.
 type Store struct {
 	format   byte
 	keys     []ringKey // newest first
-	rev      sesame.RevocationStore
+	rev      driver.RevocationStore
 	lifetime time.Duration
 }
 
@@ -88,28 +88,28 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // Reasons for rejecting a value. They are logged at debug level by the
 // Manager and never include the value. Only errExpired, for a value that
-// authenticates, also wraps sesame.ErrExpired, so that the Manager fires
+// authenticates, also wraps driver.ErrExpired, so that the Manager fires
 // its EventExpired; a value that fails authentication says nothing about
 // its times.
 var (
-	errMalformed  = fmt.Errorf("cookiestore: malformed value: %w", sesame.ErrNotFound)
-	errUnknownKey = fmt.Errorf("cookiestore: value sealed with a key not in the ring: %w", sesame.ErrNotFound)
-	errForged     = fmt.Errorf("cookiestore: value fails authentication (tampered, or sealed for another cookie name): %w", sesame.ErrNotFound)
-	errCorrupt    = fmt.Errorf("cookiestore: authentic value with a malformed payload: %w", sesame.ErrNotFound)
-	errExpired    = fmt.Errorf("cookiestore: %w: %w", sesame.ErrNotFound, sesame.ErrExpired)
-	errRevoked    = fmt.Errorf("cookiestore: session revoked: %w", sesame.ErrNotFound)
-	errRenewed    = fmt.Errorf("cookiestore: session renewed into another ID: %w: %w", sesame.ErrNotFound, sesame.ErrRenewed)
+	errMalformed  = fmt.Errorf("cookiestore: malformed value: %w", driver.ErrNotFound)
+	errUnknownKey = fmt.Errorf("cookiestore: value sealed with a key not in the ring: %w", driver.ErrNotFound)
+	errForged     = fmt.Errorf("cookiestore: value fails authentication (tampered, or sealed for another cookie name): %w", driver.ErrNotFound)
+	errCorrupt    = fmt.Errorf("cookiestore: authentic value with a malformed payload: %w", driver.ErrNotFound)
+	errExpired    = fmt.Errorf("cookiestore: %w: %w", driver.ErrNotFound, driver.ErrExpired)
+	errRevoked    = fmt.Errorf("cookiestore: session revoked: %w", driver.ErrNotFound)
+	errRenewed    = fmt.Errorf("cookiestore: session renewed into another ID: %w: %w", driver.ErrNotFound, driver.ErrRenewed)
 )
 
 // errRenewRevoked is Seal's answer to the renewal of a session that was
 // revoked since it was opened.
-var errRenewRevoked = fmt.Errorf("cookiestore: seal: the session being renewed was revoked: %w", sesame.ErrNotFound)
+var errRenewRevoked = fmt.Errorf("cookiestore: seal: the session being renewed was revoked: %w", driver.ErrNotFound)
 
 // The interfaces a Store implements.
 var (
-	_ sesame.Sealer      = (*Store)(nil)
-	_ sesame.SealRevoker = (*Store)(nil)
-	_ sesame.UserDeleter = (*Store)(nil)
+	_ driver.Sealer      = (*Store)(nil)
+	_ driver.SealRevoker = (*Store)(nil)
+	_ driver.UserDeleter = (*Store)(nil)
 )
 
 // New returns a Store for cfg. It fails if the key ring is empty or
@@ -128,7 +128,7 @@ func New(cfg Config) (*Store, error) {
 		keys:     make([]ringKey, len(cfg.Keys)),
 	}
 	if s.lifetime == 0 {
-		s.lifetime = sesame.DefaultLifetime
+		s.lifetime = driver.DefaultLifetime
 	}
 	if cfg.SignOnly {
 		s.format = formatSigned
@@ -166,7 +166,7 @@ func appendAD(dst, header []byte, name string) []byte {
 	return append(dst, name...)
 }
 
-// Seal implements sesame.Sealer: it returns the cookie value for the
+// Seal implements driver.Sealer: it returns the cookie value for the
 // session, sealed (or signed) with the newest key for the cookie called
 // name. The value carries in.Origin, or, for a renewal (in.Prev set), the
 // origin of in.Prev: every renewal of a session keeps its first ID.
@@ -175,16 +175,16 @@ func appendAD(dst, header []byte, name string) []byte {
 // previous session has a user, and Config.Revocation is set, Seal also
 // reads the user's mark, once. If the mark revokes in.Prev (a RevokeAll, a
 // Destroy or another renewal since it was opened), Seal returns an error
-// wrapping sesame.ErrNotFound and seals nothing. If in.Prev is the session
+// wrapping driver.ErrNotFound and seals nothing. If in.Prev is the session
 // that a RevokeAll kept, the new session stays kept: its Created is moved
 // up to the mark's Before (its Deadline does not move). Once the value is
 // sealed, Seal denies in.Prev.ID as renewed away until the previous
 // session's end, so that copies of the pre-renewal cookie stop opening
-// (Open answers sesame.ErrRenewed for them): 1 mark read and 1 write in
-// all. If the user's list of denied IDs is full (sesame.MaxDenied), Seal
+// (Open answers driver.ErrRenewed for them): 1 mark read and 1 write in
+// all. If the user's list of denied IDs is full (driver.MaxDenied), Seal
 // sets a mark instead that revokes every other session of the user, and
 // keeps the new one. Any other error is a failure of the RevocationStore.
-func (s *Store) Seal(ctx context.Context, name string, in sesame.Sealed) (string, error) {
+func (s *Store) Seal(ctx context.Context, name string, in driver.Sealed) (string, error) {
 	if in.Record == nil || in.ID == "" {
 		return "", errors.New("cookiestore: seal: a session needs an ID and a Record")
 	}
@@ -240,7 +240,7 @@ func (s *Store) deny(ctx context.Context, user, id string, renewed bool, expires
 // most 1 ms later), so that a session created after it stays valid.
 func (s *Store) mark(ctx context.Context, user, keep string) error {
 	before := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
-	r := sesame.Revocation{Before: before, Keep: keep, Expires: before.Add(s.lifetime)}
+	r := driver.Revocation{Before: before, Keep: keep, Expires: before.Add(s.lifetime)}
 	if err := s.rev.SetRevocation(ctx, user, r); err != nil {
 		return fmt.Errorf("storing the revocation mark: %w", err)
 	}
@@ -250,7 +250,7 @@ func (s *Store) mark(ctx context.Context, user, keep string) error {
 
 // seal seals (or signs) the session (id, origin, rec) with the newest key
 // for the cookie called name.
-func (s *Store) seal(name, id, origin string, rec *sesame.Record) (string, error) {
+func (s *Store) seal(name, id, origin string, rec *driver.Record) (string, error) {
 	k := &s.keys[0]
 	hdr := headerSize(k.id)
 	pre := hdr // where the payload starts
@@ -288,7 +288,7 @@ func (s *Store) seal(name, id, origin string, rec *sesame.Record) (string, error
 // end returns when every copy of the session rec stops opening anyway: the
 // earlier of its Deadline and its creation plus Config.Lifetime. A denied
 // ID is kept until then, and no longer.
-func (s *Store) end(rec *sesame.Record) time.Time {
+func (s *Store) end(rec *driver.Record) time.Time {
 	end := rec.Created.Add(s.lifetime)
 	if !rec.Deadline.IsZero() && rec.Deadline.Before(end) {
 		end = rec.Deadline
@@ -296,20 +296,20 @@ func (s *Store) end(rec *sesame.Record) time.Time {
 	return end
 }
 
-// Revoke implements sesame.SealRevoker: the Manager calls it when it
+// Revoke implements driver.SealRevoker: the Manager calls it when it
 // destroys a session that has a user, live or renewed away. It denies the
 // session's origin (its first ID, which every renewal keeps) until the
 // session's end (its Deadline, or its creation plus Config.Lifetime if
 // earlier), so that every copy of its cookie, and of every cookie renewed
 // from it, stops opening: 1 RevocationStore write. The denial is dropped
 // after that end, when Open rejects the copies as expired anyway. If the
-// user's list of denied IDs is full (sesame.MaxDenied), Revoke sets a mark
+// user's list of denied IDs is full (driver.MaxDenied), Revoke sets a mark
 // instead, which revokes every session of the user.
 //
 // Without Config.Revocation, or for a session without a user (marks are
 // kept per user), nothing can be revoked: Revoke returns nil, and copies of
 // the cookie stay valid until they expire.
-func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
+func (s *Store) Revoke(ctx context.Context, in driver.Sealed) error {
 	if s.rev == nil || in.Record == nil || in.Record.User == "" || in.ID == "" {
 		return nil
 	}
@@ -319,16 +319,16 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 	return nil
 }
 
-// Open implements sesame.Sealer: it authenticates and decodes a value
+// Open implements driver.Sealer: it authenticates and decodes a value
 // sealed for the cookie called name. Any value it cannot authenticate, or
 // whose session has expired, is too old or is revoked (by the user's mark,
 // or because its origin or ID is denied), gives an error wrapping
-// sesame.ErrNotFound. For an authentic value whose session has expired
+// driver.ErrNotFound. For an authentic value whose session has expired
 // (past its Expires or Deadline, or older than Config.Lifetime), the error
-// also wraps sesame.ErrExpired, and Open returns the expired session with
+// also wraps driver.ErrExpired, and Open returns the expired session with
 // it, so that the Manager's EventExpired names it. For an authentic value
 // whose ID was renewed away (and that nothing else revokes), the error also
-// wraps sesame.ErrRenewed, and Open returns the session with it, so that
+// wraps driver.ErrRenewed, and Open returns the session with it, so that
 // the Manager refuses the request's changes (the browser holds the newer
 // cookie) and a Destroy revokes it; a revoked one is returned beside its
 // error too, for the same reason: a Destroy of a cookie revoked by a mark
@@ -345,40 +345,40 @@ func (s *Store) Revoke(ctx context.Context, in sesame.Sealed) error {
 //
 // A value opened with a key other than the newest is returned with Stale
 // set, so that the Manager re-seals it with the newest key.
-func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, error) {
+func (s *Store) Open(ctx context.Context, name, value string) (driver.Sealed, error) {
 	if len(value) == 0 || len(value) > maxValue || len(name) > 0xffff {
-		return sesame.Sealed{}, errMalformed
+		return driver.Sealed{}, errMalformed
 	}
 	n := b64.DecodedLen(len(value))
 	// Room past the decoded value for the associated data (at most 2+255+2
 	// bytes plus the name) and a MAC, so that Open allocates once.
 	buf := make([]byte, n, n+2+255+2+len(name)+macSize)
 	if m, err := b64.Decode(buf, []byte(value)); err != nil || m != n {
-		return sesame.Sealed{}, errMalformed
+		return driver.Sealed{}, errMalformed
 	}
 	if len(buf) < 2 || buf[0] != s.format || len(buf) < 2+int(buf[1]) {
-		return sesame.Sealed{}, errMalformed
+		return driver.Sealed{}, errMalformed
 	}
 	hdr := 2 + int(buf[1])
 	ki := s.key(buf[2:hdr])
 	if ki < 0 {
-		return sesame.Sealed{}, errUnknownKey
+		return driver.Sealed{}, errUnknownKey
 	}
 	k := &s.keys[ki]
 	ad := appendAD(buf[n:n], buf[:hdr], name)
 	var payload []byte
 	if s.format == formatSealed {
 		if len(buf) < hdr+nonceSize+tagSize {
-			return sesame.Sealed{}, errMalformed
+			return driver.Sealed{}, errMalformed
 		}
 		ct := buf[hdr+nonceSize : n]
 		var err error
 		if payload, err = k.aead.Open(ct[:0], buf[hdr:hdr+nonceSize], ct, ad); err != nil {
-			return sesame.Sealed{}, errForged
+			return driver.Sealed{}, errForged
 		}
 	} else {
 		if len(buf) < hdr+macSize {
-			return sesame.Sealed{}, errMalformed
+			return driver.Sealed{}, errMalformed
 		}
 		payload = buf[hdr : n-macSize]
 		mac := k.macs.Get().(hash.Hash)
@@ -388,34 +388,34 @@ func (s *Store) Open(ctx context.Context, name, value string) (sesame.Sealed, er
 		sum := mac.Sum(ad[len(ad):])
 		k.macs.Put(mac)
 		if !hmac.Equal(sum, buf[n-macSize:n]) {
-			return sesame.Sealed{}, errForged
+			return driver.Sealed{}, errForged
 		}
 	}
 	id, origin, rec, err := decodePayload(payload)
 	if err != nil || id == "" {
-		return sesame.Sealed{}, errCorrupt
+		return driver.Sealed{}, errCorrupt
 	}
 	now := time.Now()
 	if !now.Before(rec.Expires) || !rec.Deadline.IsZero() && !now.Before(rec.Deadline) ||
 		!now.Before(rec.Created.Add(s.lifetime)) {
-		return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errExpired // for the Manager's event
+		return driver.Sealed{ID: id, Record: rec, Origin: origin}, errExpired // for the Manager's event
 	}
 	if s.rev != nil && rec.User != "" {
 		r, err := s.rev.Revocation(ctx, rec.User, id, cmp.Or(origin, id))
 		if err != nil {
-			return sesame.Sealed{}, fmt.Errorf("cookiestore: open: reading the revocation mark: %w", err)
+			return driver.Sealed{}, fmt.Errorf("cookiestore: open: reading the revocation mark: %w", err)
 		}
 		if r.Revokes(id, origin, rec.Created) {
 			renewed := r.Denied[id]
 			delete(r.Denied, id) // what revokes it but its renewal?
 			if renewed && !r.Revokes(id, origin, rec.Created) {
-				return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errRenewed
+				return driver.Sealed{ID: id, Record: rec, Origin: origin}, errRenewed
 			}
 			// Revoked: returned for a Destroy, which revokes its origin too.
-			return sesame.Sealed{ID: id, Record: rec, Origin: origin}, errRevoked
+			return driver.Sealed{ID: id, Record: rec, Origin: origin}, errRevoked
 		}
 	}
-	return sesame.Sealed{ID: id, Record: rec, Stale: ki > 0, Origin: origin}, nil
+	return driver.Sealed{ID: id, Record: rec, Stale: ki > 0, Origin: origin}, nil
 }
 
 // key returns the index in the ring of the key with the given ID, or -1.
@@ -431,7 +431,7 @@ func (s *Store) key(id []byte) int {
 // DeleteUser revokes every session of user except the one with ID keep
 // (none if keep is ""); [sesame.Manager.RevokeAll] calls it. It needs
 // Config.Revocation, and otherwise returns an error wrapping
-// sesame.ErrNotSupported.
+// driver.ErrNotSupported.
 //
 // It stores one mark for the user, replacing any earlier one (the denied
 // IDs stay): every session of the user created before now, rounded up to
@@ -446,15 +446,15 @@ func (s *Store) key(id []byte) int {
 // rejects the sessions it revoked as too old anyway.
 //
 // A cookie store cannot know how many cookies exist, so on success the
-// count is always sesame.CountUnknown.
+// count is always driver.CountUnknown.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if s.rev == nil {
-		return 0, fmt.Errorf("cookiestore: revoking sessions needs Config.Revocation: %w", sesame.ErrNotSupported)
+		return 0, fmt.Errorf("cookiestore: revoking sessions needs Config.Revocation: %w", driver.ErrNotSupported)
 	}
 	if err := s.mark(ctx, user, keep); err != nil {
 		return 0, fmt.Errorf("cookiestore: %w", err)
 	}
-	return sesame.CountUnknown, nil
+	return driver.CountUnknown, nil
 }
 
 // Lifetime returns the session lifetime the store was configured with, so

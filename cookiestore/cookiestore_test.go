@@ -17,6 +17,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/memstore"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -59,7 +60,7 @@ func revocations(t testing.TB) *memstore.Store {
 
 // manager returns a Manager on st that logs at debug level into log (if
 // non-nil). Cookies go over plain HTTP, as the test client does not use TLS.
-func manager(st sesame.Sealer, cfg sesame.Config, log *bytes.Buffer) *sesame.Manager {
+func manager(st driver.Sealer, cfg sesame.Config, log *bytes.Buffer) *sesame.Manager {
 	cfg.Sealer, cfg.Insecure = st, true
 	if log != nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -89,7 +90,7 @@ func TestConformance(t *testing.T) {
 		{"sealed-without-revocation", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sesametest.RunSealer(t, func(t *testing.T) sesame.Sealer {
+			sesametest.RunSealer(t, func(t *testing.T) driver.Sealer {
 				cfg := cookiestore.Config{SignOnly: tc.signOnly}
 				if tc.revocation {
 					cfg.Revocation = revocations(t)
@@ -133,7 +134,7 @@ func TestEveryByteFlipGivesAnEmptySession(t *testing.T) {
 					bad := bytes.Clone(raw)
 					bad[i] ^= byte(x)
 					_, err := st.Open(t.Context(), m.Name(), base64.RawURLEncoding.EncodeToString(bad))
-					if !errors.Is(err, sesame.ErrNotFound) {
+					if !errors.Is(err, driver.ErrNotFound) {
 						t.Fatalf("decoded byte %d ^ %#x: Open = %v, want ErrNotFound", i, x, err)
 					}
 					opens++
@@ -149,7 +150,7 @@ func TestEveryByteFlipGivesAnEmptySession(t *testing.T) {
 					bad := []byte(good)
 					bad[i] = byte(c)
 					_, err := st.Open(t.Context(), m.Name(), string(bad))
-					if !errors.Is(err, sesame.ErrNotFound) {
+					if !errors.Is(err, driver.ErrNotFound) {
 						t.Fatalf("char %d = %#x: Open = %v, want ErrNotFound", i, c, err)
 					}
 					opens++
@@ -207,12 +208,12 @@ func TestValueIsBoundToTheCookieName(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
-			rec := &sesame.Record{
+			rec := &driver.Record{
 				User: "alice", Values: map[string]any{"k": "v"}, Created: time.Now(), LastSeen: time.Now(),
 				Deadline: time.Now().Add(time.Hour), Expires: time.Now().Add(time.Hour),
 			}
 			for _, pair := range [][2]string{{"A", "B"}, {"session", "session2"}, {"ab", "a"}, {"a", "ab"}, {"__Host-s", "s"}} {
-				v, err := st.Seal(t.Context(), pair[0], sesame.Sealed{ID: "id1", Record: rec})
+				v, err := st.Seal(t.Context(), pair[0], driver.Sealed{ID: "id1", Record: rec})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -309,13 +310,13 @@ func TestReplayAfterTheIdleTimeoutIsRejected(t *testing.T) {
 func TestOpenRejectsSessionsOlderThanTheLifetime(t *testing.T) {
 	st := newStore(t, cookiestore.Config{Lifetime: time.Hour})
 	now := time.Now()
-	for name, rec := range map[string]*sesame.Record{
+	for name, rec := range map[string]*driver.Record{
 		"expired":       {Created: now.Add(-time.Minute), LastSeen: now.Add(-time.Minute), Deadline: now.Add(time.Minute), Expires: now.Add(-time.Millisecond)},
 		"past deadline": {Created: now.Add(-time.Minute), LastSeen: now, Deadline: now.Add(-time.Millisecond), Expires: now.Add(time.Minute)},
 		"too old":       {Created: now.Add(-2 * time.Hour), LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)},
 	} {
 		rec.Values = map[string]any{"k": 1}
-		v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "id", Record: rec})
+		v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "id", Record: rec})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +445,7 @@ func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
 				if v, _ := sesame.Get[string](s, "big"); v != big[:2500] {
 					t.Error("the 2500-byte value did not come back whole")
 				}
-				if d := s.Device(); len(d.UserAgent) != sesame.MaxUserAgentLen || d.IP != longIP {
+				if d := s.Device(); len(d.UserAgent) != driver.MaxUserAgentLen || d.IP != longIP {
 					t.Errorf("Device %+v, want the 256-byte User-Agent and %s", d, longIP)
 				}
 			})
@@ -461,11 +462,11 @@ func TestValuesComeBackAsRawJSONWithTheirTypes(t *testing.T) {
 	st := newStore(t, cookiestore.Config{})
 	now := time.Now()
 	when := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	rec := &sesame.Record{
+	rec := &driver.Record{
 		User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute),
 		Values: map[string]any{"id": int64(1<<62 + 1), "when": when, "raw": json.RawMessage(`{"a":[1,2]}`), "nil": nil},
 	}
-	v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "the-id", Record: rec})
+	v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "the-id", Record: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,10 +507,10 @@ func TestValuesComeBackAsRawJSONWithTheirTypes(t *testing.T) {
 func TestSealRejectsWhatItCannotSeal(t *testing.T) {
 	st := newStore(t, cookiestore.Config{})
 	now := time.Now()
-	rec := func(vals map[string]any) *sesame.Record {
-		return &sesame.Record{Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: vals}
+	rec := func(vals map[string]any) *driver.Record {
+		return &driver.Record{Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: vals}
 	}
-	for name, in := range map[string]sesame.Sealed{
+	for name, in := range map[string]driver.Sealed{
 		"a value that is not JSON": {ID: "id", Record: rec(map[string]any{"f": func() {}})},
 		"no ID":                    {Record: rec(map[string]any{"k": 1})},
 		"no Record":                {ID: "id"},
@@ -540,8 +541,8 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != sesame.CountUnknown {
-				t.Errorf("RevokeAll returned %d, want sesame.CountUnknown", n)
+			if n != driver.CountUnknown {
+				t.Errorf("RevokeAll returned %d, want driver.CountUnknown", n)
 			}
 			for i, want := range []string{"", "alice", ""} {
 				if got := (alice[i]).User(); got != want {
@@ -564,8 +565,8 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 			if !r.Before.After(start) || r.Before.Sub(start) > 50*time.Millisecond || r.Before.Truncate(time.Millisecond) != r.Before {
 				t.Errorf("mark Before %v: want the next millisecond after %v", r.Before, start)
 			}
-			if r.Keep != ids[1] || !r.Expires.Equal(r.Before.Add(sesame.DefaultLifetime)) {
-				t.Errorf("mark %+v: want Keep %s and Expires Before+%v", r, ids[1], sesame.DefaultLifetime)
+			if r.Keep != ids[1] || !r.Expires.Equal(r.Before.Add(driver.DefaultLifetime)) {
+				t.Errorf("mark %+v: want Keep %s and Expires Before+%v", r, ids[1], driver.DefaultLifetime)
 			}
 
 			// Logging in again after the revocation works.
@@ -615,18 +616,18 @@ func newSpy(t testing.TB) *spyMarks {
 	return &spyMarks{Store: revocations(t), denied: map[string]time.Time{}}
 }
 
-func (c *spyMarks) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
+func (c *spyMarks) Revocation(ctx context.Context, user string, ids ...string) (driver.Revocation, error) {
 	c.mu.Lock()
 	c.reads++
 	err := c.fail
 	c.mu.Unlock()
 	if err != nil {
-		return sesame.Revocation{}, err
+		return driver.Revocation{}, err
 	}
 	return c.Store.Revocation(ctx, user, ids...)
 }
 
-func (c *spyMarks) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+func (c *spyMarks) SetRevocation(ctx context.Context, user string, r driver.Revocation) error {
 	c.mu.Lock()
 	c.writes++
 	err := c.fail
@@ -745,7 +746,7 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 			h(sesame.FromContext(r.Context()))
 			w.Write([]byte("handler body"))
 		})
-		if resp.StatusCode != http.StatusServiceUnavailable || errors.Is(got, sesame.ErrNotFound) || !errors.Is(got, down) {
+		if resp.StatusCode != http.StatusServiceUnavailable || errors.Is(got, driver.ErrNotFound) || !errors.Is(got, down) {
 			t.Errorf("%s: status %d, ErrorHandler got %v; want the ErrorHandler's answer for a store error", name, resp.StatusCode, got)
 		}
 		if h := resp.Header.Values("Set-Cookie"); len(h) != 0 {
@@ -753,16 +754,16 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 		}
 	}
 	_, err := st.Open(t.Context(), m.Name(), login)
-	if err == nil || errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, down) {
+	if err == nil || errors.Is(err, driver.ErrNotFound) || !errors.Is(err, down) {
 		t.Errorf("Open with a failing RevocationStore: %v, want an error wrapping its failure, not ErrNotFound", err)
 	}
 	// The Seal of a renewal, directly: a failing mark read or Deny gives
 	// no value.
-	opened := sesame.Sealed{ID: "old", Record: &sesame.Record{
+	opened := driver.Sealed{ID: "old", Record: &driver.Record{
 		User: "alice", Created: time.Now(), LastSeen: time.Now(), Deadline: time.Now().Add(time.Hour), Expires: time.Now().Add(time.Hour),
 	}}
-	v, err := st.Seal(t.Context(), m.Name(), sesame.Sealed{ID: "new", Record: opened.Record, Prev: &opened})
-	if v != "" || !errors.Is(err, down) || errors.Is(err, sesame.ErrNotFound) {
+	v, err := st.Seal(t.Context(), m.Name(), driver.Sealed{ID: "new", Record: opened.Record, Prev: &opened})
+	if v != "" || !errors.Is(err, down) || errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Seal of a renewal with a failing RevocationStore: %q, %v", v, err)
 	}
 	marks.setFail(nil)
@@ -772,7 +773,7 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 }
 
 // opened opens the cookie value v with st, or fails t.
-func opened(t *testing.T, st *cookiestore.Store, m *sesame.Manager, v string) sesame.Sealed {
+func opened(t *testing.T, st *cookiestore.Store, m *sesame.Manager, v string) driver.Sealed {
 	t.Helper()
 	s, err := st.Open(t.Context(), m.Name(), v)
 	if err != nil {
@@ -802,7 +803,7 @@ func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
 			}
 			for i, v := range copies {
 				_, err := st.Open(t.Context(), m.Name(), v)
-				if !errors.Is(err, sesame.ErrNotFound) || !strings.Contains(fmt.Sprint(err), "revoked") {
+				if !errors.Is(err, driver.ErrNotFound) || !strings.Contains(fmt.Sprint(err), "revoked") {
 					t.Errorf("copy %d: Open after Destroy = %v, want the revoked error", i, err)
 				}
 				replay := &sesametest.Client{T: t, M: m, Cookie: v}
@@ -1013,27 +1014,27 @@ func TestDenyListIsBoundedByExpiry(t *testing.T) {
 
 func TestSealAndRevokeDirectly(t *testing.T) {
 	now := time.Now()
-	rec := func(user string) *sesame.Record {
-		return &sesame.Record{User: user, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: map[string]any{"k": 1}}
+	rec := func(user string) *driver.Record {
+		return &driver.Record{User: user, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour), Values: map[string]any{"k": 1}}
 	}
 	marks := newSpy(t)
 	st := newStore(t, cookiestore.Config{Revocation: marks})
-	prev := sesame.Sealed{ID: "old", Record: rec("alice")}
+	prev := driver.Sealed{ID: "old", Record: rec("alice")}
 	if err := st.Revoke(t.Context(), prev); err != nil {
 		t.Fatal(err)
 	}
-	_, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
+	_, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
 	sesametest.MustNotFound(t, err, "Seal of the renewal of a revoked session")
 	if _, ok := marks.denial("new"); ok {
 		t.Error("a refused renewal denied something")
 	}
 	// A session without a user cannot be revoked: nothing is written.
 	marks.count()
-	anon := sesame.Sealed{ID: "anon", Record: rec("")}
+	anon := driver.Sealed{ID: "anon", Record: rec("")}
 	if err := st.Revoke(t.Context(), anon); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "anon2", Record: rec(""), Prev: &anon}); err != nil {
+	if _, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "anon2", Record: rec(""), Prev: &anon}); err != nil {
 		t.Fatal(err)
 	}
 	if r, w := marks.count(); r != 0 || w != 0 {
@@ -1044,7 +1045,7 @@ func TestSealAndRevokeDirectly(t *testing.T) {
 	if err := plain.Revoke(t.Context(), prev); err != nil {
 		t.Errorf("Revoke without Config.Revocation: %v, want nil", err)
 	}
-	v, err := plain.Seal(t.Context(), "session", sesame.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
+	v, err := plain.Seal(t.Context(), "session", driver.Sealed{ID: "new", Record: rec("alice"), Prev: &prev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1055,7 +1056,7 @@ func TestSealAndRevokeDirectly(t *testing.T) {
 
 func TestRevokeAllWithoutARevocationStoreIsNotSupported(t *testing.T) {
 	m := manager(newStore(t, cookiestore.Config{}), sesame.Config{}, nil)
-	if _, err := m.RevokeAll(t.Context(), "alice", ""); !errors.Is(err, sesame.ErrNotSupported) {
+	if _, err := m.RevokeAll(t.Context(), "alice", ""); !errors.Is(err, driver.ErrNotSupported) {
 		t.Errorf("RevokeAll without Config.Revocation: %v, want ErrNotSupported", err)
 	}
 }
@@ -1075,7 +1076,7 @@ func TestNewRejectsABadRing(t *testing.T) {
 }
 
 func TestFullDenyListFallsBackToAMark(t *testing.T) {
-	// A user's denied IDs are bounded: past sesame.MaxDenied renewals the
+	// A user's denied IDs are bounded: past driver.MaxDenied renewals the
 	// store sets a mark instead, which ends the user's other sessions,
 	// keeps the renewed one, and starts the count again.
 	marks := newSpy(t)
@@ -1085,7 +1086,7 @@ func TestFullDenyListFallsBackToAMark(t *testing.T) {
 	c.Login("alice")
 	other.Login("alice")
 	var early []string
-	for i := range sesame.MaxDenied + 1 {
+	for i := range driver.MaxDenied + 1 {
 		if i < 3 {
 			early = append(early, c.Cookie)
 		}

@@ -1,7 +1,7 @@
 // Package cookiestore is a client-side session store: the cookie value is the
 // session itself, sealed with a key ring, and nothing is kept on the server
 // (except, optionally, a revocation mark and a list of denied session IDs
-// per user). It implements [sesame.Sealer] and [sesame.SealRevoker]:
+// per user). It implements [driver.Sealer] and [driver.SealRevoker]:
 //
 //	keys, err := cookiestore.KeysFromEnv() // SESAME_KEYS, newest key first
 //	...
@@ -46,7 +46,7 @@
 //     store never accepts a signed value, and the reverse.
 //   - The session's ID, user, creation, last-seen, deadline and expiry times
 //     are inside the sealed data, with its authentication time (for
-//     [sesame.RequireFresh]) and its [sesame.Device]. [Store.Open]
+//     [sesame.RequireFresh]) and its [driver.Device]. [Store.Open]
 //     rejects a value whose expiry or deadline has passed, or that is older
 //     than [Config.Lifetime], and the Manager checks the absolute lifetime
 //     and idle timeout again from the same times. A cookie replayed after
@@ -54,9 +54,9 @@
 //   - A value is decoded with strict base64url, so a re-encoded value (with
 //     padding, another alphabet or other unused bits) is rejected.
 //   - Anything that fails these checks gives an error wrapping
-//     sesame.ErrNotFound, which the Manager turns into a new, empty session
+//     driver.ErrNotFound, which the Manager turns into a new, empty session
 //     and a debug log line. An authentic value whose session has expired
-//     also wraps sesame.ErrExpired, so the Manager fires its
+//     also wraps driver.ErrExpired, so the Manager fires its
 //     [sesame.EventExpired]; a forged, tampered or revoked value does not.
 //     Open never panics on any input (see FuzzOpen).
 //
@@ -80,7 +80,7 @@
 // the four times in Unix milliseconds, the authentication time (as
 // milliseconds after the creation: 1 byte after a Login), the device (its
 // User-Agent and IP, as strings), and the values, each the JSON of
-// [sesame.MarshalValue]. A zero authentication time and an empty device
+// [driver.MarshalValue]. A zero authentication time and an empty device
 // take no room. Open returns the values as json.RawMessage, so
 // [sesame.Get] decodes each into its own type. Values sealed before the
 // authentication time and the device were added lack them, and still open
@@ -97,7 +97,7 @@
 //	values, without a device                        up to ~2.8 KB
 //	values, beside the largest device               up to ~2.5 KB
 //
-// The largest device is a User-Agent of sesame.MaxUserAgentLen (256) bytes
+// The largest device is a User-Agent of driver.MaxUserAgentLen (256) bytes
 // and a full IPv6 address; a typical User-Agent is 100 to 150 bytes, and
 // Config.IPStorage in package sesame can keep less of the address.
 //
@@ -122,14 +122,14 @@
 // A sealed session needs no server, so it cannot be deleted: removing the
 // cookie from one browser leaves every copy of it valid until its idle
 // timeout or lifetime ends. Set [Config.Revocation] (any
-// [sesame.RevocationStore]) to end sessions for good. It keeps, per user,
+// [driver.RevocationStore]) to end sessions for good. It keeps, per user,
 // a mark ("every session created before T, except session K, is revoked")
 // and a bounded list of denied session IDs, each until the end of its
 // session's lifetime, marked as revoked or as renewed away. Sessions
 // without a user are never checked, and cannot be revoked.
 //
 // Every cookie carries its session's origin: the ID the session was created
-// under, which every renewal keeps ([sesame.Sealed.Origin]).
+// under, which every renewal keeps ([driver.Sealed.Origin]).
 //
 //   - Logout sticks: when the Manager destroys a session that has a user,
 //     it calls [Store.Revoke], which denies the session's origin, so a copy
@@ -145,12 +145,12 @@
 //   - Renew and Login: when a session with a user gets a new ID,
 //     [Store.Seal] reads the mark; if the session being renewed was
 //     revoked since the request opened it (a RevokeAll or a Destroy that
-//     ran meanwhile), Seal fails with sesame.ErrNotFound and the Manager
+//     ran meanwhile), Seal fails with driver.ErrNotFound and the Manager
 //     drops the renewal (a Login starts a new session instead). Otherwise
 //     Seal denies the old ID as renewed away: a copy of the pre-renewal
-//     cookie opens as sesame.ErrRenewed, so its request can change nothing
+//     cookie opens as driver.ErrRenewed, so its request can change nothing
 //     and sends no cookie (it never replaces the renewed one).
-//   - Bounded lists: a user's list holds at most sesame.MaxDenied IDs
+//   - Bounded lists: a user's list holds at most driver.MaxDenied IDs
 //     denied since the user's last mark. When a Deny finds it full, the
 //     store sets a mark instead, revoking every other session of the user
 //     (kept: the renewed session, or none for a logout), which empties the
@@ -185,7 +185,7 @@
 // clocks must be synchronised (as every expiry check assumes).
 //
 // Without Config.Revocation, RevokeAll returns an error wrapping
-// sesame.ErrNotSupported, Revoke does nothing, and a copy of a cookie,
+// driver.ErrNotSupported, Revoke does nothing, and a copy of a cookie,
 // whether taken before a logout or before a Renew, stays valid until it
 // expires: keep the idle timeout and lifetime short.
 //
@@ -213,7 +213,7 @@
 //
 //   - Counting a user's live cookies. There is no list of a user's
 //     sessions (Manager.Sessions and Manager.Revoke return an error
-//     wrapping sesame.ErrNotSupported), and so no per-user cap: sesame.New
+//     wrapping driver.ErrNotSupported), and so no per-user cap: sesame.New
 //     refuses Config.MaxSessionsPerUser with a Sealer.
 //
 //   - An atomic Update across requests. [sesame.Update] is a

@@ -24,7 +24,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // for example: cookiestore: SESAME_KEYS: key 1 ("2026-01"): secret is 16 bytes, want 32
 	}
-	marks := memstore.New(memstore.Options{}) // any sesame.RevocationStore, so RevokeAll works
+	marks := memstore.New(memstore.Options{}) // any driver.RevocationStore, so RevokeAll works
 	defer marks.Close()
 	store, err := cookiestore.New(cookiestore.Config{
 		Keys:       keys,

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // FuzzOpen feeds Open hostile cookie names and values. Open must never
-// panic, must reject anything with an error wrapping sesame.ErrNotFound, and
+// panic, must reject anything with an error wrapping driver.ErrNotFound, and
 // must authenticate only the exact values that were sealed, under the name
 // they were sealed for.
 func FuzzOpen(f *testing.F) {
@@ -27,9 +27,9 @@ func FuzzOpen(f *testing.F) {
 		newStore(f, cookiestore.Config{Keys: []cookiestore.Key{k1}, SignOnly: true}),
 	}
 	now := time.Now()
-	rec := &sesame.Record{
+	rec := &driver.Record{
 		User: "alice", Persist: true, Created: now, LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Hour),
-		AuthenticatedAt: now, Device: sesame.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "192.0.2.1"},
+		AuthenticatedAt: now, Device: driver.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "192.0.2.1"},
 		Values: map[string]any{"user_id": 42, "roles": [3]string{"admin", "editor", "viewer"}},
 	}
 	// valid[i] holds the name and value pairs that stores[i] must accept.
@@ -38,7 +38,7 @@ func FuzzOpen(f *testing.F) {
 		valid[i] = make(map[[2]string]bool)
 		for _, st := range []*cookiestore.Store{stores[i], olds[i]} {
 			for _, name := range []string{"session", "s", "__Host-id"} {
-				v, err := st.Seal(context.Background(), name, sesame.Sealed{ID: "id-" + name, Record: rec})
+				v, err := st.Seal(context.Background(), name, driver.Sealed{ID: "id-" + name, Record: rec})
 				if err != nil {
 					f.Fatal(err)
 				}
@@ -60,7 +60,7 @@ func FuzzOpen(f *testing.F) {
 		for i, st := range stores {
 			s, err := st.Open(context.Background(), name, value)
 			if err != nil {
-				if !errors.Is(err, sesame.ErrNotFound) {
+				if !errors.Is(err, driver.ErrNotFound) {
 					t.Fatalf("store %d: Open error %v does not wrap ErrNotFound", i, err)
 				}
 				continue

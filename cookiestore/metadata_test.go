@@ -13,6 +13,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 )
 
@@ -52,7 +53,7 @@ func TestValuesSealedInThePreviousFormatStillOpen(t *testing.T) {
 				!rec.Deadline.IsZero() || !rec.Expires.Equal(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) {
 				t.Errorf("opened %+v, %+v", out, rec)
 			}
-			if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+			if !rec.AuthenticatedAt.IsZero() || rec.Device != (driver.Device{}) {
 				t.Errorf("AuthenticatedAt %v, Device %+v; want both zero", rec.AuthenticatedAt, rec.Device)
 			}
 			if cart, err := sesame.Decode[[]string](rec.Values["cart"]); err != nil || len(cart) != 2 || cart[0] != "apple" || cart[1] != "pear" {
@@ -61,7 +62,7 @@ func TestValuesSealedInThePreviousFormatStillOpen(t *testing.T) {
 			// The same session, sealed by today's code with the new
 			// fields, opens with them.
 			rec.AuthenticatedAt = created
-			rec.Device = sesame.Device{UserAgent: "Mozilla/5.0", IP: "192.0.2.1"}
+			rec.Device = driver.Device{UserAgent: "Mozilla/5.0", IP: "192.0.2.1"}
 			v, err := st.Seal(t.Context(), "session", out)
 			if err != nil {
 				t.Fatal(err)
@@ -82,14 +83,14 @@ func TestAuthenticationTimeAndDeviceRoundTrip(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
-			for name, rec := range map[string]*sesame.Record{
+			for name, rec := range map[string]*driver.Record{
 				"neither": {User: "alice"},
 				"both": {User: "alice", AuthenticatedAt: now.Add(-time.Hour),
-					Device: sesame.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 «ünïcödé»", IP: "2001:db8::/48"}},
-				"a device without a user": {Device: sesame.Device{UserAgent: "curl/8.5.0"}, Values: map[string]any{"k": 1}},
+					Device: driver.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 «ünïcödé»", IP: "2001:db8::/48"}},
+				"a device without a user": {Device: driver.Device{UserAgent: "curl/8.5.0"}, Values: map[string]any{"k": 1}},
 			} {
 				rec.Created, rec.LastSeen, rec.Deadline, rec.Expires = now.Add(-2*time.Hour), now, now.Add(time.Hour), now.Add(time.Minute)
-				v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "id", Record: rec})
+				v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "id", Record: rec})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -109,7 +110,7 @@ func TestAuthenticationTimeAndDeviceRoundTrip(t *testing.T) {
 	}
 }
 
-// longUserAgent is longer than sesame.MaxUserAgentLen, so the Manager keeps
+// longUserAgent is longer than driver.MaxUserAgentLen, so the Manager keeps
 // its first 256 bytes.
 var longUserAgent = "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) " +
 	strings.Repeat("Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36 ", 4)
@@ -140,7 +141,7 @@ func TestA256ByteUserAgentFitsBesideASmallSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := sesame.Device{UserAgent: longUserAgent[:sesame.MaxUserAgentLen], IP: longIP}
+			want := driver.Device{UserAgent: longUserAgent[:driver.MaxUserAgentLen], IP: longIP}
 			if out.Record.Device != want {
 				t.Errorf("Device %+v, want %+v", out.Record.Device, want)
 			}
@@ -156,11 +157,11 @@ func TestExpiredSessionsAreReportedAsExpired(t *testing.T) {
 	now := time.Now()
 	past := []struct {
 		name string
-		rec  *sesame.Record
+		rec  *driver.Record
 	}{
-		{"past its expiry", &sesame.Record{Created: now.Add(-time.Minute), LastSeen: now.Add(-time.Minute), Deadline: now.Add(time.Minute), Expires: now.Add(-time.Millisecond)}},
-		{"past its deadline", &sesame.Record{Created: now.Add(-time.Minute), LastSeen: now, Deadline: now.Add(-time.Millisecond), Expires: now.Add(time.Minute)}},
-		{"older than the lifetime", &sesame.Record{Created: now.Add(-2 * time.Hour), LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}},
+		{"past its expiry", &driver.Record{Created: now.Add(-time.Minute), LastSeen: now.Add(-time.Minute), Deadline: now.Add(time.Minute), Expires: now.Add(-time.Millisecond)}},
+		{"past its deadline", &driver.Record{Created: now.Add(-time.Minute), LastSeen: now, Deadline: now.Add(-time.Millisecond), Expires: now.Add(time.Minute)}},
+		{"older than the lifetime", &driver.Record{Created: now.Add(-2 * time.Hour), LastSeen: now, Deadline: now.Add(time.Hour), Expires: now.Add(time.Minute)}},
 	}
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
@@ -168,13 +169,13 @@ func TestExpiredSessionsAreReportedAsExpired(t *testing.T) {
 			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Lifetime: time.Hour, Revocation: marks})
 			for _, tc := range past {
 				tc.rec.User, tc.rec.Values = "alice", map[string]any{"k": 1}
-				v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "id", Record: tc.rec})
+				v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "id", Record: tc.rec})
 				if err != nil {
 					t.Fatal(err)
 				}
 				marks.count()
 				_, err = st.Open(t.Context(), "session", v)
-				if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) {
+				if !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrExpired) {
 					t.Errorf("%s: Open = %v, want an error wrapping ErrNotFound and ErrExpired", tc.name, err)
 				}
 				if reads, _ := marks.count(); reads != 0 {
@@ -188,7 +189,7 @@ func TestExpiredSessionsAreReportedAsExpired(t *testing.T) {
 			// A live session: tampered, for another cookie name, and
 			// revoked, each ErrNotFound alone.
 			live := sesametest.Record("alice", map[string]any{"k": 1})
-			v, err := st.Seal(t.Context(), "session", sesame.Sealed{ID: "live", Record: live})
+			v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "live", Record: live})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +197,7 @@ func TestExpiredSessionsAreReportedAsExpired(t *testing.T) {
 			mustNotFoundAlone(t, err, "a live value under another name")
 			_, err = st.Open(t.Context(), "session", tamper(v))
 			mustNotFoundAlone(t, err, "a tampered live value")
-			if err := st.Revoke(t.Context(), sesame.Sealed{ID: "live", Record: live}); err != nil {
+			if err := st.Revoke(t.Context(), driver.Sealed{ID: "live", Record: live}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = st.Open(t.Context(), "session", v)
@@ -217,7 +218,7 @@ func tamper(v string) string {
 
 func mustNotFoundAlone(t *testing.T, err error, what string) {
 	t.Helper()
-	if !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+	if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrExpired) {
 		t.Errorf("%s: Open = %v, want an error wrapping ErrNotFound and not ErrExpired", what, err)
 	}
 }
@@ -252,8 +253,8 @@ func TestTheManagerFiresExpiredForAnExpiredCookieOnly(t *testing.T) {
 	var seen events
 	m := manager(st, sesame.Config{Observer: &seen}, nil)
 	now := time.Now()
-	rec := &sesame.Record{User: "alice", Created: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour), Deadline: now.Add(time.Hour), Expires: now.Add(-time.Second)}
-	expired, err := st.Seal(t.Context(), m.Name(), sesame.Sealed{ID: "id", Record: rec})
+	rec := &driver.Record{User: "alice", Created: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour), Deadline: now.Add(time.Hour), Expires: now.Add(-time.Second)}
+	expired, err := st.Seal(t.Context(), m.Name(), driver.Sealed{ID: "id", Record: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestAPerUserCapIsRefusedWithACookieStore(t *testing.T) {
 	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
 	defer func() {
 		err, _ := recover().(error)
-		if !errors.Is(err, sesame.ErrNotSupported) {
+		if !errors.Is(err, driver.ErrNotSupported) {
 			t.Errorf("sesame.New with MaxSessionsPerUser and a cookie store: panic %v, want an error wrapping ErrNotSupported", err)
 		}
 	}()
@@ -320,10 +321,10 @@ func TestAUsersSessionsCannotBeListedOrRevokedOneByOne(t *testing.T) {
 	m := manager(st, sesame.Config{}, nil)
 	c := sesametest.NewClient(t, m)
 	c.Login("alice")
-	if list, err := m.Sessions(t.Context(), "alice"); !errors.Is(err, sesame.ErrNotSupported) {
+	if list, err := m.Sessions(t.Context(), "alice"); !errors.Is(err, driver.ErrNotSupported) {
 		t.Errorf("Sessions = %v, %v; want an error wrapping ErrNotSupported", list, err)
 	}
-	if err := m.Revoke(t.Context(), "alice", "any-id"); !errors.Is(err, sesame.ErrNotSupported) {
+	if err := m.Revoke(t.Context(), "alice", "any-id"); !errors.Is(err, driver.ErrNotSupported) {
 		t.Errorf("Revoke = %v; want an error wrapping ErrNotSupported", err)
 	}
 }

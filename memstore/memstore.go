@@ -1,4 +1,4 @@
-// Package memstore is an in-process sesame.Store: fast, with nothing to run,
+// Package memstore is an in-process driver.Store: fast, with nothing to run,
 // and lost on restart. Use it for development, tests and single-process apps.
 //
 // Values are kept as the Go values that were Put, never encoded, so a read
@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/janitor"
 )
 
@@ -35,7 +35,7 @@ const DefaultCleanupInterval = time.Minute
 // New. It is safe for concurrent use.
 type Store struct {
 	mu      sync.RWMutex
-	recs    map[string]*sesame.Record // never modified once stored
+	recs    map[string]*driver.Record // never modified once stored
 	users   map[string]map[string]struct{}
 	renewed map[string]renewal // by old ID
 	marks   map[string]*mark   // by user
@@ -59,7 +59,7 @@ type Options struct {
 // New returns an empty Store and starts its janitor. Call Close to stop it.
 func New(opts Options) *Store {
 	s := &Store{
-		recs:    make(map[string]*sesame.Record),
+		recs:    make(map[string]*driver.Record),
 		users:   make(map[string]map[string]struct{}),
 		renewed: make(map[string]renewal),
 		marks:   make(map[string]*mark),
@@ -81,9 +81,10 @@ type renewal struct {
 
 // mark is a user's revocation mark and denied IDs.
 type mark struct {
-	sesame.Revocation // without Denied
-	denied            map[string]denial
-	count             int // Denys since the last mark
+	driver.
+		Revocation // without Denied
+	denied map[string]denial
+	count  int // Denys since the last mark
 }
 
 // denial is a denied session ID's entry.
@@ -93,19 +94,19 @@ type denial struct {
 }
 
 var (
-	errNotFound = fmt.Errorf("memstore: %w", sesame.ErrNotFound)
-	errRenewed  = fmt.Errorf("memstore: %w: %w", sesame.ErrNotFound, sesame.ErrRenewed)
-	errExpired  = fmt.Errorf("memstore: %w: %w", sesame.ErrNotFound, sesame.ErrExpired)
+	errNotFound = fmt.Errorf("memstore: %w", driver.ErrNotFound)
+	errRenewed  = fmt.Errorf("memstore: %w: %w", driver.ErrNotFound, driver.ErrRenewed)
+	errExpired  = fmt.Errorf("memstore: %w: %w", driver.ErrNotFound, driver.ErrExpired)
 )
 
 var (
-	_ sesame.DeltaStore      = (*Store)(nil)
-	_ sesame.Renewer         = (*Store)(nil)
-	_ sesame.Updater         = (*Store)(nil)
-	_ sesame.UserStore       = (*Store)(nil)
-	_ sesame.UserCapper      = (*Store)(nil)
-	_ sesame.Purger          = (*Store)(nil)
-	_ sesame.RevocationStore = (*Store)(nil)
+	_ driver.DeltaStore      = (*Store)(nil)
+	_ driver.Renewer         = (*Store)(nil)
+	_ driver.Updater         = (*Store)(nil)
+	_ driver.UserStore       = (*Store)(nil)
+	_ driver.UserCapper      = (*Store)(nil)
+	_ driver.Purger          = (*Store)(nil)
+	_ driver.RevocationStore = (*Store)(nil)
 )
 
 // Close stops what the store started (its janitor, waiting for a purge in
@@ -117,9 +118,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Load implements sesame.Store. The record returned is shared and must not
+// Load implements driver.Store. The record returned is shared and must not
 // be modified.
-func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (s *Store) Load(ctx context.Context, id string) (*driver.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 }
 
 // live returns the live record stored under id. s.mu is held.
-func (s *Store) live(id string, now time.Time) (*sesame.Record, error) {
+func (s *Store) live(id string, now time.Time) (*driver.Record, error) {
 	rec := s.recs[id]
 	if rec != nil && now.Before(rec.Expires) {
 		return rec, nil
@@ -143,19 +144,19 @@ func (s *Store) live(id string, now time.Time) (*sesame.Record, error) {
 	return nil, errNotFound
 }
 
-// Save implements sesame.Store.
-func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+// Save implements driver.Store.
+func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.put(id, rec) // handed over by the caller (see sesame.Store.Save)
+	s.put(id, rec) // handed over by the caller (see driver.Store.Save)
 	s.mu.Unlock()
 	return nil
 }
 
-// Apply implements sesame.DeltaStore.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+// Apply implements driver.DeltaStore.
+func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -176,8 +177,8 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 	return false, nil
 }
 
-// Renew implements sesame.Renewer, under the store's lock.
-func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+// Renew implements driver.Renewer, under the store's lock.
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 }
 
 // put stores rec under id and keeps the user index in step. s.mu is held.
-func (s *Store) put(id string, rec *sesame.Record) {
+func (s *Store) put(id string, rec *driver.Record) {
 	if old := s.recs[id]; old != nil && old.User != rec.User {
 		s.unindex(id, old.User)
 	}
@@ -232,9 +233,9 @@ func (s *Store) unindex(id, user string) {
 	}
 }
 
-// Delete implements sesame.Store. Deleting a renewed ID deletes the
+// Delete implements driver.Store. Deleting a renewed ID deletes the
 // session it was renewed to, through the whole chain of renewals, under the
-// store's lock (see sesame.Renewer).
+// store's lock (see driver.Renewer).
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -257,15 +258,15 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return s.remove(id), nil
 }
 
-// Sessions implements sesame.UserStore.
-func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+// Sessions implements driver.UserStore.
+func (s *Store) Sessions(ctx context.Context, user string) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	list := make([]sesame.Info, 0, len(s.users[user]))
+	list := make([]driver.Info, 0, len(s.users[user]))
 	for id := range s.users[user] {
 		rec := s.recs[id]
 		if now.Before(rec.Expires) {
@@ -275,7 +276,7 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	return list, nil
 }
 
-// Update implements sesame.Updater: f runs once, under the store's lock.
+// Update implements driver.Updater: f runs once, under the store's lock.
 func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -301,28 +302,28 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	return v, nil
 }
 
-// CapUser implements sesame.UserCapper, under the store's lock.
-func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+// CapUser implements driver.UserCapper, under the store's lock.
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var live []sesame.Info
+	var live []driver.Info
 	for id := range s.users[user] {
 		if rec := s.recs[id]; now.Before(rec.Expires) {
 			live = append(live, rec.Info(id))
 		}
 	}
-	ended := sesame.OverCap(live, keep, n, refuse)
+	ended := driver.OverCap(live, keep, n, refuse)
 	for _, in := range ended {
 		s.remove(in.ID)
 	}
 	return ended, nil
 }
 
-// DeleteUser implements sesame.UserStore.
+// DeleteUser implements driver.UserStore.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -338,7 +339,7 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	return n, nil
 }
 
-// Purge implements sesame.Purger.
+// Purge implements driver.Purger.
 func (s *Store) Purge(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -370,8 +371,8 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetRevocation implements sesame.RevocationStore.
-func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+// SetRevocation implements driver.RevocationStore.
+func (s *Store) SetRevocation(ctx context.Context, user string, r driver.Revocation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -388,7 +389,7 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 	return nil
 }
 
-// Deny implements sesame.RevocationStore.
+// Deny implements driver.RevocationStore.
 func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -400,7 +401,7 @@ func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires
 		mk = &mark{}
 		s.marks[user] = mk
 	}
-	if mk.count >= sesame.MaxDenied {
+	if mk.count >= driver.MaxDenied {
 		return false, nil
 	}
 	if mk.denied == nil {
@@ -419,19 +420,19 @@ func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires
 	return true, nil
 }
 
-// Revocation implements sesame.RevocationStore.
-func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
+// Revocation implements driver.RevocationStore.
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (driver.Revocation, error) {
 	if err := ctx.Err(); err != nil {
-		return sesame.Revocation{}, err
+		return driver.Revocation{}, err
 	}
 	now := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	mk := s.marks[user]
 	if mk == nil {
-		return sesame.Revocation{}, nil
+		return driver.Revocation{}, nil
 	}
-	var r sesame.Revocation
+	var r driver.Revocation
 	if now.Before(mk.Expires) {
 		r = mk.Revocation
 	}

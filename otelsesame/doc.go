@@ -34,9 +34,9 @@
 //   - sesame.phase: "load" (loading a request's session), "commit" (its
 //     commit), "update" (sesame.Update) or "manager" (a Manager method)
 //   - sesame.outcome, on a call that ended in an answer of normal
-//     operation, which is not a failure: "not_found" (sesame.ErrNotFound:
+//     operation, which is not a failure: "not_found" (driver.ErrNotFound:
 //     an unknown cookie, or a session ended meanwhile), "expired"
-//     (sesame.ErrExpired) or "renewed" (sesame.ErrRenewed)
+//     (driver.ErrExpired) or "renewed" (sesame.ErrRenewed)
 //   - error.type, on a failed call: "timeout" (context.DeadlineExceeded,
 //     such as StoreTimeout), "canceled" (context.Canceled), "not_supported"
 //     (sesame.ErrNotSupported), else the semantic conventions' value: the

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // ScopeName is the instrumentation scope of the Meter and Tracer.
@@ -46,7 +47,7 @@ const (
 	PhaseAttr = attribute.Key("sesame.phase")
 	// OutcomeAttr is set on a store call that ended in one of the answers
 	// a store gives in normal operation, which are not failures:
-	// "not_found" (sesame.ErrNotFound), "expired" (sesame.ErrExpired) or
+	// "not_found" (driver.ErrNotFound), "expired" (driver.ErrExpired) or
 	// "renewed" (sesame.ErrRenewed).
 	OutcomeAttr = attribute.Key("sesame.outcome")
 	// ErrorTypeAttr is the semantic conventions' error.type, set on a
@@ -234,9 +235,9 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, sesame.ErrExpired):
+	case errors.Is(err, driver.ErrExpired):
 		return "expired"
-	case errors.Is(err, sesame.ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound):
 		return "not_found"
 	case errors.Is(err, sesame.ErrRenewed):
 		return "renewed"

@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/memstore"
 	"github.com/sesame-go/sesame/otelsesame"
 )
@@ -45,7 +46,7 @@ type flakyStore struct {
 	fail atomic.Bool
 }
 
-func (s *flakyStore) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (s *flakyStore) Load(ctx context.Context, id string) (*driver.Record, error) {
 	if s.fail.Load() {
 		return nil, fmt.Errorf("flaky: %w", downError{})
 	}
@@ -606,8 +607,8 @@ func TestStoreCallErrors(t *testing.T) {
 		errType string
 	}{
 		{"success", nil, "", ""},
-		{"not found", fmt.Errorf("x: %w", sesame.ErrNotFound), "not_found", ""},
-		{"expired", fmt.Errorf("x: %w: %w", sesame.ErrNotFound, sesame.ErrExpired), "expired", ""},
+		{"not found", fmt.Errorf("x: %w", driver.ErrNotFound), "not_found", ""},
+		{"expired", fmt.Errorf("x: %w: %w", driver.ErrNotFound, driver.ErrExpired), "expired", ""},
 		{"renewed", fmt.Errorf("x: %w", sesame.ErrRenewed), "renewed", ""},
 		{"timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), "", "timeout"},
 		{"canceled", fmt.Errorf("x: %w", context.Canceled), "", "canceled"},

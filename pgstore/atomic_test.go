@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // These tests force the interleavings that PostgreSQL's READ COMMITTED
@@ -45,7 +46,7 @@ func hold(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) *held {
 
 // holdDelta runs the store's apply, applyEmptying or renew statement for
 // d in a held transaction.
-func holdDelta(t *testing.T, st *Store, sql, id string, d *sesame.Delta, extra ...any) *held {
+func holdDelta(t *testing.T, st *Store, sql, id string, d *driver.Delta, extra ...any) *held {
 	t.Helper()
 	args, err := deltaArgs(id, d, time.Now())
 	if err != nil {
@@ -95,7 +96,7 @@ func race(t *testing.T, pool *pgxpool.Pool, h *held, op func()) {
 	<-done
 }
 
-func delta(d sesame.Delta) *sesame.Delta {
+func delta(d driver.Delta) *driver.Delta {
 	now := time.Now()
 	d.LastSeen, d.Expires = now, now.Add(30*time.Minute)
 	return &d
@@ -122,10 +123,10 @@ func TestEmptyingAppliesRacingEachOtherDeleteTheRecord(t *testing.T) {
 	if err := st.Save(t.Context(), "id1", liveRecord("", map[string]any{"a": 1, "b": 2})); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.applyEmptying, "id1", delta(sesame.Delta{Delete: []string{"a"}}))
+	h := holdDelta(t, st, st.q.applyEmptying, "id1", delta(driver.Delta{Delete: []string{"a"}}))
 	var deleted bool
 	var err error
-	race(t, pool, h, func() { deleted, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Delete: []string{"b"}})) })
+	race(t, pool, h, func() { deleted, err = st.Apply(t.Context(), "id1", delta(driver.Delta{Delete: []string{"b"}})) })
 	if err != nil || !deleted {
 		t.Errorf("the Apply that popped the last key = %v, %v; want deleted", deleted, err)
 	}
@@ -142,10 +143,10 @@ func TestEmptyingApplyRacingASetKeepsTheNewKey(t *testing.T) {
 	if err := st.Save(t.Context(), "id1", liveRecord("", map[string]any{"a": 1})); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.apply, "id1", delta(sesame.Delta{Set: map[string]any{"cart": "apples"}}))
+	h := holdDelta(t, st, st.q.apply, "id1", delta(driver.Delta{Set: map[string]any{"cart": "apples"}}))
 	var deleted bool
 	var err error
-	race(t, pool, h, func() { deleted, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Delete: []string{"a"}})) })
+	race(t, pool, h, func() { deleted, err = st.Apply(t.Context(), "id1", delta(driver.Delta{Delete: []string{"a"}})) })
 	if err != nil || deleted {
 		t.Errorf("the Apply that popped a = %v, %v; want not deleted: cart was added meanwhile", deleted, err)
 	}
@@ -167,7 +168,7 @@ func TestDeleteRacingRenewEndsTheRenewedSession(t *testing.T) {
 	if err := st.Save(t.Context(), "old", rec); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.renew, "old", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
+	h := holdDelta(t, st, st.q.renew, "old", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
 	var found bool
 	var err error
 	race(t, pool, h, func() { found, err = st.Delete(t.Context(), "old") })
@@ -180,7 +181,7 @@ func TestDeleteRacingRenewEndsTheRenewedSession(t *testing.T) {
 		}
 	}
 	_, err = st.Load(t.Context(), "old")
-	if !errors.Is(err, sesame.ErrRenewed) {
+	if !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load(old) = %v, want ErrRenewed", err)
 	}
 }
@@ -194,7 +195,7 @@ func TestDeleteUserRacingRenewDeletesTheMovedRow(t *testing.T) {
 	if err := st.Save(t.Context(), "old", rec); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.renew, "old", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
+	h := holdDelta(t, st, st.q.renew, "old", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
 	var n int
 	var err error
 	race(t, pool, h, func() { n, err = st.DeleteUser(t.Context(), "alice", "") })
@@ -216,16 +217,16 @@ func TestApplyAndRenewRacingRenewAreRenewed(t *testing.T) {
 		op   func(id string) error
 	}{
 		{"Apply", func(id string) error {
-			_, err := st.Apply(t.Context(), id, delta(sesame.Delta{Set: map[string]any{"late": true}}))
+			_, err := st.Apply(t.Context(), id, delta(driver.Delta{Set: map[string]any{"late": true}}))
 			return err
 		}},
 		{"EmptyingApply", func(id string) error {
-			_, err := st.Apply(t.Context(), id, delta(sesame.Delta{Clear: true, Set: map[string]any{"late": true}}))
+			_, err := st.Apply(t.Context(), id, delta(driver.Delta{Clear: true, Set: map[string]any{"late": true}}))
 			return err
 		}},
 		{"Renew", func(id string) error {
 			alice := "alice"
-			return st.Renew(t.Context(), id, id+"-other", delta(sesame.Delta{User: &alice, Deadline: time.Now().Add(time.Hour)}))
+			return st.Renew(t.Context(), id, id+"-other", delta(driver.Delta{User: &alice, Deadline: time.Now().Add(time.Hour)}))
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,10 +235,10 @@ func TestApplyAndRenewRacingRenewAreRenewed(t *testing.T) {
 			if err := st.Save(t.Context(), old, rec); err != nil {
 				t.Fatal(err)
 			}
-			h := holdDelta(t, st, st.q.renew, old, delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}), moved)
+			h := holdDelta(t, st, st.q.renew, old, delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline}), moved)
 			var err error
 			race(t, pool, h, func() { err = tt.op(old) })
-			if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) {
+			if !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrRenewed) {
 				t.Errorf("%s(old) racing a Renew = %v, want ErrNotFound and ErrRenewed", tt.name, err)
 			}
 			got, err := st.Load(t.Context(), moved)
@@ -265,10 +266,10 @@ func TestRenewRacingATouchRemembersTheLatestExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	touched := time.Now().Add(20 * time.Minute).Truncate(time.Microsecond)
-	h := holdDelta(t, st, st.q.apply, "old", &sesame.Delta{LastSeen: time.Now(), Expires: touched})
+	h := holdDelta(t, st, st.q.apply, "old", &driver.Delta{LastSeen: time.Now(), Expires: touched})
 	var err error
 	race(t, pool, h, func() {
-		err = st.Renew(t.Context(), "old", "new", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}))
+		err = st.Renew(t.Context(), "old", "new", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +291,7 @@ func TestUpdateRacingApplyKeepsBoth(t *testing.T) {
 	if err := st.Save(t.Context(), "id1", liveRecord("", map[string]any{"n": 1})); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.apply, "id1", delta(sesame.Delta{Set: map[string]any{"n": 10, "cart": "apples"}}))
+	h := holdDelta(t, st, st.q.apply, "id1", delta(driver.Delta{Set: map[string]any{"n": 10, "cart": "apples"}}))
 	var v any
 	var err error
 	race(t, pool, h, func() {
@@ -322,13 +323,13 @@ func TestUpdateRacingRenewIsRenewed(t *testing.T) {
 	if err := st.Save(t.Context(), "old", rec); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.renew, "old", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
+	h := holdDelta(t, st, st.q.renew, "old", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline}), "new")
 	called := false
 	var err error
 	race(t, pool, h, func() {
 		_, err = st.Update(t.Context(), "old", "n", func(any, bool) (any, error) { called = true; return 2, nil })
 	})
-	if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) || called {
+	if !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrRenewed) || called {
 		t.Errorf("Update(old) racing a Renew = %v (f called: %v), want ErrNotFound and ErrRenewed, f not called", err, called)
 	}
 	got, err := st.Load(t.Context(), "new")
@@ -365,7 +366,7 @@ func TestCapUserListsAfterTheLock(t *testing.T) {
 	if ended, err := st.CapUser(ctx, "bob", "", 0, false); err != nil || len(ended) != 1 {
 		t.Fatalf("CapUser(bob) while alice's lock is held = %v, %v; want b1 ended at once", ended, err)
 	}
-	var ended []sesame.Info
+	var ended []driver.Info
 	var err error
 	race(t, pool, h, func() { ended, err = st.CapUser(t.Context(), "alice", "a2", 1, false) })
 	if err != nil || len(ended) != 1 || ended[0].ID != "a1" {
@@ -390,8 +391,8 @@ func TestCapUserRacingRenewEndsTheMovedRow(t *testing.T) {
 	if err := st.Save(t.Context(), "keep", liveRecord("alice", nil)); err != nil {
 		t.Fatal(err)
 	}
-	h := holdDelta(t, st, st.q.renew, "old", &sesame.Delta{User: &old.User, Deadline: old.Deadline, LastSeen: old.LastSeen, Expires: old.Expires}, "new")
-	var ended []sesame.Info
+	h := holdDelta(t, st, st.q.renew, "old", &driver.Delta{User: &old.User, Deadline: old.Deadline, LastSeen: old.LastSeen, Expires: old.Expires}, "new")
+	var ended []driver.Info
 	var err error
 	race(t, pool, h, func() { ended, err = st.CapUser(t.Context(), "alice", "keep", 1, false) })
 	if err != nil || len(ended) != 1 || ended[0].ID != "new" {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // queryModes are the pgx query exec modes the store supports: pgx's
@@ -37,7 +37,7 @@ func renewChain(t *testing.T, st *Store, user string, n int) string {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := st.Renew(t.Context(), fmt.Sprint("id", i), fmt.Sprint("id", i+1), delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+		if err := st.Renew(t.Context(), fmt.Sprint("id", i), fmt.Sprint("id", i+1), delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestDeleteFollowsTheWholeChainOfRenewals(t *testing.T) {
 				if n := rowCount(t, st, last); n != 0 {
 					t.Errorf("%d rows under %s after Delete(id0): the session survived its logout", n, last)
 				}
-				if _, err := st.Load(t.Context(), last); !errors.Is(err, sesame.ErrNotFound) {
+				if _, err := st.Load(t.Context(), last); !errors.Is(err, driver.ErrNotFound) {
 					t.Errorf("Load(%s) after Delete(id0) = %v, want ErrNotFound", last, err)
 				}
 			})
@@ -123,7 +123,7 @@ VALUES ('a', 'b', $1), ('b', 'c', $1), ('c', 'a', $1)`, time.Now().Add(time.Hour
 // user, or not, with and without an authentication, through every
 // statement that applies a delta (apply, applyEmptying, renew), in each
 // query mode, and checks each record's AuthenticatedAt against
-// sesame.Delta.ApplyTo: a delta that gives the record to another user
+// driver.Delta.ApplyTo: a delta that gives the record to another user
 // without a Login or a Reauthenticate clears it, so that the new user
 // never counts as freshly authenticated on the previous user's login.
 func TestAChangeOfUserClearsAuthenticatedAt(t *testing.T) {
@@ -154,7 +154,7 @@ func TestAChangeOfUserClearsAuthenticatedAt(t *testing.T) {
 						if err := st.Save(ctx, id, rec); err != nil {
 							t.Fatal(err)
 						}
-						d := delta(sesame.Delta{User: tt.user, AuthenticatedAt: tt.auth})
+						d := delta(driver.Delta{User: tt.user, AuthenticatedAt: tt.auth})
 						var err error
 						switch path {
 						case "Apply":

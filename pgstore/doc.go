@@ -1,16 +1,16 @@
-// Package pgstore is a sesame.Store on PostgreSQL, built on pgx v5.
+// Package pgstore is a driver.Store on PostgreSQL, built on pgx v5.
 //
 // It implements every server-side capability of sesame:
-// [sesame.DeltaStore] (a commit is one statement), [sesame.Renewer] (a
-// renewal is one statement), [sesame.Updater] (a transaction that locks
-// the row), [sesame.UserStore] with [sesame.UserDeleter] (an index on the
-// user column), [sesame.UserCapper] (a transaction under a per-user
-// advisory lock), [sesame.Purger] (plus an optional janitor goroutine) and
-// [sesame.RevocationStore] (per-user marks and denied IDs, for cookie-only
-// sessions). It keeps every field of a [sesame.Record], the device and
+// [driver.DeltaStore] (a commit is one statement), [driver.Renewer] (a
+// renewal is one statement), [driver.Updater] (a transaction that locks
+// the row), [driver.UserStore] with [driver.UserDeleter] (an index on the
+// user column), [driver.UserCapper] (a transaction under a per-user
+// advisory lock), [driver.Purger] (plus an optional janitor goroutine) and
+// [driver.RevocationStore] (per-user marks and denied IDs, for cookie-only
+// sessions). It keeps every field of a [driver.Record], the device and
 // the time of the last authentication included, and lists them in
 // Sessions; Load of a record that is still in the table but expired
-// reports [sesame.ErrExpired] with [sesame.ErrNotFound].
+// reports [driver.ErrExpired] with [driver.ErrNotFound].
 //
 // # Why pgxpool
 //
@@ -81,7 +81,7 @@
 // mark is created for a user who has none), and replaces the expiry index
 // of T_revocations by the purge index. Existing marks stay as they were,
 // existing denied IDs stay denied, as revoked, and a user who already has
-// more than sesame.MaxDenied is refused a Deny until a mark drops them.
+// more than driver.MaxDenied is refused a Deny until a mark drops them.
 // Instances of version 3 still running keep working on the upgraded
 // tables (their denials read as revocations and are not counted), but
 // their Purge may drop the row, and so the count, of a user who has
@@ -93,7 +93,7 @@
 //
 // The data column is a jsonb object whose keys are the session's keys and
 // whose values are JSON strings holding each value's exact encoding by
-// [sesame.MarshalValue]. Storing the encoding as a string, rather than as
+// [driver.MarshalValue]. Storing the encoding as a string, rather than as
 // nested jsonb, is deliberate: jsonb normalises what it stores (it
 // reorders object keys, rewrites numbers such as 1e2 as 100, drops
 // whitespace, and rejects strings containing \u0000), so a value would
@@ -115,15 +115,15 @@
 // another request deleted, revoked or renewed meanwhile.
 //
 // Apply of a delta that cannot empty the record (no Clear, no Delete, no
-// user removed: [sesame.Delta.Emptying] is false) is one UPDATE: it
+// user removed: [driver.Delta.Emptying] is false) is one UPDATE: it
 // clears, deletes and sets keys with jsonb operators, sets the user,
 // persist flag, creation time and deadline if given, moves last_seen, and
 // caps expires at the deadline, all on the row's latest version, so
 // concurrent commits that change different keys all survive.
 // Every statement that applies a delta (Apply's, and Renew's) does so as
-// sesame.Delta.ApplyTo does: in particular, a delta that gives the record
+// driver.Delta.ApplyTo does: in particular, a delta that gives the record
 // to another, non-empty, user without a Login or a Reauthenticate
-// (sesame.Delta.ChangesUser) sets authenticated_at to NULL, so that the
+// (driver.Delta.ChangesUser) sets authenticated_at to NULL, so that the
 // new user never counts as freshly authenticated on the previous user's
 // login.
 //
@@ -145,8 +145,8 @@
 // row, match nothing, and fail, as does an Apply of the old ID. A
 // concurrent DeleteUser, which matches on user_id, still finds and
 // deletes the moved row. Until the renewal expires, Load, Apply and Renew
-// of the old ID fail with an error wrapping both sesame.ErrNotFound and
-// sesame.ErrRenewed.
+// of the old ID fail with an error wrapping both driver.ErrNotFound and
+// driver.ErrRenewed.
 //
 // Delete is one statement that follows the renewals from the ID through
 // T_renewed, every one that has not expired, however many (a recursive
@@ -168,11 +168,11 @@
 // (reading its latest version if a concurrent commit changed it) and
 // returns the key's encoding; f runs in Go, once, while the row is
 // locked; one UPDATE sets the key's new encoding in that row (jsonb ||,
-// the encoding by [sesame.MarshalValue] as a JSON string, like every
+// the encoding by [driver.MarshalValue] as a JSON string, like every
 // value); COMMIT. Concurrent Updates, Applies, Renews and Deletes of the
 // session wait for the lock, so no update is lost, and an Update that
 // waited for a Renew finds no row under the old ID and reports
-// sesame.ErrRenewed. Update changes neither last_seen nor expires.
+// driver.ErrRenewed. Update changes neither last_seen nor expires.
 //
 // CapUser is one transaction: it first takes a transaction-scoped
 // advisory lock whose key is a hash of the table and the user, so that
@@ -184,14 +184,14 @@
 // the user index, locking their rows (FOR UPDATE: a session that a
 // concurrent Renew moved is listed under its new ID, and none is renewed
 // away before it is deleted); it picks those to end with
-// [sesame.OverCap], deletes them and commits. Since every login writes
+// [driver.OverCap], deletes them and commits. Since every login writes
 // its session before its CapUser, the last CapUser to run sees every
 // session, and leaves at most the cap.
 //
 // A user's revocation state is their row of T_revocations (the mark, and
 // the count of Denys since it) and their rows of T_denied. Deny is one
 // statement: it adds one to the count in the user's row (creating the
-// row if there is none) unless sesame.MaxDenied were counted since the
+// row if there is none) unless driver.MaxDenied were counted since the
 // mark, which locks the row, and only then upserts the denied ID
 // (keeping the later expiry; a revocation is never weakened into a
 // renewal). Concurrent Denys and SetRevocations of a user wait for that
@@ -213,7 +213,7 @@
 // record's times, not the database server's: each query passes time.Now.
 // A record is never returned at or after its expiry, even before it is
 // purged: until then, Load, Apply, Update and Renew of its ID report an
-// error wrapping both sesame.ErrNotFound and sesame.ErrExpired (judged by
+// error wrapping both driver.ErrNotFound and driver.ErrExpired (judged by
 // the query that already tells a renewed ID, on the not-found path only).
 // Times are stored as timestamptz (microsecond precision).
 //

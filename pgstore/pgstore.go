@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/janitor"
 	"github.com/sesame-go/sesame/internal/jsonvals"
 )
@@ -58,15 +58,15 @@ type Store struct {
 const DefaultCleanupInterval = 5 * time.Minute
 
 var (
-	_ sesame.Store           = (*Store)(nil)
-	_ sesame.DeltaStore      = (*Store)(nil)
-	_ sesame.Renewer         = (*Store)(nil)
-	_ sesame.Updater         = (*Store)(nil)
-	_ sesame.UserStore       = (*Store)(nil)
-	_ sesame.UserDeleter     = (*Store)(nil)
-	_ sesame.UserCapper      = (*Store)(nil)
-	_ sesame.Purger          = (*Store)(nil)
-	_ sesame.RevocationStore = (*Store)(nil)
+	_ driver.Store           = (*Store)(nil)
+	_ driver.DeltaStore      = (*Store)(nil)
+	_ driver.Renewer         = (*Store)(nil)
+	_ driver.Updater         = (*Store)(nil)
+	_ driver.UserStore       = (*Store)(nil)
+	_ driver.UserDeleter     = (*Store)(nil)
+	_ driver.UserCapper      = (*Store)(nil)
+	_ driver.Purger          = (*Store)(nil)
+	_ driver.RevocationStore = (*Store)(nil)
 )
 
 // New returns a Store on pool, creating or upgrading its tables first (see
@@ -120,9 +120,9 @@ func (s *Store) Close() error {
 }
 
 // notFound returns the error of op on an ID that has no live record at
-// now: it wraps sesame.ErrNotFound, and also sesame.ErrRenewed if the ID
+// now: it wraps driver.ErrNotFound, and also driver.ErrRenewed if the ID
 // was renewed and the old record would not have expired yet, or else
-// sesame.ErrExpired if the ID's row is still there but expired (not yet
+// driver.ErrExpired if the ID's row is still there but expired (not yet
 // purged). It costs one query, on the not-found path only, on q (the pool,
 // or the transaction of the call).
 func (s *Store) notFound(ctx context.Context, q querier, op, id string, now time.Time) error {
@@ -132,19 +132,19 @@ func (s *Store) notFound(ctx context.Context, q querier, op, id string, now time
 	}
 	switch {
 	case renewed:
-		return fmt.Errorf("pgstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+		return fmt.Errorf("pgstore: %s: %w: %w", op, driver.ErrNotFound, driver.ErrRenewed)
 	case expired:
-		return fmt.Errorf("pgstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrExpired)
+		return fmt.Errorf("pgstore: %s: %w: %w", op, driver.ErrNotFound, driver.ErrExpired)
 	}
-	return fmt.Errorf("pgstore: %s: %w", op, sesame.ErrNotFound)
+	return fmt.Errorf("pgstore: %s: %w", op, driver.ErrNotFound)
 }
 
-// Load implements sesame.Store: one query, and one more if there is no
+// Load implements driver.Store: one query, and one more if there is no
 // live record (to tell a renewed ID or an expired record).
-func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (s *Store) Load(ctx context.Context, id string) (*driver.Record, error) {
 	var (
 		data           []byte
-		rec            sesame.Record
+		rec            driver.Record
 		deadline, auth pgtype.Timestamptz
 	)
 	now := time.Now()
@@ -169,8 +169,8 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
 }
 
-// Save implements sesame.Store, in one INSERT ... ON CONFLICT statement.
-func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+// Save implements driver.Store, in one INSERT ... ON CONFLICT statement.
+func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 	data, err := encodeValues(rec.Values)
 	if err != nil {
 		return err
@@ -186,7 +186,7 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 
 // deltaArgs returns the parameters $1 to $14 of the apply, applyEmptying
 // and renew queries (see schema.go).
-func deltaArgs(id string, d *sesame.Delta, now time.Time) ([]any, error) {
+func deltaArgs(id string, d *driver.Delta, now time.Time) ([]any, error) {
 	set, err := encodeValues(d.Set)
 	if err != nil {
 		return nil, err
@@ -203,12 +203,12 @@ func deltaArgs(id string, d *sesame.Delta, now time.Time) ([]any, error) {
 		d.LastSeen, d.Expires, now, nullTime(d.AuthenticatedAt), ua, ip}, nil
 }
 
-// Apply implements sesame.DeltaStore, in one statement: an UPDATE, or, for
-// a delta that may empty the record (sesame.Delta.Emptying), one statement
+// Apply implements driver.DeltaStore, in one statement: an UPDATE, or, for
+// a delta that may empty the record (driver.Delta.Emptying), one statement
 // that locks the row and then either deletes it or updates it. If there is
 // no live record it runs one more query, to tell a renewed ID or an
 // expired record.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	now := time.Now()
 	args, err := deltaArgs(id, d, now)
 	if err != nil {
@@ -231,11 +231,11 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 	return deleted > 0, nil
 }
 
-// Renew implements sesame.Renewer, in one statement that locks the live
+// Renew implements driver.Renewer, in one statement that locks the live
 // row under oldID, moves it to newID with d applied, and records the
 // renewal. If there is no live record it runs one more query, to tell a
 // renewed ID or an expired record.
-func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta) error {
 	now := time.Now()
 	args, err := deltaArgs(oldID, d, now)
 	if err != nil {
@@ -256,7 +256,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 // again, to follow the new renewal.
 const maxDeleteRuns = 8
 
-// Delete implements sesame.Store: one statement that follows the renewals
+// Delete implements driver.Store: one statement that follows the renewals
 // from id, through the whole chain however long, and deletes the session
 // at the end of them. It runs again only
 // if the statement saw a row that it could not delete, because a
@@ -274,8 +274,8 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return false, fmt.Errorf("pgstore: delete: the session was renewed %d times while it was being deleted", maxDeleteRuns)
 }
 
-// Sessions implements sesame.UserStore, in one query on the user index.
-func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+// Sessions implements driver.UserStore, in one query on the user index.
+func (s *Store) Sessions(ctx context.Context, user string) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -291,15 +291,15 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 
 // infos runs sql, the sessions or capList query, for user at now, and
 // returns the Info of each row.
-func infos(ctx context.Context, q querier, sql, user string, now time.Time) ([]sesame.Info, error) {
+func infos(ctx context.Context, q querier, sql, user string, now time.Time) ([]driver.Info, error) {
 	rows, err := q.Query(ctx, sql, user, now)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var list []sesame.Info
+	var list []driver.Info
 	for rows.Next() {
-		info := sesame.Info{User: user}
+		info := driver.Info{User: user}
 		var auth pgtype.Timestamptz
 		if err := rows.Scan(&info.ID, &info.Created, &info.LastSeen, &info.Expires,
 			&auth, &info.Device.UserAgent, &info.Device.IP); err != nil {
@@ -311,13 +311,13 @@ func infos(ctx context.Context, q querier, sql, user string, now time.Time) ([]s
 	return list, rows.Err()
 }
 
-// Update implements sesame.Updater, in one transaction: a SELECT ... FOR
+// Update implements driver.Updater, in one transaction: a SELECT ... FOR
 // UPDATE locks the live row and reads the key's encoding, f runs once,
 // with the row locked, and one UPDATE sets the key's new encoding in that
 // row. Concurrent Updates (and Applies, Renews and Deletes) of the row
 // wait for the lock, so none is lost. If no live record exists it changes
-// nothing and returns an error wrapping sesame.ErrNotFound (and
-// sesame.ErrRenewed or sesame.ErrExpired, as Load does); if f fails it
+// nothing and returns an error wrapping driver.ErrNotFound (and
+// driver.ErrRenewed or driver.ErrExpired, as Load does); if f fails it
 // changes nothing and returns f's error as it is. Update changes no
 // metadata: not LastSeen, not Expires.
 func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
@@ -345,7 +345,7 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	if err != nil {
 		return nil, err
 	}
-	b, err := sesame.MarshalValue(v)
+	b, err := driver.MarshalValue(v)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: update: value %q: %w", key, err)
 	}
@@ -358,15 +358,15 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	return v, nil
 }
 
-// CapUser implements sesame.UserCapper, in one transaction: it takes a
+// CapUser implements driver.UserCapper, in one transaction: it takes a
 // transaction-scoped advisory lock derived from the table and the user,
 // so that the CapUsers of one user, from every instance, run one after
 // the other; lists the user's live sessions through the user index,
 // locking their rows (FOR UPDATE), so that none is renewed or deleted
-// meanwhile; picks those to end with sesame.OverCap; deletes them and
+// meanwhile; picks those to end with driver.OverCap; deletes them and
 // returns them. A session that has no user is never capped: CapUser("",
 // ...) ends nothing.
-func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: cap user: %w", err)
 	}
-	ended := sesame.OverCap(live, keep, n, refuse)
+	ended := driver.OverCap(live, keep, n, refuse)
 	if len(ended) > 0 {
 		ids := make([]string, len(ended))
 		for i, in := range ended {
@@ -404,7 +404,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	return ended, nil
 }
 
-// DeleteUser implements sesame.UserDeleter, in one DELETE statement on the
+// DeleteUser implements driver.UserDeleter, in one DELETE statement on the
 // user index.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -420,7 +420,7 @@ func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) 
 	return int(tag.RowsAffected()), nil
 }
 
-// Purge implements sesame.Purger. It deletes expired revocation marks,
+// Purge implements driver.Purger. It deletes expired revocation marks,
 // then expired sessions, renewals and denied IDs, each in batches, and
 // returns how many sessions it deleted.
 func (s *Store) Purge(ctx context.Context) (int, error) {
@@ -447,14 +447,14 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// SetRevocation implements sesame.RevocationStore, in one round trip: a
+// SetRevocation implements driver.RevocationStore, in one round trip: a
 // batch of two statements that PostgreSQL runs as one implicit
 // transaction. The first sets the user's mark and starts the count of
 // Denys again, locking the user's row; the second, whose snapshot is taken
 // once the lock is held, drops the user's denied IDs but r.Keep, those of
 // every Deny that committed before included (each Deny locks the row
 // first).
-func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+func (s *Store) SetRevocation(ctx context.Context, user string, r driver.Revocation) error {
 	b := &pgx.Batch{}
 	b.Queue(s.q.setRevocation, user, r.Before, r.Keep, r.Expires)
 	b.Queue(s.q.dropDenied, user, r.Keep)
@@ -464,25 +464,25 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 	return nil
 }
 
-// Deny implements sesame.RevocationStore, in one statement: it counts the
-// Deny in the user's row of the marks table, unless sesame.MaxDenied were
+// Deny implements driver.RevocationStore, in one statement: it counts the
+// Deny in the user's row of the marks table, unless driver.MaxDenied were
 // counted since the user's last mark (then it adds nothing and returns
 // false), and upserts the (user, id) row: primary-key writes, whatever the
 // length of the list. A second Deny of an ID keeps the later expiry, and a
 // revocation (renewed false) wins over a renewal.
 func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error) {
 	var counted int64
-	if err := s.pool.QueryRow(ctx, s.q.deny, user, id, renewed, expires, sesame.MaxDenied).Scan(&counted); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.deny, user, id, renewed, expires, driver.MaxDenied).Scan(&counted); err != nil {
 		return false, fmt.Errorf("pgstore: deny: %w", err)
 	}
 	return counted > 0, nil
 }
 
-// Revocation implements sesame.RevocationStore, in one query that reads
+// Revocation implements driver.RevocationStore, in one query that reads
 // the user's live mark and, of ids, those denied and live, each looked up
 // by the primary key (user_id, id): its cost does not depend on how many
 // IDs the user has denied.
-func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (driver.Revocation, error) {
 	var (
 		before, expires pgtype.Timestamptz
 		keep            pgtype.Text
@@ -494,11 +494,11 @@ func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (ses
 	}
 	err := s.pool.QueryRow(ctx, s.q.revocation, user, time.Now(), ids).Scan(&before, &keep, &expires, &denied, &renewed)
 	if err != nil {
-		return sesame.Revocation{}, fmt.Errorf("pgstore: revocation: %w", err)
+		return driver.Revocation{}, fmt.Errorf("pgstore: revocation: %w", err)
 	}
-	r := sesame.Revocation{Before: before.Time, Keep: keep.String, Expires: expires.Time}
+	r := driver.Revocation{Before: before.Time, Keep: keep.String, Expires: expires.Time}
 	if len(denied) != len(renewed) {
-		return sesame.Revocation{}, fmt.Errorf("pgstore: revocation: %d denied IDs but %d flags", len(denied), len(renewed))
+		return driver.Revocation{}, fmt.Errorf("pgstore: revocation: %d denied IDs but %d flags", len(denied), len(renewed))
 	}
 	if len(denied) > 0 {
 		r.Denied = make(map[string]bool, len(denied))

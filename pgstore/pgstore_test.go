@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -118,7 +119,7 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			pool := testPool(t, mode.mode)
-			sesametest.Run(t, func(t *testing.T) sesame.Store {
+			sesametest.Run(t, func(t *testing.T) driver.Store {
 				return dumpStore{newStore(t, pool, Options{})}
 			})
 		})
@@ -189,9 +190,9 @@ func allVersions() string {
 	return fmt.Sprint(v)
 }
 
-func liveRecord(user string, vals map[string]any) *sesame.Record {
+func liveRecord(user string, vals map[string]any) *driver.Record {
 	now := time.Now()
-	return &sesame.Record{Values: vals, User: user, Created: now, LastSeen: now,
+	return &driver.Record{Values: vals, User: user, Created: now, LastSeen: now,
 		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute)}
 }
 
@@ -308,7 +309,7 @@ func TestValuesRoundTripByteForByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := st.Apply(t.Context(), "id1", &sesame.Delta{Set: map[string]any{"applied": json.RawMessage(`{"b":1,"a":2}`)}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if _, err := st.Apply(t.Context(), "id1", &driver.Delta{Set: map[string]any{"applied": json.RawMessage(`{"b":1,"a":2}`)}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	vals["applied"] = json.RawMessage(`{"b":1,"a":2}`)
@@ -317,7 +318,7 @@ func TestValuesRoundTripByteForByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range vals {
-		want, _ := sesame.MarshalValue(v)
+		want, _ := driver.MarshalValue(v)
 		got, ok := rec.Values[k].(json.RawMessage)
 		if !ok || string(got) != string(want) {
 			t.Errorf("%s: loaded %#v, want %s", k, rec.Values[k], want)
@@ -341,20 +342,20 @@ func TestExpiredRecordIsNotFoundBeforePurge(t *testing.T) {
 	}
 	expired := func(op string, err error) {
 		t.Helper()
-		if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) {
+		if !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrExpired) {
 			t.Errorf("%s of an expired record: %v, want ErrNotFound and ErrExpired", op, err)
 		}
 	}
 	_, err := st.Load(t.Context(), "id1")
 	expired("Load", err)
-	_, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Set: map[string]any{"b": 2}}))
+	_, err = st.Apply(t.Context(), "id1", delta(driver.Delta{Set: map[string]any{"b": 2}}))
 	expired("Apply", err)
-	_, err = st.Apply(t.Context(), "id1", delta(sesame.Delta{Clear: true}))
+	_, err = st.Apply(t.Context(), "id1", delta(driver.Delta{Clear: true}))
 	expired("Emptying Apply", err)
 	_, err = st.Update(t.Context(), "id1", "a", func(any, bool) (any, error) { return 2, nil })
 	expired("Update", err)
-	expired("Renew", st.Renew(t.Context(), "id1", "id2", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})))
-	if _, err := st.Load(t.Context(), "never"); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+	expired("Renew", st.Renew(t.Context(), "id1", "id2", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})))
+	if _, err := st.Load(t.Context(), "never"); !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrExpired) {
 		t.Errorf("Load of an unknown ID: %v, want ErrNotFound alone", err)
 	}
 	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 0 {
@@ -381,7 +382,7 @@ func TestUpdateKeepsValuesExactlyAndFailsCleanly(t *testing.T) {
 	ctx := t.Context()
 	in := liveRecord("alice", map[string]any{"raw": json.RawMessage(`{"b":1,"a":2e0}`), "other": "x"})
 	in.AuthenticatedAt = in.Created
-	in.Device = sesame.Device{UserAgent: "ua", IP: "192.0.2.1"}
+	in.Device = driver.Device{UserAgent: "ua", IP: "192.0.2.1"}
 	if err := st.Save(ctx, "id1", in); err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +489,7 @@ func TestPurgeDeletesInBatches(t *testing.T) {
 	insertSessions(t, pool, st, "expired-", expired, -time.Hour)
 	insertSessions(t, pool, st, "live-", live, time.Hour)
 	past := time.Now().Add(-time.Second)
-	if err := st.SetRevocation(t.Context(), "alice", sesame.Revocation{Before: past, Expires: past}); err != nil {
+	if err := st.SetRevocation(t.Context(), "alice", driver.Revocation{Before: past, Expires: past}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := st.Purge(t.Context())
@@ -689,7 +690,7 @@ func TestStatementsPerOperation(t *testing.T) {
 		}
 	}
 	notFound := func(err error) error {
-		if errors.Is(err, sesame.ErrNotFound) {
+		if errors.Is(err, driver.ErrNotFound) {
 			return nil
 		}
 		return fmt.Errorf("got %v, want ErrNotFound", err)
@@ -697,31 +698,31 @@ func TestStatementsPerOperation(t *testing.T) {
 	check("Save", 1, func() error { return st.Save(ctx, "id1", rec) })
 	check("Load", 1, func() error { _, err := st.Load(ctx, "id1"); return err })
 	check("Load of a missing ID", 2, func() error { _, err := st.Load(ctx, "missing"); return notFound(err) })
-	check("Apply (a touch)", 1, func() error { _, err := st.Apply(ctx, "id1", delta(sesame.Delta{})); return err })
+	check("Apply (a touch)", 1, func() error { _, err := st.Apply(ctx, "id1", delta(driver.Delta{})); return err })
 	check("Apply (a set)", 1, func() error {
-		_, err := st.Apply(ctx, "id1", delta(sesame.Delta{Set: map[string]any{"c": 3}}))
+		_, err := st.Apply(ctx, "id1", delta(driver.Delta{Set: map[string]any{"c": 3}}))
 		return err
 	})
 	check("Apply (emptying, not empty)", 1, func() error {
-		_, err := st.Apply(ctx, "id1", delta(sesame.Delta{Delete: []string{"c"}}))
+		_, err := st.Apply(ctx, "id1", delta(driver.Delta{Delete: []string{"c"}}))
 		return err
 	})
 	check("Apply of a missing ID", 2, func() error {
-		_, err := st.Apply(ctx, "missing", delta(sesame.Delta{Set: map[string]any{"c": 3}}))
+		_, err := st.Apply(ctx, "missing", delta(driver.Delta{Set: map[string]any{"c": 3}}))
 		return notFound(err)
 	})
 	check("Renew", 1, func() error {
-		return st.Renew(ctx, "id1", "id2", delta(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+		return st.Renew(ctx, "id1", "id2", delta(driver.Delta{User: &alice, Deadline: rec.Deadline}))
 	})
 	check("Load of a renewed ID", 2, func() error {
 		_, err := st.Load(ctx, "id1")
-		if !errors.Is(err, sesame.ErrRenewed) {
+		if !errors.Is(err, driver.ErrRenewed) {
 			return fmt.Errorf("got %v, want ErrRenewed", err)
 		}
 		return nil
 	})
 	check("Renew of a missing ID", 2, func() error {
-		return notFound(st.Renew(ctx, "missing", "id3", delta(sesame.Delta{User: &alice, Deadline: rec.Deadline})))
+		return notFound(st.Renew(ctx, "missing", "id3", delta(driver.Delta{User: &alice, Deadline: rec.Deadline})))
 	})
 	check("Sessions", 1, func() error { _, err := st.Sessions(ctx, alice); return err })
 	check("Delete of a renewed ID", 1, func() error {
@@ -734,7 +735,7 @@ func TestStatementsPerOperation(t *testing.T) {
 	check("Delete of a missing ID", 1, func() error { _, err := st.Delete(ctx, "missing"); return err })
 	st.Save(ctx, "id4", liveRecord("", map[string]any{"a": 1}))
 	check("Apply (emptying, deletes)", 1, func() error {
-		deleted, err := st.Apply(ctx, "id4", delta(sesame.Delta{Clear: true}))
+		deleted, err := st.Apply(ctx, "id4", delta(driver.Delta{Clear: true}))
 		if err == nil && !deleted {
 			err = errors.New("not deleted")
 		}
@@ -770,7 +771,7 @@ func TestStatementsPerOperation(t *testing.T) {
 		return err
 	})
 	check("SetRevocation (a batch)", 1, func() error {
-		return st.SetRevocation(ctx, alice, sesame.Revocation{Before: now, Keep: "id9", Expires: now.Add(time.Hour)})
+		return st.SetRevocation(ctx, alice, driver.Revocation{Before: now, Keep: "id9", Expires: now.Add(time.Hour)})
 	})
 	check("Revocation", 1, func() error {
 		r, err := st.Revocation(ctx, alice, "id9", "id8")
@@ -801,10 +802,10 @@ SELECT 'u' || (i % 7), 'dead' || i, $1 FROM generate_series(1, $2) AS i`, now.Ad
 	}
 	rec := liveRecord("alice", map[string]any{"a": 1})
 	st.Save(t.Context(), "old", rec)
-	if err := st.Renew(t.Context(), "old", "new", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+	if err := st.Renew(t.Context(), "old", "new", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
 		t.Fatal(err)
 	}
-	st.SetRevocation(t.Context(), "alice", sesame.Revocation{Before: now, Expires: now.Add(-time.Second)})
+	st.SetRevocation(t.Context(), "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)})
 	st.Deny(t.Context(), "alice", "live", false, now.Add(time.Hour))
 	st.Deny(t.Context(), "carol", "dead", false, now.Add(-time.Second)) // carol's row: all expired
 	if _, err := st.Purge(t.Context()); err != nil {
@@ -819,7 +820,7 @@ SELECT 'u' || (i % 7), 'dead' || i, $1 FROM generate_series(1, $2) AS i`, now.Ad
 	if renewed != 1 || denied != 1 || marks != 1 {
 		t.Errorf("after Purge: %d renewals, %d denied IDs, %d rows of marks; want 1, 1, 1 (alice's: her mark expired, not her denied ID)", renewed, denied, marks)
 	}
-	if _, err := st.Load(t.Context(), "old"); !errors.Is(err, sesame.ErrRenewed) {
+	if _, err := st.Load(t.Context(), "old"); !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load(old) after Purge: %v, want ErrRenewed (the renewal is live)", err)
 	}
 	if r, err := st.Revocation(t.Context(), "alice", "live"); err != nil || !r.Revokes("live", "", now) || !r.Before.IsZero() {
@@ -852,7 +853,7 @@ func BenchmarkOperations(b *testing.B) {
 	b.Run("Apply", func(b *testing.B) { // a set: one UPDATE
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, err := st.Apply(ctx, "bench", delta(sesame.Delta{Set: map[string]any{"n": i}})); err != nil {
+			if _, err := st.Apply(ctx, "bench", delta(driver.Delta{Set: map[string]any{"n": i}})); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -860,7 +861,7 @@ func BenchmarkOperations(b *testing.B) {
 	b.Run("ApplyEmptying", func(b *testing.B) { // a delete of a key: lock, then update
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			if _, err := st.Apply(ctx, "bench", delta(sesame.Delta{Delete: []string{"n"}, Set: map[string]any{"n": i}})); err != nil {
+			if _, err := st.Apply(ctx, "bench", delta(driver.Delta{Delete: []string{"n"}, Set: map[string]any{"n": i}})); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -889,7 +890,7 @@ func BenchmarkOperations(b *testing.B) {
 		id := "bench"
 		for i := 0; b.Loop(); i++ {
 			next := fmt.Sprint("bench-", i)
-			if err := st.Renew(ctx, id, next, delta(sesame.Delta{User: &alice, Deadline: rec.Deadline})); err != nil {
+			if err := st.Renew(ctx, id, next, delta(driver.Delta{User: &alice, Deadline: rec.Deadline})); err != nil {
 				b.Fatal(err)
 			}
 			id = next

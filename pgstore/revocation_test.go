@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // denyMany inserts n denied IDs (x0, x1, ...) of user straight into the
@@ -104,7 +104,7 @@ func BenchmarkRevocation(b *testing.B) {
 		b.Run(fmt.Sprintf("denied=%d", n), func(b *testing.B) {
 			st := newStore(b, pool, Options{})
 			now := time.Now()
-			if err := st.SetRevocation(context.Background(), "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
+			if err := st.SetRevocation(context.Background(), "alice", driver.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
 				b.Fatal(err)
 			}
 			denyMany(b, pool, st, "alice", n)
@@ -142,11 +142,11 @@ func TestSetRevocationRacingDenyDropsTheDeniedID(t *testing.T) {
 			pool := testPool(t, mode.mode)
 			st := newStore(t, pool, Options{})
 			until := time.Now().Add(time.Hour)
-			h := hold(t, pool, st.q.deny, "alice", "racer", false, until, sesame.MaxDenied)
+			h := hold(t, pool, st.q.deny, "alice", "racer", false, until, driver.MaxDenied)
 			now := time.Now()
 			var err error
 			race(t, pool, h, func() {
-				err = st.SetRevocation(t.Context(), "alice", sesame.Revocation{Before: now, Keep: "keep", Expires: until})
+				err = st.SetRevocation(t.Context(), "alice", driver.Revocation{Before: now, Keep: "keep", Expires: until})
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +198,7 @@ func TestDenyRacingSetRevocationComesAfterTheMark(t *testing.T) {
 	}
 }
 
-// Of two Denys racing for the last place below sesame.MaxDenied, the one
+// Of two Denys racing for the last place below driver.MaxDenied, the one
 // that waited judges the limit on the count the first left: it is
 // refused, and adds nothing.
 func TestDenysRacingAtTheLimitAreCountedExactly(t *testing.T) {
@@ -208,10 +208,10 @@ func TestDenysRacingAtTheLimitAreCountedExactly(t *testing.T) {
 	if ok, err := st.Deny(t.Context(), "alice", "first", false, until); err != nil || !ok {
 		t.Fatalf("Deny = %v, %v", ok, err)
 	}
-	if _, err := pool.Exec(t.Context(), `UPDATE `+st.q.revocationsTable.Sanitize()+` SET denied = $1`, sesame.MaxDenied-1); err != nil {
+	if _, err := pool.Exec(t.Context(), `UPDATE `+st.q.revocationsTable.Sanitize()+` SET denied = $1`, driver.MaxDenied-1); err != nil {
 		t.Fatal(err)
 	}
-	h := hold(t, pool, st.q.deny, "alice", "last", false, until, sesame.MaxDenied)
+	h := hold(t, pool, st.q.deny, "alice", "last", false, until, driver.MaxDenied)
 	var ok bool
 	var err error
 	race(t, pool, h, func() { ok, err = st.Deny(t.Context(), "alice", "one-too-many", false, until) })
@@ -225,8 +225,8 @@ func TestDenysRacingAtTheLimitAreCountedExactly(t *testing.T) {
 	if _, ok := r.Denied["last"]; !ok || len(r.Denied) != 1 {
 		t.Errorf("Denied = %v, want last alone", r.Denied)
 	}
-	if n := deniedCount(t, st, "alice"); n != sesame.MaxDenied {
-		t.Errorf("count of Denys = %d, want %d", n, sesame.MaxDenied)
+	if n := deniedCount(t, st, "alice"); n != driver.MaxDenied {
+		t.Errorf("count of Denys = %d, want %d", n, driver.MaxDenied)
 	}
 }
 

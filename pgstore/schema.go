@@ -122,7 +122,7 @@ const (
 	// absolute lifetime), and caps expires at the new deadline if the
 	// delta sets one, else at the row's. A delta that gives the record to
 	// another, non-empty, user without authenticating
-	// (sesame.Delta.ChangesUser) clears authenticated_at, as ApplyTo does.
+	// (driver.Delta.ChangesUser) clears authenticated_at, as ApplyTo does.
 	deltaMeta = `persist = COALESCE($6::boolean, t.persist),
 	created = COALESCE($7::timestamptz, t.created),
 	deadline = COALESCE($8::timestamptz, t.deadline),
@@ -142,7 +142,7 @@ func buildQueries(table pgx.Identifier) queries {
 	dt := suffixed(table, deniedSuffix)
 	r, n, dn := rt.Sanitize(), nt.Sanitize(), dt.Sanitize()
 	cols := "data, user_id, created, last_seen, deadline, expires, persist, authenticated_at, user_agent, ip"
-	// The columns of a sesame.Info, after its ID and user.
+	// The columns of a driver.Info, after its ID and user.
 	info := "created, last_seen, expires, authenticated_at, user_agent, ip"
 	batch := fmt.Sprint(purgeBatch)
 	return queries{
@@ -158,7 +158,7 @@ ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, user_id = EXCLUDED.user_id,
 	expires = EXCLUDED.expires, persist = EXCLUDED.persist,
 	authenticated_at = EXCLUDED.authenticated_at, user_agent = EXCLUDED.user_agent, ip = EXCLUDED.ip`,
 
-		// A delta that cannot empty the record (sesame.Delta.Emptying is
+		// A delta that cannot empty the record (driver.Delta.Emptying is
 		// false): one UPDATE. Its WHERE reads only id and expires, which
 		// PostgreSQL re-checks on the row's latest version if a
 		// concurrent commit changed it, and the SET expressions are
@@ -286,7 +286,7 @@ SELECT (SELECT n FROM seen), (SELECT count(*) FROM d), (SELECT count(*) FROM d W
 ON CONFLICT (user_id) DO UPDATE SET before = EXCLUDED.before, keep = EXCLUDED.keep, expires = EXCLUDED.expires, denied = 0`,
 		dropDenied: `DELETE FROM ` + dn + ` WHERE user_id = $1::text AND id <> $2::text`,
 		// Deny, one statement ($1 user, $2 id, $3 renewed, $4 expires,
-		// $5 sesame.MaxDenied): m counts the Deny in the user's row
+		// $5 driver.MaxDenied): m counts the Deny in the user's row
 		// (creating one without a mark, whose before and expires are
 		// -infinity, if there is none), unless the limit is reached, and
 		// locks the row; under READ COMMITTED, a concurrent Deny or

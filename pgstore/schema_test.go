@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // version1DDL is the exact schema that pgstore's version 1 created, with
@@ -103,13 +104,13 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if r, err := st.Revocation(t.Context(), "alice", "s9"); err != nil || !r.Revokes("s9", "", now) || r.Keep != "s1" {
 		t.Errorf("after Deny: %+v, %v", r, err)
 	}
-	if err := st.Renew(t.Context(), "s1", "s1b", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+	if err := st.Renew(t.Context(), "s1", "s1b", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stores[1].Load(t.Context(), "s1"); !errors.Is(err, sesame.ErrRenewed) {
+	if _, err := stores[1].Load(t.Context(), "s1"); !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load of the renewed version-1 ID: %v, want ErrRenewed", err)
 	}
-	if deleted, err := st.Apply(t.Context(), "s2", delta(sesame.Delta{Delete: []string{"anon"}})); err != nil || !deleted {
+	if deleted, err := st.Apply(t.Context(), "s2", delta(driver.Delta{Delete: []string{"anon"}})); err != nil || !deleted {
 		t.Errorf("emptying Apply of a version-1 row = %v, %v; want deleted", deleted, err)
 	}
 	if found, err := stores[2].Delete(t.Context(), "s1"); err != nil || !found {
@@ -229,30 +230,30 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	if cart, err := sesame.Decode[[]string](rec.Values["cart"]); err != nil || fmt.Sprint(cart) != "[apple]" {
 		t.Errorf("cart = %v, %v", cart, err)
 	}
-	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (driver.Device{}) {
 		t.Errorf("a version-2 row reads as authenticated at %v on %+v, want never and no device", rec.AuthenticatedAt, rec.Device)
 	}
-	if _, err := st.Load(ctx, "s0"); !errors.Is(err, sesame.ErrRenewed) {
+	if _, err := st.Load(ctx, "s0"); !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load of a version-2 renewal: %v, want ErrRenewed", err)
 	}
-	if _, err := st.Load(ctx, "s3"); !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) {
+	if _, err := st.Load(ctx, "s3"); !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrExpired) {
 		t.Errorf("Load of an expired version-2 row: %v, want ErrNotFound and ErrExpired", err)
 	}
 	if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].ID != "s1" ||
-		!list[0].AuthenticatedAt.IsZero() || list[0].Device != (sesame.Device{}) {
+		!list[0].AuthenticatedAt.IsZero() || list[0].Device != (driver.Device{}) {
 		t.Errorf("Sessions(alice) = %+v, %v; want s1 alone, never authenticated, no device", list, err)
 	}
 
 	// The new metadata, on a version-2 row, through every write.
 	auth := now.Add(-time.Minute).Truncate(time.Microsecond)
-	dev := sesame.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
-	if _, err := st.Apply(ctx, "s1", delta(sesame.Delta{AuthenticatedAt: auth, Device: &dev})); err != nil {
+	dev := driver.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
+	if _, err := st.Apply(ctx, "s1", delta(driver.Delta{AuthenticatedAt: auth, Device: &dev})); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Renew(ctx, "s1", "s1b", delta(sesame.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
+	if err := st.Renew(ctx, "s1", "s1b", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stores[1].Apply(ctx, "s1b", delta(sesame.Delta{Delete: []string{"cart"}})); err != nil {
+	if _, err := stores[1].Apply(ctx, "s1b", delta(driver.Delta{Delete: []string{"cart"}})); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := stores[2].Update(ctx, "s1b", "n", func(old any, ok bool) (any, error) {
@@ -287,7 +288,7 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	if err := v2Load("s9"); err != nil {
 		t.Fatalf("version 2's Load on the upgraded table: %v", err)
 	}
-	for id, want := range map[string]sesame.Device{"s1b": dev, "s9": {}} {
+	for id, want := range map[string]driver.Device{"s1b": dev, "s9": {}} {
 		rec, err := st.Load(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -416,7 +417,7 @@ LEFT JOIN "T_revocations" AS m ON m.user_id = $1::text AND m.expires > $2::times
 // it: all succeed, one upgrades it in place to version 4 without
 // rewriting any table, every mark stays as it was and every denied ID
 // stays denied, as revoked, each user's denied IDs are counted into
-// their row (so that a user who already has more than sesame.MaxDenied is
+// their row (so that a user who already has more than driver.MaxDenied is
 // refused a Deny until a mark), the revocation table is purged through
 // its new index, and the statements of a version-3 instance still running
 // keep working on the upgraded tables.
@@ -507,7 +508,7 @@ func TestUpgradeFromVersion3(t *testing.T) {
 	if ok, err := st.Deny(ctx, "carol", "c0", false, live); err != nil || ok {
 		t.Errorf("Deny for a user past MaxDenied = %v, %v; want false: the caller sets a mark", ok, err)
 	}
-	if err := stores[2].SetRevocation(ctx, "carol", sesame.Revocation{Before: now, Expires: live}); err != nil {
+	if err := stores[2].SetRevocation(ctx, "carol", driver.Revocation{Before: now, Expires: live}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := stores[3].Deny(ctx, "carol", "c0", true, live); err != nil || !ok {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestChangeOfUserClearsAuthenticatedAt checks that a delta that gives a
@@ -14,7 +14,7 @@ import (
 // sets no AuthenticatedAt), clears the record's AuthenticatedAt, through
 // Apply and through Renew's first step, which applies a delta too: the
 // new user must never count as fresh on the previous user's login (see
-// sesame.Delta.ChangesUser). Any other delta keeps it, or sets the
+// driver.Delta.ChangesUser). Any other delta keeps it, or sets the
 // delta's.
 func TestChangeOfUserClearsAuthenticatedAt(t *testing.T) {
 	t.Run("standalone", func(t *testing.T) { testChangeOfUser(t, standalone(t)) })
@@ -48,12 +48,12 @@ func testChangeOfUser(t *testing.T, rdb redis.UniversalClient) {
 		for _, op := range []string{"Apply", "Renew"} {
 			t.Run(op+" "+tt.name, func(t *testing.T) {
 				id := fmt.Sprintf("%s-%s", op, tt.name)
-				rec := &sesame.Record{User: tt.from, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+				rec := &driver.Record{User: tt.from, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 					Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour), AuthenticatedAt: logged}
 				if err := st.Save(ctx, id, rec); err != nil {
 					t.Fatal(err)
 				}
-				d := &sesame.Delta{User: tt.user, AuthenticatedAt: tt.authAt, LastSeen: now, Expires: now.Add(time.Hour)}
+				d := &driver.Delta{User: tt.user, AuthenticatedAt: tt.authAt, LastSeen: now, Expires: now.Add(time.Hour)}
 				if tt.deadline {
 					d.Deadline = rec.Deadline
 				}

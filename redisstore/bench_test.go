@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/benchkit"
 )
 
@@ -20,7 +21,7 @@ func populate(tb testing.TB, st *Store, prefix string, from, to int, user func(i
 	for lo := from; lo < to; lo += 500 {
 		var calls []*call
 		for i := lo; i < min(lo+500, to); i++ {
-			rec := &sesame.Record{User: user(i), Values: map[string]any{"user_id": i, "name": "someone"},
+			rec := &driver.Record{User: user(i), Values: map[string]any{"user_id": i, "name": "someone"},
 				Created: now, LastSeen: now, Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 			c, _, err := st.saveCalls(fmt.Sprintf("%s-%d", prefix, i), rec, now)
 			if err != nil {

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
-// CapUser implements sesame.UserCapper. It lists the user's live sessions
+// CapUser implements driver.UserCapper. It lists the user's live sessions
 // as Sessions does (two round trips), counting a session that is being
 // renewed by its forward pointer, and returns at once if they are at most
 // n (or if refuse is set and keep is not among them). Otherwise one
@@ -30,7 +30,7 @@ import (
 // an earlier CapUser chose and still found live here (that CapUser failed
 // before its deletes, or has not reached them yet) is deleted too, and
 // listed only if it is keep.
-func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("cap user", err)
 	}
@@ -49,14 +49,14 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 			found = append(found, p)
 		}
 	}
-	infos := make([]sesame.Info, len(found))
+	infos := make([]driver.Info, len(found))
 	for i, f := range found {
 		infos[i] = f.Info
 	}
-	if len(sesame.OverCap(infos, keep, n, refuse)) == 0 {
+	if len(driver.OverCap(infos, keep, n, refuse)) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(found, func(a, b listed) int { // as sesame.OverCap orders them
+	slices.SortFunc(found, func(a, b listed) int { // as driver.OverCap orders them
 		return cmp.Or(a.LastSeen.Compare(b.LastSeen), a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
 	})
 	refusing := "0"
@@ -65,7 +65,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	}
 	args := make([]any, 0, 4+3*len(found))
 	args = append(args, ms(now), n, refusing, keep)
-	byID := make(map[string]sesame.Info, len(found))
+	byID := make(map[string]driver.Info, len(found))
 	for _, f := range found {
 		args = append(args, f.ID, f.score, ms(f.Expires))
 		byID[f.ID] = f.Info
@@ -78,7 +78,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	if err != nil {
 		return nil, wrap("cap user", err)
 	}
-	var ended []sesame.Info
+	var ended []driver.Info
 	for _, id := range chosen {
 		// Listed even if another call deleted it first: it was chosen.
 		if _, err := s.del(ctx, "cap user", id, user); err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestCapUser checks CapUser on the keys: whom it ends, what it counts,
@@ -23,14 +23,14 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 	ctx := t.Context()
 	save := func(t *testing.T, st *Store, user, id string, seen time.Time, idle time.Duration) {
 		t.Helper()
-		rec := &sesame.Record{User: user, Values: map[string]any{"x": 1}, Created: seen, LastSeen: seen,
+		rec := &driver.Record{User: user, Values: map[string]any{"x": 1}, Created: seen, LastSeen: seen,
 			Expires: seen.Add(idle), Deadline: seen.Add(time.Hour), AuthenticatedAt: seen,
-			Device: sesame.Device{UserAgent: "agent " + id, IP: "192.0.2.1"}}
+			Device: driver.Device{UserAgent: "agent " + id, IP: "192.0.2.1"}}
 		if err := st.Save(ctx, id, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ids := func(list []sesame.Info) []string {
+	ids := func(list []driver.Info) []string {
 		var out []string
 		for _, in := range list {
 			out = append(out, in.ID)
@@ -100,7 +100,7 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 		save(t, st, "alice", "idle", now, 100*time.Millisecond) // indexed until its deadline
 		save(t, st, "alice", "moved", now, time.Hour)
 		bob := "bob"
-		if _, err := st.Apply(ctx, "moved", &sesame.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		if _, err := st.Apply(ctx, "moved", &driver.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		rdb.ZAdd(ctx, st.userKey("alice"), redis.Z{Score: float64(now.Add(time.Hour).UnixMilli()), Member: "moved"}) // a stale entry
@@ -141,7 +141,7 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 		save(t, st, "alice", "a", now.Add(-2*time.Minute), time.Hour)
 		save(t, st, "alice", "b", now.Add(-time.Minute), time.Hour)
 		save(t, st, "alice", "c", now.Add(-3*time.Minute), time.Hour)
-		var ended []sesame.Info
+		var ended []driver.Info
 		st.betweenSteps = func() { // c is a pointer, c2 not live yet
 			var err error
 			if ended, err = st.CapUser(ctx, "alice", "a", 2, false); err != nil {
@@ -149,7 +149,7 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 			}
 		}
 		user := "alice"
-		if err := st.Renew(ctx, "c", "c2", &sesame.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		if err := st.Renew(ctx, "c", "c2", &driver.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(ids(ended), []string{"b"}) {
@@ -181,7 +181,7 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 						if err != nil {
 							t.Error(err)
 						}
-						refused[i] = slices.ContainsFunc(ended, func(in sesame.Info) bool { return in.ID == id })
+						refused[i] = slices.ContainsFunc(ended, func(in driver.Info) bool { return in.ID == id })
 						if refuse && len(ended) > 1 {
 							t.Errorf("CapUser refusing ended %v, want its own session at most", ids(ended))
 						}

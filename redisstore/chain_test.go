@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // chainLength is how many renewals the chain tests make: far more than
@@ -33,7 +33,7 @@ func chain(t *testing.T, st *Store, user, prefix string) []string {
 	t.Helper()
 	ctx := t.Context()
 	now := time.Now()
-	rec := &sesame.Record{User: user, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	rec := &driver.Record{User: user, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 	ids := []string{prefix + "-0"}
 	if err := st.Save(ctx, ids[0], rec); err != nil {
@@ -41,7 +41,7 @@ func chain(t *testing.T, st *Store, user, prefix string) []string {
 	}
 	for i := 1; i <= chainLength; i++ {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		d := &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
+		d := &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
 		if err := st.Renew(ctx, ids[len(ids)-1], id, d); err != nil {
 			t.Fatalf("Renew %d: %v", i, err)
 		}
@@ -54,7 +54,7 @@ func testLongChains(t *testing.T, rdb redis.UniversalClient) {
 	ctx := t.Context()
 	mustEnded := func(t *testing.T, st *Store, user, last string) {
 		t.Helper()
-		if _, err := st.Load(ctx, last); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(ctx, last); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load of the chain's last ID = %v, want ErrNotFound: the session outlived its revocation", err)
 		}
 		if list, err := st.Sessions(ctx, user); err != nil || len(list) != 0 {

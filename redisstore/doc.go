@@ -1,8 +1,8 @@
-// Package redisstore is a sesame.Store on Redis, through a go-redis v9
+// Package redisstore is a driver.Store on Redis, through a go-redis v9
 // [redis.UniversalClient]: a standalone server, Sentinel (a failover
-// client) or Redis Cluster. It implements sesame.DeltaStore,
-// sesame.Renewer, sesame.Updater, sesame.UserStore, sesame.UserCapper and
-// sesame.RevocationStore, and needs Redis 6.2 or later.
+// client) or Redis Cluster. It implements driver.DeltaStore,
+// driver.Renewer, driver.Updater, driver.UserStore, driver.UserCapper and
+// driver.RevocationStore, and needs Redis 6.2 or later.
 //
 // # Layout
 //
@@ -26,7 +26,7 @@
 //	PREFIX u:USER  sorted set: the user's session IDs, scored by deadline.
 //	PREFIX r:USER  hash: the user's revocation mark: b (before), k (keep)
 //	               and x (expires); c, how many IDs were denied since
-//	               the mark (see sesame.MaxDenied); and a field per
+//	               the mark (see driver.MaxDenied); and a field per
 //	               denied session ID, holding the denial's expiry: "d:"+ID
 //	               if it was revoked, "r:"+ID if it was renewed away. A
 //	               mark written by the previous version has no c and only
@@ -40,12 +40,12 @@
 // forward pointer with the record it replaced, a tombstone when no renewal
 // can need it any more, a mark at the latest time it was given (the mark's
 // or a denial's), and a user index or cap key with its latest member. Every key the store writes has
-// a TTL. The store needs no purge (it is not a sesame.Purger), and never
+// a TTL. The store needs no purge (it is not a driver.Purger), and never
 // runs KEYS or SCAN.
 //
 // So a record vanishes at its expiry, and the store cannot tell an expired
 // session from one that never existed: Load, Apply, Update and Renew
-// report sesame.ErrNotFound alone, never sesame.ErrExpired (not even for a
+// report driver.ErrNotFound alone, never driver.ErrExpired (not even for a
 // hash that the server has not expired yet while the record's Expires is
 // past, by this process's clock).
 //
@@ -163,7 +163,7 @@
 // Cluster keeps on different nodes, in two scripts:
 //
 //  1. renewOut, on the old hash: if it holds no live session, nothing
-//     changes and Renew reports sesame.ErrNotFound (and sesame.ErrRenewed
+//     changes and Renew reports driver.ErrNotFound (and driver.ErrRenewed
 //     if the hash is a forward pointer). Otherwise the script applies the
 //     delta in Lua, returns the resulting fields, and replaces the hash
 //     with a forward pointer {f: new ID, u: old user, e: old expiry} that
@@ -250,8 +250,8 @@
 // f with the value, then runs a script that writes f's result only if the
 // hash still holds a live session, not a forward pointer nor a tombstone
 // (as Apply checks), and the field still holds the value read, byte for
-// byte (or still none). It reports sesame.ErrNotFound, and
-// sesame.ErrRenewed for a pointer, if the read or the script finds no live
+// byte (or still none). It reports driver.ErrNotFound, and
+// driver.ErrRenewed for a pointer, if the read or the script finds no live
 // session; the script changes nothing but the field, so neither the
 // record's times nor its TTL move. Uncontended, an Update costs 2 round
 // trips, and through a Manager 3 (the request's read, then those two).
@@ -279,7 +279,7 @@
 // most n, or refuse is set and keep is not among them, it returns.
 // Otherwise the cap key PREFIX c:USER decides, in one script: it is given
 // the sessions listed, least recently seen first (ties to the earlier
-// created, then the smaller ID, as sesame.OverCap orders them), each with
+// created, then the smaller ID, as driver.OverCap orders them), each with
 // its index score and expiry. It prunes its members whose score has
 // passed, leaves out the sessions listed that are members (a CapUser chose
 // them before) or expired by now, and if more than n remain it chooses
@@ -334,14 +334,14 @@
 // one for SetRevocation, so that they are atomic with respect to each
 // other. No command of a read or a Deny is O(number of denied IDs):
 // cookiestore reads the mark on every request of a user, and a user may
-// have denied up to sesame.MaxDenied IDs since the last mark (the
+// have denied up to driver.MaxDenied IDs since the last mark (the
 // previous version let the list grow with every logout: 20,000 denied IDs
 // cost 35 ms per read, and held up every other client of the server).
 //
 //   - Revocation is one HMGET of b, k, x and the two fields of each ID
 //     asked about: O(number of IDs asked), whatever the list's length.
 //   - Deny reads c and the ID's two fields (one HMGET), refuses if c has
-//     reached sesame.MaxDenied, else writes the ID's entry (HSET, HDEL of
+//     reached driver.MaxDenied, else writes the ID's entry (HSET, HDEL of
 //     its other field: a second Deny of an ID merges into its entry, and
 //     a revocation is never weakened into a renewal, nor shortened),
 //     counts a new ID in c, and makes the key expire at the later of its
@@ -357,7 +357,7 @@
 // expiries, without c) reads as it is, its denials as revocations; its
 // first Deny counts its fields but b, k and x (HLEN, O(1)) as the IDs
 // denied since the mark, so a list the previous version let grow past
-// sesame.MaxDenied takes no more Denys until the next mark, which drops
+// driver.MaxDenied takes no more Denys until the next mark, which drops
 // it. A string mark of the version before ("before expires keep") is
 // parsed on read (a GET more), and converted into the hash by the next
 // write, keeping its expiry. So an upgrade drops no revocation. With
@@ -367,7 +367,7 @@
 //
 // # Values
 //
-// Values are stored as JSON (sesame.MarshalValue) and loaded as
+// Values are stored as JSON (driver.MarshalValue) and loaded as
 // json.RawMessage, which sesame.Get decodes into the caller's type.
 //
 // # Contexts and failures

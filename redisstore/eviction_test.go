@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/testenv"
 )
 
@@ -74,7 +74,7 @@ func TestCheckEviction(t *testing.T) {
 // of CheckEviction makes it needless.
 func TestEvictionCheckOnFirstUse(t *testing.T) {
 	now := time.Now()
-	rec := &sesame.Record{User: "alice-the-user", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	rec := &driver.Record{User: "alice-the-user", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}
 	const secret = "secret-session-id"
 	// client returns a client of srv that counts its CONFIG commands and

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestUserIndexNeverLosesALiveSession is the review's race, on the keys:
@@ -36,9 +36,9 @@ func testIndexRace(t *testing.T, rdb redis.UniversalClient) {
 	if testing.Short() {
 		n = 100
 	}
-	record := func(user string, i int) *sesame.Record {
+	record := func(user string, i int) *driver.Record {
 		now := time.Now()
-		return &sesame.Record{User: user, Values: map[string]any{"i": i}, Created: now, LastSeen: now,
+		return &driver.Record{User: user, Values: map[string]any{"i": i}, Created: now, LastSeen: now,
 			Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 	}
 	stop := make(chan struct{})
@@ -92,18 +92,18 @@ func testIndexRace(t *testing.T, rdb redis.UniversalClient) {
 				switch i % 4 {
 				case 1: // SetUser without a Renew
 					alice := user
-					_, err = st.Apply(ctx, id, &sesame.Delta{User: &alice, LastSeen: now, Expires: now.Add(30 * time.Minute)})
+					_, err = st.Apply(ctx, id, &driver.Delta{User: &alice, LastSeen: now, Expires: now.Add(30 * time.Minute)})
 				case 2: // Renew
 					ids[i] = append(ids[i], id+"-renewed")
-					err = st.Renew(ctx, id, id+"-renewed", &sesame.Delta{User: &rec.User, Deadline: rec.Deadline,
+					err = st.Renew(ctx, id, id+"-renewed", &driver.Delta{User: &rec.User, Deadline: rec.Deadline,
 						LastSeen: now, Expires: now.Add(30 * time.Minute)})
 				case 3: // Login
 					alice := user
 					ids[i] = append(ids[i], id+"-login")
-					err = st.Renew(ctx, id, id+"-login", &sesame.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour),
+					err = st.Renew(ctx, id, id+"-login", &driver.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour),
 						LastSeen: now, Expires: now.Add(30 * time.Minute)})
 				}
-				if err != nil && !errors.Is(err, sesame.ErrNotFound) {
+				if err != nil && !errors.Is(err, driver.ErrNotFound) {
 					t.Error(err)
 				}
 				if written.Add(1) == int64(3*n/4) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestMetadataFields checks the fields a (AuthenticatedAt), g and i
@@ -31,9 +31,9 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 
-	rec := &sesame.Record{User: "alice", Values: map[string]any{"n": 1}, Created: now, LastSeen: now,
+	rec := &driver.Record{User: "alice", Values: map[string]any{"n": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour), AuthenticatedAt: now.Add(-time.Minute),
-		Device: sesame.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}}
+		Device: driver.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}}
 	if err := st.Save(ctx, "id", rec); err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +41,12 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 
 	// A delta that sets neither leaves them; one that sets them writes
 	// them, in the same single script.
-	if _, err := st.Apply(ctx, "id", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour), Set: map[string]any{"m": 2}}); err != nil {
+	if _, err := st.Apply(ctx, "id", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour), Set: map[string]any{"m": 2}}); err != nil {
 		t.Fatal(err)
 	}
 	check("after a write", hash("id"), map[string]string{"a": ms(rec.AuthenticatedAt), "g": "Mozilla/5.0 ☃", "i": "2001:db8::1"})
-	if _, err := st.Apply(ctx, "id", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour), AuthenticatedAt: now,
-		Device: &sesame.Device{UserAgent: "curl/8", IP: ""}}); err != nil {
+	if _, err := st.Apply(ctx, "id", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour), AuthenticatedAt: now,
+		Device: &driver.Device{UserAgent: "curl/8", IP: ""}}); err != nil {
 		t.Fatal(err)
 	}
 	check("after a delta that sets them", hash("id"), map[string]string{"a": ms(now), "g": "curl/8", "i": ""})
@@ -61,7 +61,7 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil {
 		t.Fatalf("Load of a record without the new fields: %v", err)
 	}
-	if !got.AuthenticatedAt.IsZero() || got.Device != (sesame.Device{}) || got.User != "alice" || !got.Persist ||
+	if !got.AuthenticatedAt.IsZero() || got.Device != (driver.Device{}) || got.User != "alice" || !got.Persist ||
 		string(got.Values["n"].(json.RawMessage)) != "5" || !got.Expires.Equal(now.Add(time.Hour)) {
 		t.Errorf("the old record loads as %+v, want its fields and a zero AuthenticatedAt and Device", got)
 	}
@@ -70,10 +70,10 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatalf("Sessions = %+v, %v; want both", list, err)
 	}
 	for _, in := range list {
-		want := sesame.Info{ID: "id", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour),
-			AuthenticatedAt: now, Device: sesame.Device{UserAgent: "curl/8"}}
+		want := driver.Info{ID: "id", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour),
+			AuthenticatedAt: now, Device: driver.Device{UserAgent: "curl/8"}}
 		if in.ID == "old" {
-			want = sesame.Info{ID: "old", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+			want = driver.Info{ID: "old", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
 		}
 		if !in.Created.Equal(want.Created) || !in.LastSeen.Equal(want.LastSeen) || !in.Expires.Equal(want.Expires) ||
 			!in.AuthenticatedAt.Equal(want.AuthenticatedAt) || in.Device != want.Device || in.User != want.User {
@@ -81,8 +81,8 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 		}
 	}
 	user := "alice"
-	dev := sesame.Device{UserAgent: "new agent", IP: "192.0.2.9"}
-	if err := st.Renew(ctx, "old", "old2", &sesame.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now,
+	dev := driver.Device{UserAgent: "new agent", IP: "192.0.2.9"}
+	if err := st.Renew(ctx, "old", "old2", &driver.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now,
 		Expires: now.Add(time.Hour), AuthenticatedAt: now, Device: &dev}); err != nil {
 		t.Fatal(err)
 	}

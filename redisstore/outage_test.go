@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -130,9 +131,9 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	st := New(rdb, Options{SkipEvictionCheck: true})
 	ctx := t.Context()
 	now := time.Now()
-	rec := &sesame.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	rec := &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}
-	touch := &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}
+	touch := &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}
 
 	for _, tt := range []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // DefaultPrefix is the key prefix used when Options.Prefix is empty.
@@ -72,14 +72,14 @@ type Store struct {
 }
 
 var (
-	_ sesame.Store           = (*Store)(nil)
-	_ sesame.DeltaStore      = (*Store)(nil)
-	_ sesame.Renewer         = (*Store)(nil)
-	_ sesame.Updater         = (*Store)(nil)
-	_ sesame.UserStore       = (*Store)(nil)
-	_ sesame.UserCapper      = (*Store)(nil)
-	_ sesame.UserDeleter     = (*Store)(nil)
-	_ sesame.RevocationStore = (*Store)(nil)
+	_ driver.Store           = (*Store)(nil)
+	_ driver.DeltaStore      = (*Store)(nil)
+	_ driver.Renewer         = (*Store)(nil)
+	_ driver.Updater         = (*Store)(nil)
+	_ driver.UserStore       = (*Store)(nil)
+	_ driver.UserCapper      = (*Store)(nil)
+	_ driver.UserDeleter     = (*Store)(nil)
+	_ driver.RevocationStore = (*Store)(nil)
 )
 
 // New returns a Store on client: a *redis.Client, a failover client
@@ -119,16 +119,16 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-func notFound(op string) error { return fmt.Errorf("redisstore: %s: %w", op, sesame.ErrNotFound) }
+func notFound(op string) error { return fmt.Errorf("redisstore: %s: %w", op, driver.ErrNotFound) }
 
 func renewed(op string) error {
-	return fmt.Errorf("redisstore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+	return fmt.Errorf("redisstore: %s: %w: %w", op, driver.ErrNotFound, driver.ErrRenewed)
 }
 
-// Load implements sesame.Store with one HGETALL. A forward pointer (the ID
-// was renewed) gives an error wrapping sesame.ErrNotFound and
-// sesame.ErrRenewed.
-func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+// Load implements driver.Store with one HGETALL. A forward pointer (the ID
+// was renewed) gives an error wrapping driver.ErrNotFound and
+// driver.ErrRenewed.
+func (s *Store) Load(ctx context.Context, id string) (*driver.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("load", err)
 	}
@@ -164,9 +164,9 @@ const metaFields = 9
 // decode returns the record held in the session hash h. A record written
 // before the fields a, g and i existed has none of them: it loads with a
 // zero AuthenticatedAt and Device.
-func decode(h map[string]string) (*sesame.Record, error) {
-	rec := &sesame.Record{User: h["u"], Persist: h["p"] == "1",
-		Device: sesame.Device{UserAgent: h["g"], IP: h["i"]}}
+func decode(h map[string]string) (*driver.Record, error) {
+	rec := &driver.Record{User: h["u"], Persist: h["p"] == "1",
+		Device: driver.Device{UserAgent: h["g"], IP: h["i"]}}
 	for _, f := range []struct {
 		name string
 		t    *time.Time
@@ -188,13 +188,13 @@ func decode(h map[string]string) (*sesame.Record, error) {
 	return rec, nil
 }
 
-// Save implements sesame.Store: one script on the session hash, with the
+// Save implements driver.Store: one script on the session hash, with the
 // user index update in the same pipeline. If the index update fails while
 // the hash was written, the hash is deleted and Save fails. Replacing a
 // record that belonged to another user costs a second round trip, to
 // remove it from that user's index, after the record left it. A record
 // that has already expired is not written: the key is deleted instead.
-func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("save", err)
 	}
@@ -229,7 +229,7 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 
 // saveCalls returns the calls that save rec under id: the index update, if
 // any, then save, the script that writes the hash.
-func (s *Store) saveCalls(id string, rec *sesame.Record, now time.Time) (calls []*call, save *call, err error) {
+func (s *Store) saveCalls(id string, rec *driver.Record, now time.Time) (calls []*call, save *call, err error) {
 	persist := "0"
 	if rec.Persist {
 		persist = "1"
@@ -240,7 +240,7 @@ func (s *Store) saveCalls(id string, rec *sesame.Record, now time.Time) (calls [
 		"d", ms(rec.Deadline), "e", ms(rec.Expires), "p", persist,
 		"a", ms(rec.AuthenticatedAt), "g", rec.Device.UserAgent, "i", rec.Device.IP)
 	for k, v := range rec.Values {
-		b, err := sesame.MarshalValue(v)
+		b, err := driver.MarshalValue(v)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -269,7 +269,7 @@ func (s *Store) index(user, id string, deadline, expires, now time.Time) *call {
 // deltaArgs appends d to args as the scripts take it (see scripts.go). The
 // metadata fields a (d.AuthenticatedAt), g and i (d.Device) go with the
 // field/value pairs to set, before the values, when d sets them.
-func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
+func deltaArgs(args []any, d *driver.Delta) ([]any, error) {
 	clearValues, setUser, user, persist := "0", "0", "", ""
 	if d.Clear {
 		clearValues = "1"
@@ -295,7 +295,7 @@ func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
 		args = append(args, "g", d.Device.UserAgent, "i", d.Device.IP)
 	}
 	for k, v := range d.Set {
-		b, err := sesame.MarshalValue(v)
+		b, err := driver.MarshalValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("value %q: %w", k, err)
 		}
@@ -308,9 +308,9 @@ func deltaArgs(args []any, d *sesame.Delta) ([]any, error) {
 // request changed the session's user between its read and its write.
 const maxMoves = 8
 
-// Apply implements sesame.DeltaStore: one script on the session hash,
-// which changes nothing and reports sesame.ErrNotFound if there is no live
-// record (and sesame.ErrRenewed if the ID was renewed away), and deletes
+// Apply implements driver.DeltaStore: one script on the session hash,
+// which changes nothing and reports driver.ErrNotFound if there is no live
+// record (and driver.ErrRenewed if the ID was renewed away), and deletes
 // the record if an emptying delta leaves it without values and user.
 //
 // A delta that changes the user, or sets a new deadline, must first make
@@ -318,7 +318,7 @@ const maxMoves = 8
 // user's index entry, and only then runs the script, which checks that the
 // user is still the one read. The old user's entry goes after the record
 // left that user. See the package doc for the round trips.
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, wrap("apply", err)
 	}
@@ -462,7 +462,7 @@ func (s *Store) kill(id, user string, until, now time.Time) *call {
 	return &call{script: deleteScript, keys: []string{s.sessionKey(id)}, args: []any{ms(now), user, tomb}}
 }
 
-// Delete implements sesame.Store: one script, plus a second round trip to
+// Delete implements driver.Store: one script, plus a second round trip to
 // remove the session from its user's index if it had a user. Deleting a
 // renewed ID follows its forward pointers, one round trip each, however
 // many renewals the chain holds, and deletes the session at the end of
@@ -545,12 +545,12 @@ func (s *Store) members(ctx context.Context, user string, now time.Time) ([]redi
 	return z.Val(), err
 }
 
-// Sessions implements sesame.UserStore: it reads the user's index, then
+// Sessions implements driver.UserStore: it reads the user's index, then
 // the listed sessions, in two round trips. It skips entries whose session
 // ended early, changed user or has no record (yet), and removes none:
 // entries go at their deadline, or when a Delete, DeleteUser, Apply or
 // Renew takes its own session out.
-func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+func (s *Store) Sessions(ctx context.Context, user string) ([]driver.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("sessions", err)
 	}
@@ -559,7 +559,7 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 	if err != nil || len(found) == 0 {
 		return nil, wrap("sessions", err)
 	}
-	list := make([]sesame.Info, len(found))
+	list := make([]driver.Info, len(found))
 	for i, f := range found {
 		list[i] = f.Info
 	}
@@ -569,7 +569,8 @@ func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error
 // listed is a live session of a user, or a live forward pointer of the
 // user, as its index and its hash told.
 type listed struct {
-	sesame.Info
+	driver.
+		Info
 	score string // its index score: Unix ms, or "+inf"
 	to    string // a pointer's new ID
 }
@@ -610,18 +611,18 @@ func (s *Store) live(ctx context.Context, user string, now time.Time) (found, mo
 		}
 		id := m.Member.(string)
 		if v[4] != nil {
-			moving = append(moving, listed{sesame.Info{ID: id, User: user, Expires: e}, score, str(v[4])})
+			moving = append(moving, listed{driver.Info{ID: id, User: user, Expires: e}, score, str(v[4])})
 			continue
 		}
-		found = append(found, listed{sesame.Info{
+		found = append(found, listed{driver.Info{
 			ID: id, User: user, Created: c, LastSeen: l, Expires: e,
-			AuthenticatedAt: a, Device: sesame.Device{UserAgent: str(v[7]), IP: str(v[8])},
+			AuthenticatedAt: a, Device: driver.Device{UserAgent: str(v[7]), IP: str(v[8])},
 		}, score, ""})
 	}
 	return found, moving, nil
 }
 
-// DeleteUser implements sesame.UserStore. It reads the user's index (one
+// DeleteUser implements driver.UserStore. It reads the user's index (one
 // round trip), then runs one script per listed ID but keep (one pipeline):
 // a live session of the user is deleted and counted; a forward pointer of
 // the user is followed, in one pipeline per hop, and the session it leads

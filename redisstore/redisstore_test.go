@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/testenv"
 	"github.com/sesame-go/sesame/sesametest"
 )
@@ -152,10 +152,10 @@ func (d dumper) Dump(ctx context.Context) ([]byte, error) {
 
 func TestConformanceStandalone(t *testing.T) {
 	rdb := standalone(t)
-	sesametest.Run(t, func(t *testing.T) sesame.Store { return dumper{testStore(t, rdb)} })
+	sesametest.Run(t, func(t *testing.T) driver.Store { return dumper{testStore(t, rdb)} })
 }
 
 func TestConformanceCluster(t *testing.T) {
 	rdb := cluster(t)
-	sesametest.Run(t, func(t *testing.T) sesame.Store { return dumper{testStore(t, rdb)} })
+	sesametest.Run(t, func(t *testing.T) driver.Store { return dumper{testStore(t, rdb)} })
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Renew's result codes of step 1 (renewOutScript).
@@ -59,7 +59,7 @@ func movedResult(cmd *redis.Cmd) (moved, error) {
 }
 
 // renewOut returns the call of step 1 of a Renew of oldID to newID.
-func (s *Store) renewOut(oldID, newID string, d *sesame.Delta, now time.Time) (*call, error) {
+func (s *Store) renewOut(oldID, newID string, d *driver.Delta, now time.Time) (*call, error) {
 	args, err := deltaArgs([]any{ms(now), newID, "", ""}, d)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (s *Store) renewIn(newID string, m moved) *call {
 	return &call{script: renewInScript, keys: []string{s.sessionKey(newID)}, args: args}
 }
 
-// Renew implements sesame.Renewer, atomically on a Cluster too, where the
+// Renew implements driver.Renewer, atomically on a Cluster too, where the
 // two IDs live in different slots: step 1, a script on the old hash, takes
 // the live record out with d applied and leaves a forward pointer; step
 // 2, a script on the new hash, writes it unless a tombstone is there. The
@@ -92,7 +92,7 @@ func (s *Store) renewIn(newID string, m moved) *call {
 // A failure between the steps (the server or the network fails, ctx
 // ends) leaves the session under neither ID: it is logged out, never
 // duplicated.
-func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta) error {
 	if err := ctx.Err(); err != nil {
 		return wrap("renew", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestRenewInterleavings forces, with the store's hook between the two
@@ -21,21 +21,21 @@ func TestRenewInterleavings(t *testing.T) {
 func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 	type env struct {
 		st  *Store
-		rec *sesame.Record
+		rec *driver.Record
 	}
 	setup := func(t *testing.T) env {
 		st := testStore(t, rdb)
 		now := time.Now()
-		rec := &sesame.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+		rec := &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 			Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 		if err := st.Save(t.Context(), "old", rec); err != nil {
 			t.Fatal(err)
 		}
 		return env{st, rec}
 	}
-	delta := func(rec *sesame.Record) *sesame.Delta {
+	delta := func(rec *driver.Record) *driver.Delta {
 		now := time.Now()
-		return &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
+		return &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
 	}
 	ctx := t.Context()
 	indexed := func(st *Store, user, id string) bool {
@@ -59,10 +59,10 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 	// listed nowhere.
 	checkDead := func(t *testing.T, st *Store) {
 		t.Helper()
-		if _, err := st.Load(ctx, "new"); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(ctx, "new"); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load(new) = %v, want not found", err)
 		}
-		if _, err := st.Load(ctx, "old"); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(ctx, "old"); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load(old) = %v, want not found", err)
 		}
 		if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 0 {
@@ -103,7 +103,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 			t.Error("after Renew the index does not hold exactly the new ID")
 		}
 		_, err = e.st.Load(ctx, "old")
-		if !errors.Is(err, sesame.ErrRenewed) {
+		if !errors.Is(err, driver.ErrRenewed) {
 			t.Errorf("Load(old) = %v, want ErrRenewed", err)
 		}
 	})
@@ -124,7 +124,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 			}
 		}
 		err := e.st.Renew(ctx, "old", "new", delta(e.rec))
-		if !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrRenewed) {
+		if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) {
 			t.Errorf("Renew refused at step 2 = %v, want ErrNotFound only", err)
 		}
 		checkDead(t, e.st)
@@ -162,7 +162,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 	t.Run("FallbackWithoutUserOrDeadline", func(t *testing.T) {
 		e := setup(t)
 		now := time.Now()
-		d := &sesame.Delta{Set: map[string]any{"b": 2}, LastSeen: now, Expires: now.Add(30 * time.Minute)}
+		d := &driver.Delta{Set: map[string]any{"b": 2}, LastSeen: now, Expires: now.Add(30 * time.Minute)}
 		e.st.betweenSteps = func() {
 			if !indexed(e.st, "alice", "new") {
 				t.Error("the new ID is not indexed before step 2")
@@ -185,7 +185,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 		// that comes later (a stalled process) must refuse on its own.
 		st := testStore(t, rdb)
 		now := time.Now()
-		rec := &sesame.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+		rec := &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 			Expires: now.Add(300 * time.Millisecond), Deadline: now.Add(time.Hour)}
 		st.Save(ctx, "old", rec)
 		st.betweenSteps = func() {
@@ -198,7 +198,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 			}
 		}
 		mustNotFoundOnly(t, st.Renew(ctx, "old", "new", delta(rec)))
-		if _, err := st.Load(ctx, "new"); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(ctx, "new"); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("a late step 2 brought the session back: Load(new) = %v", err)
 		}
 	})
@@ -236,7 +236,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 
 func mustNotFoundOnly(t *testing.T, err error) {
 	t.Helper()
-	if !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrRenewed) {
+	if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Renew = %v, want an error wrapping ErrNotFound (not ErrRenewed)", err)
 	}
 }
@@ -252,10 +252,10 @@ func testApplyEmpties(t *testing.T, rdb redis.UniversalClient) {
 	st := testStore(t, rdb)
 	ctx := t.Context()
 	now := time.Now()
-	st.Save(ctx, "s1", &sesame.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	st.Save(ctx, "s1", &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)})
 	empty := ""
-	deleted, err := st.Apply(ctx, "s1", &sesame.Delta{Clear: true, User: &empty, LastSeen: now, Expires: now.Add(time.Hour)})
+	deleted, err := st.Apply(ctx, "s1", &driver.Delta{Clear: true, User: &empty, LastSeen: now, Expires: now.Add(time.Hour)})
 	if err != nil || !deleted {
 		t.Fatalf("Apply emptying = %v, %v; want deleted", deleted, err)
 	}
@@ -264,9 +264,9 @@ func testApplyEmpties(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("keys left after the emptied session: %v", keys)
 	}
 	// A touch on an anonymous session is not emptying, whatever it holds.
-	st.Save(ctx, "s2", &sesame.Record{Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	st.Save(ctx, "s2", &driver.Record{Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)})
-	if deleted, err := st.Apply(ctx, "s2", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
+	if deleted, err := st.Apply(ctx, "s2", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
 		t.Errorf("a touch = %v, %v; want applied, not deleted", deleted, err)
 	}
 }

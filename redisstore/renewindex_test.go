@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // stepTwoHold is a go-redis hook, on a server's client (a Cluster node's,
@@ -171,12 +171,12 @@ func testRenewUnindexes(t *testing.T, rdb redis.UniversalClient, hold *stepTwoHo
 	}
 	indexed := func(user, id string) bool { return rdb.ZScore(ctx, st.userKey(user), id).Err() == nil }
 	now := time.Now()
-	rec := func(user string, seen time.Time) *sesame.Record {
-		return &sesame.Record{User: user, Values: map[string]any{"a": 1}, Created: seen, LastSeen: seen,
+	rec := func(user string, seen time.Time) *driver.Record {
+		return &driver.Record{User: user, Values: map[string]any{"a": 1}, Created: seen, LastSeen: seen,
 			Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 	}
-	delta := func(user string) *sesame.Delta {
-		return &sesame.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(30 * time.Minute)}
+	delta := func(user string) *driver.Delta {
+		return &driver.Delta{User: &user, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(30 * time.Minute)}
 	}
 
 	t.Run("IndexedUntilStepTwoReturned", func(t *testing.T) {
@@ -220,7 +220,7 @@ func testRenewUnindexes(t *testing.T, rdb redis.UniversalClient, hold *stepTwoHo
 			t.Fatal(err)
 		}
 		id := newID("bob", "bob-1b")
-		var ended []sesame.Info
+		var ended []driver.Info
 		hold.before = func() {
 			var err error
 			if ended, err = st.CapUser(ctx, "bob", "bob-2", 1, false); err != nil {
@@ -230,7 +230,7 @@ func testRenewUnindexes(t *testing.T, rdb redis.UniversalClient, hold *stepTwoHo
 		hold.after = func() {}
 		defer func() { hold.before = func() {} }()
 		err := st.Renew(ctx, "bob-1", id, delta("bob"))
-		if err != nil && !errors.Is(err, sesame.ErrNotFound) {
+		if err != nil && !errors.Is(err, driver.ErrNotFound) {
 			t.Fatal(err)
 		}
 		list, err := st.Sessions(ctx, "bob")
@@ -245,7 +245,7 @@ func testRenewUnindexes(t *testing.T, rdb redis.UniversalClient, hold *stepTwoHo
 }
 
 // ids returns the IDs of list.
-func ids(list []sesame.Info) []string {
+func ids(list []driver.Info) []string {
 	out := make([]string, len(list))
 	for i, s := range list {
 		out[i] = s.ID

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/testenv"
 )
 
@@ -34,7 +34,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 		}
 		return time.UnixMilli(d.Milliseconds())
 	}
-	get := func(user string, ids ...string) sesame.Revocation {
+	get := func(user string, ids ...string) driver.Revocation {
 		t.Helper()
 		r, err := st.Revocation(ctx, user, ids...)
 		if err != nil {
@@ -56,7 +56,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 	// A mark, a revoked ID and one renewed away, each its own field; the
 	// key expires with the latest time it was given, and an earlier one
 	// does not bring that back.
-	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Keep: "k1", Expires: now.Add(time.Hour)})
+	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Keep: "k1", Expires: now.Add(time.Hour)})
 	deny("alice", "s1", false, now.Add(2*time.Hour))
 	deny("alice", "s2", true, now.Add(30*time.Minute))
 	want := map[string]string{"b": ms(now), "k": "k1", "x": ms(now.Add(time.Hour)), "c": "2",
@@ -100,7 +100,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 
 	// At the limit, a Deny adds nothing, not even for an ID denied
 	// already.
-	rdb.HSet(ctx, st.markKey("alice"), "c", sesame.MaxDenied)
+	rdb.HSet(ctx, st.markKey("alice"), "c", driver.MaxDenied)
 	if ok, err := st.Deny(ctx, "alice", "s1", false, now.Add(3*time.Hour)); ok || err != nil {
 		t.Errorf("Deny at the limit = %v, %v; want false, nil", ok, err)
 	}
@@ -110,7 +110,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 
 	// SetRevocation drops every denial but Keep's, and starts the count
 	// again; the key expires with the later of the mark and that denial.
-	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now.Add(time.Second), Keep: "s1", Expires: now.Add(90 * time.Minute)})
+	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(time.Second), Keep: "s1", Expires: now.Add(90 * time.Minute)})
 	want = map[string]string{"b": ms(now.Add(time.Second)), "k": "s1", "x": ms(now.Add(90 * time.Minute)), "c": "0",
 		"d:s1": ms(now.Add(2 * time.Hour))}
 	if h := hash("alice"); !maps.Equal(h, want) {
@@ -119,7 +119,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 	if got := expireTime(st.markKey("alice")); !got.Equal(now.Add(2 * time.Hour)) {
 		t.Errorf("mark expires at %v, want Keep's denial's %v", got, now.Add(2*time.Hour))
 	}
-	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now.Add(2 * time.Second), Expires: now.Add(time.Hour)})
+	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(2 * time.Second), Expires: now.Add(time.Hour)})
 	if h := hash("alice"); len(h) != 4 {
 		t.Errorf("mark hash after SetRevocation without keep = %v, want b, k, x and c", h)
 	}
@@ -127,7 +127,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("mark expires at %v, want the mark's %v", got, now.Add(time.Hour))
 	}
 	// A mark that has expired, with nothing kept: no key.
-	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Expires: now.Add(-time.Second)})
+	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)})
 	if n := rdb.Exists(ctx, st.markKey("alice")).Val(); n != 0 {
 		t.Errorf("an expired mark keeps its key: %v", hash("alice"))
 	}
@@ -172,7 +172,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("converted mark expires at %v, want %v", got, now.Add(2*time.Hour))
 	}
 	legacy("dave", "")
-	if err := st.SetRevocation(ctx, "dave", sesame.Revocation{Before: now.Add(time.Second), Keep: "kd", Expires: now.Add(time.Hour)}); err != nil {
+	if err := st.SetRevocation(ctx, "dave", driver.Revocation{Before: now.Add(time.Second), Keep: "kd", Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if r := get("dave", "kd"); !r.Before.Equal(now.Add(time.Second)) || r.Keep != "kd" || len(r.Denied) != 0 {
@@ -191,7 +191,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 // legacyDenied writes, as the previous version's Denys did, a mark hash
 // for user with n fields "d:"+ID, each holding an expiry an hour away, in
 // pipelines of HSETs (a Deny can no longer grow a list past
-// sesame.MaxDenied), and returns the IDs' prefix: ID i is prefix+i.
+// driver.MaxDenied), and returns the IDs' prefix: ID i is prefix+i.
 func legacyDenied(tb testing.TB, rdb redis.UniversalClient, st *Store, user string, n int) string {
 	tb.Helper()
 	ctx := tb.Context()
@@ -272,7 +272,7 @@ func TestRevocationCostIsConstant(t *testing.T) {
 			return err
 		}},
 		{"SetRevocation (drops the list)", func() error {
-			return st.SetRevocation(ctx, "alice", sesame.Revocation{Before: time.Now(), Expires: until})
+			return st.SetRevocation(ctx, "alice", driver.Revocation{Before: time.Now(), Expires: until})
 		}},
 		{"Deny after the mark", func() error {
 			ok, err := st.Deny(ctx, "alice", "one-more", false, until)
@@ -305,7 +305,7 @@ func TestRevocationCostIsConstant(t *testing.T) {
 }
 
 // BenchmarkRevocation measures the read of a mark asking for 2 IDs, as
-// cookiestore's Open does, and a Deny, with 0 and sesame.MaxDenied denied
+// cookiestore's Open does, and a Deny, with 0 and driver.MaxDenied denied
 // IDs, and with 100,000 written by the previous version (which a Deny
 // refuses to grow): the cost must not depend on the list's length.
 func BenchmarkRevocation(b *testing.B) {
@@ -316,7 +316,7 @@ func BenchmarkRevocation(b *testing.B) {
 		b.Fatal(err)
 	}
 	until := time.Now().Add(time.Hour)
-	mark := sesame.Revocation{Before: time.Now(), Expires: until}
+	mark := driver.Revocation{Before: time.Now(), Expires: until}
 	for _, tt := range []struct {
 		name   string
 		user   string
@@ -326,9 +326,9 @@ func BenchmarkRevocation(b *testing.B) {
 			st.SetRevocation(ctx, user, mark)
 			return "absent"
 		}},
-		{fmt.Sprintf("denied=%d", sesame.MaxDenied), "full", func(user string) string {
+		{fmt.Sprintf("denied=%d", driver.MaxDenied), "full", func(user string) string {
 			st.SetRevocation(ctx, user, mark)
-			for i := range sesame.MaxDenied {
+			for i := range driver.MaxDenied {
 				if ok, err := st.Deny(ctx, user, fmt.Sprint("id-", i), i%2 == 0, until); err != nil || !ok {
 					b.Fatalf("Deny %d = %v, %v", i, ok, err)
 				}

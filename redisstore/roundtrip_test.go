@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 )
 
@@ -200,19 +201,19 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 	// The store's operations one by one, as the package doc lists them.
 	ctx := t.Context()
 	now := time.Now()
-	rec := func(user string) *sesame.Record {
-		return &sesame.Record{User: user, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+	rec := func(user string) *driver.Record {
+		return &driver.Record{User: user, Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 			Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}
 	}
-	touch := func() *sesame.Delta { return &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)} }
-	withUser := func(u string) *sesame.Delta { d := touch(); d.User = &u; return d }
+	touch := func() *driver.Delta { return &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)} }
+	withUser := func(u string) *driver.Delta { d := touch(); d.User = &u; return d }
 	ok := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Error(err)
 		}
 	}
-	apply := func(id string, d *sesame.Delta) { _, err := st.Apply(ctx, id, d); ok(err) }
+	apply := func(id string, d *driver.Delta) { _, err := st.Apply(ctx, id, d); ok(err) }
 	for _, id := range []string{"op-anon", "op-anon2", "op-anon3"} {
 		ok(st.Save(ctx, id, rec("")))
 	}
@@ -247,17 +248,17 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		{"Apply setting a deadline", 3, func() { d := touch(); d.Deadline = now.Add(2 * time.Hour); apply("op-a5", d) }},
 		{"Renew with the Manager's delta (2 + unindex the old ID)", 3, func() {
 			u := "op-alice"
-			ok(st.Renew(ctx, "op-r1", "op-r1b", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
+			ok(st.Renew(ctx, "op-r1", "op-r1b", &driver.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
 		}},
 		{"Renew without user or deadline (3 + unindex)", 4, func() { ok(st.Renew(ctx, "op-r2", "op-r2b", touch())) }},
 		{"Renew of an anonymous session, Manager's delta", 2, func() {
 			u := ""
-			ok(st.Renew(ctx, "op-anon3", "op-anon3b", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
+			ok(st.Renew(ctx, "op-anon3", "op-anon3b", &driver.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)}))
 		}},
 		{"Renew of a renewed ID (refused)", 2, func() {
 			u := "op-alice"
-			err := st.Renew(ctx, "op-r1", "op-r1c", &sesame.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)})
-			if !errors.Is(err, sesame.ErrRenewed) {
+			err := st.Renew(ctx, "op-r1", "op-r1c", &driver.Delta{User: &u, Deadline: now.Add(time.Hour), LastSeen: now, Expires: now.Add(time.Hour)})
+			if !errors.Is(err, driver.ErrRenewed) {
 				t.Errorf("Renew of a renewed ID = %v, want ErrRenewed", err)
 			}
 		}},
@@ -266,7 +267,7 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		{"Delete of a renewed ID (one hop)", 3, func() { _, err := st.Delete(ctx, "op-r2"); ok(err) }},
 		{"DeleteUser of a user without sessions", 1, func() { _, err := st.DeleteUser(ctx, "op-nobody", ""); ok(err) }},
 		{"SetRevocation", 1, func() {
-			ok(st.SetRevocation(ctx, "op-alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}))
+			ok(st.SetRevocation(ctx, "op-alice", driver.Revocation{Before: now, Expires: now.Add(time.Hour)}))
 		}},
 		{"Deny", 1, func() { _, err := st.Deny(ctx, "op-alice", "op-a1", false, now.Add(time.Hour)); ok(err) }},
 		{"Revocation of 2 IDs", 1, func() { _, err := st.Revocation(ctx, "op-alice", "op-a1", "op-a2"); ok(err) }},
@@ -295,7 +296,7 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 			sesametest.NewClient(t, m).Login(user)
 			sesametest.NewClient(t, m).Login("bystander") // more sessions in the store
 		}
-		var list []sesame.Info
+		var list []driver.Info
 		var err error
 		got := rt.during(func() { list, err = m.Sessions(t.Context(), user) })
 		if err != nil || len(list) != k {
@@ -341,8 +342,8 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	st := testStore(t, rdb)
 	ctx := t.Context()
 	now := time.Now()
-	rec := func(user string, expires, deadline time.Duration) *sesame.Record {
-		return &sesame.Record{User: user, Values: map[string]any{"x": 1}, Created: now, LastSeen: now,
+	rec := func(user string, expires, deadline time.Duration) *driver.Record {
+		return &driver.Record{User: user, Values: map[string]any{"x": 1}, Created: now, LastSeen: now,
 			Expires: now.Add(expires), Deadline: now.Add(deadline)}
 	}
 	expireTime := func(key string) time.Time {
@@ -370,7 +371,7 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	near("index expiry", expireTime(st.userKey("alice")), now.Add(2*time.Hour))
 
 	// Apply caps the expiry at the deadline.
-	if _, err := st.Apply(ctx, "long", &sesame.Delta{LastSeen: now, Expires: now.Add(5 * time.Hour)}); err != nil {
+	if _, err := st.Apply(ctx, "long", &driver.Delta{LastSeen: now, Expires: now.Add(5 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	near("session expiry after Apply", expireTime(st.sessionKey("long")), now.Add(2*time.Hour))
@@ -394,7 +395,7 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 
 	// A delta that changes the user moves the entry, scored by the deadline.
 	bob := "bob"
-	if _, err := st.Apply(ctx, "long", &sesame.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if _, err := st.Apply(ctx, "long", &driver.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if indexed("alice", "long") {
@@ -426,7 +427,7 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	}
 
 	// A delta that sets the user of a missing session indexes nothing.
-	_, err = st.Apply(ctx, "gone", &sesame.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)})
+	_, err = st.Apply(ctx, "gone", &driver.Delta{User: &bob, LastSeen: now, Expires: now.Add(time.Hour)})
 	if err == nil || card("bob") != 0 {
 		t.Errorf("Apply(gone, user bob) = %v, bob's index holds %d; want not found and none", err, card("bob"))
 	}
@@ -437,12 +438,12 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	if err := st.Save(ctx, "m1", rec("mallory", time.Hour, time.Hour)); err == nil {
 		t.Error("Save with an unwritable index succeeded")
 	}
-	if _, err := st.Load(ctx, "m1"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := st.Load(ctx, "m1"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("a session saved without its index entry is kept (Load: %v)", err)
 	}
 	st.Save(ctx, "c1", rec("carol", time.Hour, time.Hour))
 	mallory := "mallory"
-	if _, err := st.Apply(ctx, "c1", &sesame.Delta{User: &mallory, Set: map[string]any{"y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err == nil {
+	if _, err := st.Apply(ctx, "c1", &driver.Delta{User: &mallory, Set: map[string]any{"y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err == nil {
 		t.Error("Apply moving a session to an unwritable index succeeded")
 	}
 	if got, err := st.Load(ctx, "c1"); err != nil || got.User != "carol" || got.Values["y"] != nil {

@@ -25,7 +25,7 @@ import (
 // A session is live while e is after now; a key that has f or t is never a
 // live session. Every key has a TTL.
 //
-// Scripts that apply a sesame.Delta take it as the arguments from ARGV[5]
+// Scripts that apply a driver.Delta take it as the arguments from ARGV[5]
 // on (see deltaArgs): last seen, idle expiry, clear ("1"), set user ("1")
 // and the user, persist ("", "0" or "1"), created and deadline ("0" if not
 // set), the number n of value fields to delete, the n fields, then
@@ -33,7 +33,7 @@ import (
 // sets them, and the values. The scripts set them as they come. A delta
 // that sets a non-empty user other than the record's, and no a (no Login
 // or Reauthenticate: the first pair is not a's), also sets a to 0, as
-// (*sesame.Delta).ChangesUser asks: another user's login proves nothing
+// (*driver.Delta).ChangesUser asks: another user's login proves nothing
 // of the new user's.
 
 // saveScript replaces the session hash KEYS[1] with the field/value pairs
@@ -61,7 +61,7 @@ const (
 )
 
 // applyScript applies a delta to the session hash KEYS[1], as
-// (*sesame.Delta).ApplyTo does, and returns {code, previous user} (see the
+// (*driver.Delta).ApplyTo does, and returns {code, previous user} (see the
 // apply* codes). ARGV: now (Unix ms), emptying ("1": delete the session if
 // the delta leaves it without values and user), check ("1": refuse with
 // applyMoved unless the user is ARGV[4]), the expected user, then the

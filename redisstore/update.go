@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Update's bounds on retries after a lost race: at most maxUpdateTries
@@ -21,7 +21,7 @@ const (
 	maxUpdateBackoff = 100 * time.Millisecond
 )
 
-// Update implements sesame.Updater by compare-and-swap: it reads the
+// Update implements driver.Updater by compare-and-swap: it reads the
 // value's field and the record's liveness (one HMGET), calls f, then runs
 // a script that writes f's result only if the record is still a live
 // session and the field still holds the value read (or still none): two
@@ -34,7 +34,7 @@ const (
 //
 // f's error is returned as is. Update changes nothing but the value: not
 // LastSeen, not Expires, not the key's TTL. Like Apply, it reports
-// sesame.ErrNotFound if there is no live record, and sesame.ErrRenewed as
+// driver.ErrNotFound if there is no live record, and driver.ErrRenewed as
 // well for a renewed ID.
 func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
 	if err := ctx.Err(); err != nil {
@@ -71,7 +71,7 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 		if err != nil {
 			return nil, err
 		}
-		b, err := sesame.MarshalValue(v)
+		b, err := driver.MarshalValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: update: value %q: %w", key, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 )
 
@@ -115,7 +116,7 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 		races := &lostRaces{}
 		st.updateLost = races.hook
 		now := time.Now()
-		rec := &sesame.Record{User: "alice", Values: values, Created: now, LastSeen: now,
+		rec := &driver.Record{User: "alice", Values: values, Created: now, LastSeen: now,
 			Expires: now.Add(30 * time.Minute), Deadline: now.Add(time.Hour)}
 		if err := st.Save(ctx, "id", rec); err != nil {
 			t.Fatal(err)
@@ -199,7 +200,7 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 		st, _ := setup(t, map[string]any{"n": 1})
 		var calls []call
 		_, err := st.Update(ctx, "id", "n", counter(&calls, func(int) { st.Delete(ctx, "id") }))
-		if !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrRenewed) || len(calls) != 1 {
+		if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) || len(calls) != 1 {
 			t.Errorf("Update of a session deleted meanwhile = %v after %d calls; want ErrNotFound after one", err, len(calls))
 		}
 		if rdb.Exists(ctx, st.sessionKey("id")).Val() != 0 {
@@ -211,11 +212,11 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 		var calls []call
 		_, err := st.Update(ctx, "id", "n", counter(&calls, func(int) {
 			now := time.Now()
-			if err := st.Renew(ctx, "id", "id2", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+			if err := st.Renew(ctx, "id", "id2", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 		}))
-		if !errors.Is(err, sesame.ErrRenewed) || !errors.Is(err, sesame.ErrNotFound) || len(calls) != 1 {
+		if !errors.Is(err, driver.ErrRenewed) || !errors.Is(err, driver.ErrNotFound) || len(calls) != 1 {
 			t.Errorf("Update of a session renewed meanwhile = %v after %d calls; want ErrNotFound and ErrRenewed after one", err, len(calls))
 		}
 		if rec, err := st.Load(ctx, "id2"); err != nil || string(rec.Values["n"].(json.RawMessage)) != "1" {
@@ -225,15 +226,15 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 	t.Run("NoLiveSession", func(t *testing.T) {
 		st, _ := setup(t, map[string]any{"n": 1})
 		now := time.Now()
-		if err := st.Renew(ctx, "id", "id2", &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		if err := st.Renew(ctx, "id", "id2", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		called := false
 		f := func(any, bool) (any, error) { called = true; return 1, nil }
-		if _, err := st.Update(ctx, "id", "n", f); !errors.Is(err, sesame.ErrRenewed) {
+		if _, err := st.Update(ctx, "id", "n", f); !errors.Is(err, driver.ErrRenewed) {
 			t.Errorf("Update of a renewed ID = %v, want ErrRenewed", err)
 		}
-		if _, err := st.Update(ctx, "missing", "n", f); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrRenewed) {
+		if _, err := st.Update(ctx, "missing", "n", f); !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) {
 			t.Errorf("Update of a missing ID = %v, want ErrNotFound alone", err)
 		}
 		if called {
@@ -246,7 +247,7 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 		if _, err := st.Update(ctx, "id", "n", func(any, bool) (any, error) { return 5, boom }); err != boom {
 			t.Errorf("Update whose f fails = %v, want f's error as is", err)
 		}
-		if _, err := st.Update(ctx, "id", "n", func(any, bool) (any, error) { return func() {}, nil }); err == nil || errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Update(ctx, "id", "n", func(any, bool) (any, error) { return func() {}, nil }); err == nil || errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Update to a value JSON cannot encode = %v, want an encoding error", err)
 		}
 		if got := field(st, "n"); got != "1" {
@@ -275,7 +276,7 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 		_, err := st.Update(ctx, "id", "n", counter(&calls, func(i int) {
 			rdb.HIncrBy(ctx, st.sessionKey("id"), valuePrefix+"n", 100) // every race lost
 		}))
-		if err == nil || errors.Is(err, sesame.ErrNotFound) || len(calls) != maxUpdateTries || races.lost.Load() != maxUpdateTries-1 {
+		if err == nil || errors.Is(err, driver.ErrNotFound) || len(calls) != maxUpdateTries || races.lost.Load() != maxUpdateTries-1 {
 			t.Errorf("Update losing every race = %v after %d calls of f; want an error after %d", err, len(calls), maxUpdateTries)
 		}
 		t.Logf("%d tries in %v: %v", len(calls), time.Since(start), err)

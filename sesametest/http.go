@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // deadMargin is how long past a session's end a test waits before checking
@@ -247,7 +248,7 @@ var httpTests = []test{
 	}},
 	{"ParallelRequestsKeepEveryKey", func(t *testing.T, b backend) {
 		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
-		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
+		needs[driver.DeltaStore](t, b, "driver.DeltaStore (a Save-only store is last-writer-wins)")
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
 		c.Put("base", 0)
@@ -273,7 +274,7 @@ var httpTests = []test{
 		// The reliability target: 64 clients × 200 increments of
 		// their own key on one shared session lose none. -short runs 20.
 		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
-		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
+		needs[driver.DeltaStore](t, b, "driver.DeltaStore (a Save-only store is last-writer-wins)")
 		clients, rounds := 64, 200
 		if testing.Short() {
 			rounds = 20
@@ -312,7 +313,7 @@ var httpTests = []test{
 	}},
 	{"DestroyRacingATouchStaysDestroyed", func(t *testing.T, b backend) {
 		needStore(t, b, "a client-side session has no server record to resurrect")
-		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store may resurrect)")
+		needs[driver.DeltaStore](t, b, "driver.DeltaStore (a Save-only store may resurrect)")
 		for _, write := range []bool{false, true} {
 			t.Run(fmt.Sprintf("write=%v", write), func(t *testing.T) {
 				m := manager(t, b, sesame.Config{TouchInterval: -1}) // every read is due a touch

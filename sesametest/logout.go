@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // renewals are the calls that give a session a new ID, as an attacker
@@ -139,7 +140,7 @@ var logoutTests = []test{
 		// session stays ended. And the other way: a logout that read the
 		// session before an Update committed still ends it.
 		needStore(t, b, "Update of a Sealer's session is this cookie's own read-modify-write")
-		needs[sesame.Updater](t, b, "sesame.Updater")
+		needs[driver.Updater](t, b, "driver.Updater")
 		inc := func(n int) (int, error) { return n + 1, nil }
 		for _, end := range []string{"Destroy", "RevokeAll"} {
 			t.Run(end+"/UpdateAfter", func(t *testing.T) {
@@ -154,7 +155,7 @@ var logoutTests = []test{
 					revokeAll(t, m, u("alice"))
 				}
 				h.Release()
-				if !errors.Is(err, sesame.ErrNotFound) {
+				if !errors.Is(err, driver.ErrNotFound) {
 					t.Errorf("Update after the session ended = %v, want ErrNotFound", err)
 				}
 				loggedOut(t, m, end+" before an Update", map[string]string{"updated": h.c.Cookie, "original": c.Cookie})
@@ -186,7 +187,7 @@ var logoutTests = []test{
 		// invented: Update reports ErrRenewed, and the session is intact.
 		renewalKnown(t, b)
 		if b.store != nil {
-			needs[sesame.Updater](t, b, "sesame.Updater")
+			needs[driver.Updater](t, b, "driver.Updater")
 		}
 		u := unique()
 		m := manager(t, b, sesame.Config{})
@@ -325,7 +326,7 @@ var logoutTests = []test{
 func renewalKnown(t *testing.T, b backend) {
 	t.Helper()
 	if b.store != nil {
-		needs[sesame.Renewer](t, b, "sesame.Renewer")
+		needs[driver.Renewer](t, b, "driver.Renewer")
 	} else if !revokesOneSession(t, b) {
 		t.Skip("not applicable: the Sealer cannot revoke a single session (no RevocationStore)")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // This file tests what lets people see and manage their sessions: device
@@ -36,7 +37,7 @@ var metadataTests = []test{
 			t.Fatal(err)
 		}
 		checkMeta(t, "Load after Save", mustLoad(t, b.store, u("id")), in.AuthenticatedAt, in.Device)
-		if us, ok := b.store.(sesame.UserStore); ok {
+		if us, ok := b.store.(driver.UserStore); ok {
 			list, err := us.Sessions(ctx, u("alice"))
 			if err != nil || len(list) != 1 {
 				t.Fatalf("Sessions: %v, %v; want 1 session", list, err)
@@ -46,34 +47,34 @@ var metadataTests = []test{
 				t.Errorf("Sessions lists %+v, want AuthenticatedAt %v and Device %+v", got, in.AuthenticatedAt, in.Device)
 			}
 		}
-		ds, ok := b.store.(sesame.DeltaStore)
+		ds, ok := b.store.(driver.DeltaStore)
 		if !ok {
 			return
 		}
 		now := time.Now()
 		dev := sesame.Device{UserAgent: uaOne, IP: "192.0.2.7"}
-		d := &sesame.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute), AuthenticatedAt: now, Device: &dev}
+		d := &driver.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute), AuthenticatedAt: now, Device: &dev}
 		if _, err := ds.Apply(ctx, u("id"), d); err != nil {
 			t.Fatal(err)
 		}
 		checkMeta(t, "Load after an Apply that sets them", mustLoad(t, b.store, u("id")), now, dev)
-		touch := &sesame.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute)}
+		touch := &driver.Delta{LastSeen: now, Expires: now.Add(10 * time.Minute)}
 		if _, err := ds.Apply(ctx, u("id"), touch); err != nil {
 			t.Fatal(err)
 		}
 		checkMeta(t, "Load after a touch", mustLoad(t, b.store, u("id")), now, dev)
-		r, ok := b.store.(sesame.Renewer)
+		r, ok := b.store.(driver.Renewer)
 		if !ok {
 			return
 		}
 		user := u("alice")
-		rd := &sesame.Delta{User: &user, LastSeen: now, Expires: now.Add(10 * time.Minute), Deadline: in.Deadline}
+		rd := &driver.Delta{User: &user, LastSeen: now, Expires: now.Add(10 * time.Minute), Deadline: in.Deadline}
 		if err := r.Renew(ctx, u("id"), u("id2"), rd); err != nil {
 			t.Fatal(err)
 		}
 		checkMeta(t, "Load after a Renew that keeps them", mustLoad(t, b.store, u("id2")), now, dev)
 		later := now.Add(time.Second)
-		rd = &sesame.Delta{User: &user, LastSeen: later, Expires: later.Add(10 * time.Minute), Deadline: in.Deadline, AuthenticatedAt: later, Device: &in.Device}
+		rd = &driver.Delta{User: &user, LastSeen: later, Expires: later.Add(10 * time.Minute), Deadline: in.Deadline, AuthenticatedAt: later, Device: &in.Device}
 		if err := r.Renew(ctx, u("id2"), u("id3"), rd); err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +82,7 @@ var metadataTests = []test{
 	}},
 }
 
-func mustLoad(t *testing.T, st sesame.Store, id string) *sesame.Record {
+func mustLoad(t *testing.T, st driver.Store, id string) *driver.Record {
 	t.Helper()
 	rec, err := st.Load(t.Context(), id)
 	if err != nil {
@@ -90,7 +91,7 @@ func mustLoad(t *testing.T, st sesame.Store, id string) *sesame.Record {
 	return rec
 }
 
-func checkMeta(t *testing.T, what string, rec *sesame.Record, auth time.Time, dev sesame.Device) {
+func checkMeta(t *testing.T, what string, rec *driver.Record, auth time.Time, dev sesame.Device) {
 	t.Helper()
 	if d := rec.AuthenticatedAt.Sub(auth).Abs(); d > time.Millisecond {
 		t.Errorf("%s: AuthenticatedAt %v, want %v", what, rec.AuthenticatedAt, auth)
@@ -127,7 +128,7 @@ var manageTests = []test{
 			m := manager(t, b, sesame.Config{IPStorage: tc.storage})
 			c := &Client{T: t, M: m, UserAgent: strings.Repeat("x", 300), RemoteAddr: tc.addr}
 			c.Put("a", 1)
-			checkDevice(t, c, fmt.Sprintf("IPStorage %d", tc.storage), sesame.Device{UserAgent: strings.Repeat("x", sesame.MaxUserAgentLen), IP: tc.want})
+			checkDevice(t, c, fmt.Sprintf("IPStorage %d", tc.storage), sesame.Device{UserAgent: strings.Repeat("x", driver.MaxUserAgentLen), IP: tc.want})
 		}
 	}},
 	{"FreshnessSurvivesRenewAndTouches", func(t *testing.T, b backend) {
@@ -191,7 +192,7 @@ var manageTests = []test{
 	{"UpdateReturnsTheNewValue", func(t *testing.T, b backend) {
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
-		_, atomic := b.impl().(sesame.Updater)
+		_, atomic := b.impl().(driver.Updater)
 		for want := 1; want <= 3; want++ {
 			c.Session(func(s *sesame.Session) {
 				got, err := sesame.Update(s, "n", func(n int) (int, error) { return n + 1, nil })
@@ -199,7 +200,7 @@ var manageTests = []test{
 					if !errors.Is(err, sesame.ErrNotSupported) {
 						t.Fatalf("Update of a stored session on a store without Updater: %v, want ErrNotSupported", err)
 					}
-					t.Skip("the store lacks sesame.Updater: Update works on new sessions only")
+					t.Skip("the store lacks driver.Updater: Update works on new sessions only")
 				}
 				if err != nil || got != want {
 					t.Fatalf("Update: %d, %v; want %d", got, err, want)
@@ -255,7 +256,7 @@ var manageTests = []test{
 		step(sesame.EventReauthenticated, (*sesame.Session).Reauthenticate)
 		step(sesame.EventDestroyed, (*sesame.Session).Destroy)
 
-		if _, ok := b.impl().(sesame.UserStore); ok {
+		if _, ok := b.impl().(driver.UserStore); ok {
 			other := NewClient(t, m)
 			oid := other.Login(u("alice"))
 			tokens[other.Cookie] = true
@@ -265,7 +266,7 @@ var manageTests = []test{
 			}
 			obs.expect(t, sesame.EventRevoked, oid)
 		}
-		if _, ok := b.impl().(sesame.UserDeleter); ok {
+		if _, ok := b.impl().(driver.UserDeleter); ok {
 			obs.reset()
 			switch _, err := m.RevokeAll(t.Context(), u("alice"), ""); {
 			case errors.Is(err, sesame.ErrNotSupported): // a Sealer without revocations
@@ -356,7 +357,7 @@ func (r *recorder) expect(t *testing.T, kind sesame.EventKind, id string) {
 // manageRaceTests force what the per-user cap and Update must survive.
 var manageRaceTests = []test{
 	{"ConcurrentUpdatesOfOneKeyLoseNothing", func(t *testing.T, b backend) {
-		needs[sesame.Updater](t, b, "sesame.Updater")
+		needs[driver.Updater](t, b, "driver.Updater")
 		const clients, each = 64, 50
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
@@ -397,7 +398,7 @@ var manageRaceTests = []test{
 		})
 	}},
 	{"CapHoldsUnderParallelLogins", func(t *testing.T, b backend) {
-		needs[sesame.UserCapper](t, b, "sesame.UserCapper")
+		needs[driver.UserCapper](t, b, "driver.UserCapper")
 		const n = 3
 		for _, policy := range []sesame.CapPolicy{sesame.CapEvictOldest, sesame.CapRefuse} {
 			for round := range 3 {
@@ -445,7 +446,7 @@ var manageRaceTests = []test{
 		}
 	}},
 	{"CapEvictsTheLeastRecentlySeen", func(t *testing.T, b backend) {
-		needs[sesame.UserCapper](t, b, "sesame.UserCapper")
+		needs[driver.UserCapper](t, b, "driver.UserCapper")
 		obs := &recorder{}
 		user := unique()("alice")
 		m := manager(t, b, sesame.Config{MaxSessionsPerUser: 2, TouchInterval: -1, Observer: obs})

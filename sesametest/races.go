@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // held is a request paused inside its handler: it runs first, reports that
@@ -264,7 +265,7 @@ var raceTests = []test{
 	}},
 	{"RequestWithThePreRenewCookieChangesNothing", func(t *testing.T, b backend) {
 		needStore(t, b, "a Sealer's old cookie is its own copy of the session")
-		needs[sesame.Renewer](t, b, "sesame.Renewer (without it an old cookie cannot be told from an unknown one)")
+		needs[driver.Renewer](t, b, "driver.Renewer (without it an old cookie cannot be told from an unknown one)")
 		u := unique()
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
@@ -323,7 +324,7 @@ var raceTests = []test{
 	}},
 	{"EmptyingASessionKeepsAConcurrentKey", func(t *testing.T, b backend) {
 		needStore(t, b, "each concurrent request sends back its own cookie, so the last writer wins")
-		needs[sesame.DeltaStore](t, b, "sesame.DeltaStore (a Save-only store is last-writer-wins)")
+		needs[driver.DeltaStore](t, b, "driver.DeltaStore (a Save-only store is last-writer-wins)")
 		m := manager(t, b, sesame.Config{})
 		c := NewClient(t, m)
 		c.Put("flash", "saved")
@@ -478,8 +479,8 @@ var storeRaceTests = []test{
 		// goroutines list and revoke that user's sessions in a loop. Every
 		// session still live at the end must be listed, and revoked by a
 		// final DeleteUser: an orphan would survive "log out everywhere".
-		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
-		ds, _ := b.store.(sesame.DeltaStore)
+		us := needs[driver.UserStore](t, b, "driver.UserStore")
+		ds, _ := b.store.(driver.DeltaStore)
 		u := unique()
 		alice := u("alice")
 		n := 400
@@ -518,8 +519,8 @@ var storeRaceTests = []test{
 							t.Error(err)
 						}
 						now := time.Now()
-						_, err := ds.Apply(t.Context(), id, &sesame.Delta{User: &alice, LastSeen: now, Expires: now.Add(30 * time.Minute)})
-						if err != nil && !errors.Is(err, sesame.ErrNotFound) {
+						_, err := ds.Apply(t.Context(), id, &driver.Delta{User: &alice, LastSeen: now, Expires: now.Add(30 * time.Minute)})
+						if err != nil && !errors.Is(err, driver.ErrNotFound) {
 							t.Error(err)
 						}
 						continue

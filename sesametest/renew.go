@@ -10,20 +10,21 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // mustRenewed checks that err reports a renewed-away ID.
 func mustRenewed(t *testing.T, err error, what string) {
 	t.Helper()
-	if !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) {
-		t.Errorf("%s: got %v, want an error wrapping sesame.ErrNotFound and sesame.ErrRenewed", what, err)
+	if !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed) {
+		t.Errorf("%s: got %v, want an error wrapping driver.ErrNotFound and sesame.ErrRenewed", what, err)
 	}
 }
 
 // renewDelta is the delta a Manager sends with a Renew of rec.
-func renewDelta(rec *sesame.Record, set map[string]any) *sesame.Delta {
+func renewDelta(rec *driver.Record, set map[string]any) *driver.Delta {
 	now := time.Now()
-	return &sesame.Delta{Set: set, User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
+	return &driver.Delta{Set: set, User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(30 * time.Minute)}
 }
 
 // contractTests check the store contracts that the Manager's atomicity
@@ -59,31 +60,31 @@ var contractTests = []test{
 	}},
 	{"ApplyThatEmptiesARecordDeletesIt", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		now := time.Now()
 		ds.Save(t.Context(), u("anon"), Record("", map[string]any{"flash": "x", "cart": 1}))
-		deleted, err := ds.Apply(t.Context(), u("anon"), &sesame.Delta{Delete: []string{"flash"}, LastSeen: now, Expires: now.Add(time.Hour)})
+		deleted, err := ds.Apply(t.Context(), u("anon"), &driver.Delta{Delete: []string{"flash"}, LastSeen: now, Expires: now.Add(time.Hour)})
 		if err != nil || deleted {
 			t.Fatalf("Apply leaving cart = %v, %v; want false, nil", deleted, err)
 		}
-		deleted, err = ds.Apply(t.Context(), u("anon"), &sesame.Delta{Delete: []string{"cart"}, LastSeen: now, Expires: now.Add(time.Hour)})
+		deleted, err = ds.Apply(t.Context(), u("anon"), &driver.Delta{Delete: []string{"cart"}, LastSeen: now, Expires: now.Add(time.Hour)})
 		if err != nil || !deleted {
 			t.Fatalf("Apply emptying the record = %v, %v; want true, nil", deleted, err)
 		}
 		_, err = ds.Load(t.Context(), u("anon"))
 		MustNotFound(t, err, "Load of the emptied record")
 		ds.Save(t.Context(), u("user"), Record(u("alice"), map[string]any{"a": 1}))
-		if deleted, err := ds.Apply(t.Context(), u("user"), &sesame.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
+		if deleted, err := ds.Apply(t.Context(), u("user"), &driver.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
 			t.Errorf("Apply clearing a record that keeps its user = %v, %v; want false, nil", deleted, err)
 		}
 		empty := ""
-		if deleted, err := ds.Apply(t.Context(), u("user"), &sesame.Delta{User: &empty, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || !deleted {
+		if deleted, err := ds.Apply(t.Context(), u("user"), &driver.Delta{User: &empty, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || !deleted {
 			t.Errorf("Apply removing the last thing, the user = %v, %v; want true, nil", deleted, err)
 		}
 	}},
 	{"RenewMovesTheRecordAndRemembersTheOldID", func(t *testing.T, b backend) {
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		old := Record(u("alice"), map[string]any{"a": 1, "b": 2})
 		r.Save(t.Context(), u("old"), old)
 		d := renewDelta(old, map[string]any{"c": 3})
@@ -103,16 +104,16 @@ var contractTests = []test{
 		}
 		_, err = r.Load(t.Context(), u("old"))
 		mustRenewed(t, err, "Load(old) after Renew")
-		if ds, ok := r.(sesame.DeltaStore); ok {
+		if ds, ok := r.(driver.DeltaStore); ok {
 			now := time.Now()
-			_, err := ds.Apply(t.Context(), u("old"), &sesame.Delta{Set: map[string]any{"late": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
+			_, err := ds.Apply(t.Context(), u("old"), &driver.Delta{Set: map[string]any{"late": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
 			mustRenewed(t, err, "Apply(old) after Renew")
 		}
 		mustRenewed(t, r.Renew(t.Context(), u("old"), u("other"), renewDelta(old, nil)), "a second Renew(old)")
-		if _, err := r.Load(t.Context(), u("other")); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := r.Load(t.Context(), u("other")); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("the losing Renew created a record: %v", err)
 		}
-		if us, ok := r.(sesame.UserStore); ok {
+		if us, ok := r.(driver.UserStore); ok {
 			if list, _ := us.Sessions(t.Context(), u("alice")); !slices.Equal(ids(list), []string{u("new")}) {
 				t.Errorf("Sessions(alice) after Renew = %v, want [new]", ids(list))
 			}
@@ -120,7 +121,7 @@ var contractTests = []test{
 	}},
 	{"RenewOfAMissingIDChangesNothing", func(t *testing.T, b backend) {
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), nil)
 		err := r.Renew(t.Context(), u("missing"), u("new"), renewDelta(rec, map[string]any{"a": 1}))
 		MustNotFound(t, err, "Renew(missing)")
@@ -132,12 +133,12 @@ var contractTests = []test{
 	}},
 	{"RenewAfterDeleteOrDeleteUserChangesNothing", func(t *testing.T, b backend) {
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("id1"), rec)
 		r.Delete(t.Context(), u("id1"))
 		MustNotFound(t, r.Renew(t.Context(), u("id1"), u("new1"), renewDelta(rec, nil)), "Renew after Delete")
-		if us, ok := r.(sesame.UserStore); ok {
+		if us, ok := r.(driver.UserStore); ok {
 			r.Save(t.Context(), u("id2"), Record(u("alice"), map[string]any{"a": 1}))
 			us.DeleteUser(t.Context(), u("alice"), "")
 			MustNotFound(t, r.Renew(t.Context(), u("id2"), u("new2"), renewDelta(rec, nil)), "Renew after DeleteUser")
@@ -154,7 +155,7 @@ var contractTests = []test{
 		// A Revoke that listed the old ID, then lost the race to a Renew,
 		// still ends the session.
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("a"), rec)
 		if err := r.Renew(t.Context(), u("a"), u("b"), renewDelta(rec, nil)); err != nil {
@@ -172,7 +173,7 @@ var contractTests = []test{
 	}},
 	{"ParallelRenewsOfOneIDLeaveOne", func(t *testing.T, b backend) {
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
 		r.Save(t.Context(), u("old"), rec)
 		var wg sync.WaitGroup
@@ -186,7 +187,7 @@ var contractTests = []test{
 			switch {
 			case err == nil:
 				won++
-			case !errors.Is(err, sesame.ErrNotFound):
+			case !errors.Is(err, driver.ErrNotFound):
 				t.Errorf("Renew %d: %v", i, err)
 			}
 			if _, err := r.Load(t.Context(), u(key(i))); err == nil {
@@ -199,12 +200,12 @@ var contractTests = []test{
 	}},
 	{"LoginDeltaStartsANewLifetime", func(t *testing.T, b backend) {
 		u := unique()
-		r := needs[sesame.Renewer](t, b, "sesame.Renewer")
+		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record("", map[string]any{"a": 1})
 		r.Save(t.Context(), u("old"), rec)
 		alice := u("alice")
 		now := time.Now().Add(time.Second).Truncate(time.Millisecond)
-		d := &sesame.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour), LastSeen: now, Expires: now.Add(90 * time.Minute)}
+		d := &driver.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour), LastSeen: now, Expires: now.Add(90 * time.Minute)}
 		if err := r.Renew(t.Context(), u("old"), u("new"), d); err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +220,7 @@ var contractTests = []test{
 	}},
 	{"DeniedIDsAreReadByIDAndExpire", func(t *testing.T, b backend) {
 		u := unique()
-		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		rs := needs[driver.RevocationStore](t, b, "driver.RevocationStore")
 		now := time.Now().Truncate(time.Millisecond)
 		mustDeny(t, rs, u("alice"), u("s1"), false, now.Add(time.Hour))
 		shortUntil := now.Add(time.Second)
@@ -262,10 +263,10 @@ var contractTests = []test{
 	}},
 	{"DenyIsBoundedAndANewMarkStartsAgain", func(t *testing.T, b backend) {
 		u := unique()
-		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		rs := needs[driver.RevocationStore](t, b, "driver.RevocationStore")
 		alice := u("alice")
 		until := time.Now().Add(time.Hour)
-		for i := range sesame.MaxDenied {
+		for i := range driver.MaxDenied {
 			mustDeny(t, rs, alice, fmt.Sprint("id", i), i%2 == 0, until)
 		}
 		ok, err := rs.Deny(t.Context(), alice, "one-too-many", false, until)
@@ -279,7 +280,7 @@ var contractTests = []test{
 			t.Errorf("Denied = %v, want id0 and id1", r.Denied)
 		}
 		now := time.Now().Truncate(time.Millisecond)
-		if err := rs.SetRevocation(t.Context(), alice, sesame.Revocation{Before: now, Keep: "id1", Expires: now.Add(time.Hour)}); err != nil {
+		if err := rs.SetRevocation(t.Context(), alice, driver.Revocation{Before: now, Keep: "id1", Expires: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		r, err := rs.Revocation(t.Context(), alice, "id0", "id1")
@@ -303,7 +304,7 @@ var contractTests = []test{
 }
 
 // mustDeny denies id of user and fails the test unless it is added.
-func mustDeny(t *testing.T, rs sesame.RevocationStore, user, id string, renewed bool, until time.Time) {
+func mustDeny(t *testing.T, rs driver.RevocationStore, user, id string, renewed bool, until time.Time) {
 	t.Helper()
 	if ok, err := rs.Deny(t.Context(), user, id, renewed, until); err != nil || !ok {
 		t.Fatalf("Deny(%s) = %v, %v; want true, nil", id, ok, err)

@@ -2,7 +2,7 @@
 // own test is then a few lines:
 //
 //	func TestConformance(t *testing.T) {
-//		sesametest.Run(t, func(t *testing.T) sesame.Store {
+//		sesametest.Run(t, func(t *testing.T) driver.Store {
 //			st := mystore.New(...)
 //			t.Cleanup(func() { st.Close() })
 //			return st
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Dumper is implemented by a store (usually a test wrapper of one) that can
@@ -39,8 +40,8 @@ type Dumper interface {
 
 // backend is what a subtest runs against: a server store or a sealer.
 type backend struct {
-	store  sesame.Store
-	sealer sesame.Sealer
+	store  driver.Store
+	sealer driver.Sealer
 }
 
 func (b backend) config(c sesame.Config) sesame.Config {
@@ -62,13 +63,13 @@ type test struct {
 }
 
 // Run runs the suite against the stores newStore returns.
-func Run(t *testing.T, newStore func(t *testing.T) sesame.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) driver.Store) {
 	run(t, func(t *testing.T) backend { return backend{store: newStore(t)} }, slices.Concat(storeTests, contractTests, metadataTests, storeRaceTests, httpTests, raceTests, logoutTests, limitTests, manageTests, manageRaceTests))
 }
 
 // RunSealer runs the suite against the client-side stores newSealer
 // returns.
-func RunSealer(t *testing.T, newSealer func(t *testing.T) sesame.Sealer) {
+func RunSealer(t *testing.T, newSealer func(t *testing.T) driver.Sealer) {
 	run(t, func(t *testing.T) backend { return backend{sealer: newSealer(t)} }, slices.Concat(httpTests, raceTests, logoutTests, limitTests, manageTests))
 }
 
@@ -97,19 +98,19 @@ func needStore(t *testing.T, b backend, why string) {
 
 // Record returns a live record of user holding vals: created now, expiring
 // in 30 minutes, with a deadline in an hour. Store tests use it to Save.
-func Record(user string, vals map[string]any) *sesame.Record {
+func Record(user string, vals map[string]any) *driver.Record {
 	now := time.Now()
-	return &sesame.Record{
+	return &driver.Record{
 		Values: vals, User: user, Created: now, LastSeen: now,
 		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute),
 	}
 }
 
-// MustNotFound fails t unless err wraps sesame.ErrNotFound.
+// MustNotFound fails t unless err wraps driver.ErrNotFound.
 func MustNotFound(t testing.TB, err error, what string) {
 	t.Helper()
-	if !errors.Is(err, sesame.ErrNotFound) {
-		t.Fatalf("%s: got %v, want an error wrapping sesame.ErrNotFound", what, err)
+	if !errors.Is(err, driver.ErrNotFound) {
+		t.Fatalf("%s: got %v, want an error wrapping driver.ErrNotFound", what, err)
 	}
 }
 
@@ -188,27 +189,27 @@ var storeTests = []test{
 		u := unique()
 		c, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := b.store.Load(c, u("id1")); err == nil || errors.Is(err, sesame.ErrNotFound) {
+		if _, err := b.store.Load(c, u("id1")); err == nil || errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load with a cancelled context: %v, want a context error", err)
 		}
 		if err := b.store.Save(c, u("id1"), Record("", map[string]any{"a": 1})); err == nil {
 			t.Error("Save with a cancelled context succeeded")
 		}
-		if _, err := b.store.Load(t.Context(), u("id1")); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := b.store.Load(t.Context(), u("id1")); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("a Save with a cancelled context stored the record (Load: %v)", err)
 		}
 		b.store.Save(t.Context(), u("id2"), Record(u("alice"), map[string]any{"a": 1}))
 		if _, err := b.store.Delete(c, u("id2")); err == nil {
 			t.Error("Delete with a cancelled context succeeded")
 		}
-		if ds, ok := b.store.(sesame.DeltaStore); ok {
+		if ds, ok := b.store.(driver.DeltaStore); ok {
 			now := time.Now()
-			_, err := ds.Apply(c, u("id2"), &sesame.Delta{Set: map[string]any{"b": 2}, LastSeen: now, Expires: now.Add(time.Hour)})
-			if err == nil || errors.Is(err, sesame.ErrNotFound) {
+			_, err := ds.Apply(c, u("id2"), &driver.Delta{Set: map[string]any{"b": 2}, LastSeen: now, Expires: now.Add(time.Hour)})
+			if err == nil || errors.Is(err, driver.ErrNotFound) {
 				t.Errorf("Apply with a cancelled context: %v, want a context error", err)
 			}
 		}
-		if us, ok := b.store.(sesame.UserStore); ok {
+		if us, ok := b.store.(driver.UserStore); ok {
 			if _, err := us.Sessions(c, u("alice")); err == nil {
 				t.Error("Sessions with a cancelled context succeeded")
 			}
@@ -216,7 +217,7 @@ var storeTests = []test{
 				t.Error("DeleteUser with a cancelled context succeeded")
 			}
 		}
-		if p, ok := b.store.(sesame.Purger); ok {
+		if p, ok := b.store.(driver.Purger); ok {
 			if _, err := p.Purge(c); err == nil {
 				t.Error("Purge with a cancelled context succeeded")
 			}
@@ -228,14 +229,14 @@ var storeTests = []test{
 	}},
 	{"ApplyAfterRevokeDoesNotResurrect", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
-		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
+		us := needs[driver.UserStore](t, b, "driver.UserStore")
 		ds.Save(t.Context(), u("id1"), Record(u("alice"), map[string]any{"a": 1}))
 		if _, err := us.DeleteUser(t.Context(), u("alice"), ""); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{Set: map[string]any{"late": true}, LastSeen: now, Expires: now.Add(time.Hour)})
+		_, err := ds.Apply(t.Context(), u("id1"), &driver.Delta{Set: map[string]any{"late": true}, LastSeen: now, Expires: now.Add(time.Hour)})
 		MustNotFound(t, err, "Apply after DeleteUser")
 		_, err = ds.Load(t.Context(), u("id1"))
 		MustNotFound(t, err, "Load after the late Apply")
@@ -245,21 +246,21 @@ var storeTests = []test{
 	}},
 	{"ApplyToMissingRecordCreatesNothing", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		now := time.Now()
-		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
+		_, err := ds.Apply(t.Context(), u("id1"), &driver.Delta{Set: map[string]any{"a": 1}, LastSeen: now, Expires: now.Add(time.Hour)})
 		MustNotFound(t, err, "Apply(missing)")
 		_, err = ds.Load(t.Context(), u("id1"))
 		MustNotFound(t, err, "Load after Apply(missing)")
 	}},
 	{"ApplyMergesChangesAndKeepsDeadline", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		rec := Record(u("alice"), map[string]any{"keep": "k", "drop": "d", "over": 1})
 		ds.Save(t.Context(), u("id1"), rec)
 		bob := u("bob")
 		now := time.Now()
-		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{
+		_, err := ds.Apply(t.Context(), u("id1"), &driver.Delta{
 			Delete: []string{"drop"}, Set: map[string]any{"over": 2, "new": "n"},
 			User: &bob, LastSeen: now, Expires: now.Add(48 * time.Hour),
 		})
@@ -282,7 +283,7 @@ var storeTests = []test{
 		if d := out.Expires.Sub(rec.Deadline).Abs(); d > time.Millisecond {
 			t.Errorf("Expires = %v, want it capped at the deadline %v", out.Expires, rec.Deadline)
 		}
-		_, err = ds.Apply(t.Context(), u("id1"), &sesame.Delta{Clear: true, Set: map[string]any{"only": true}, LastSeen: now, Expires: now.Add(time.Minute)})
+		_, err = ds.Apply(t.Context(), u("id1"), &driver.Delta{Clear: true, Set: map[string]any{"only": true}, LastSeen: now, Expires: now.Add(time.Minute)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,13 +294,13 @@ var storeTests = []test{
 	}},
 	{"ParallelDeltasAllSurvive", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		ds.Save(t.Context(), u("id1"), Record("", map[string]any{"base": 0}))
 		var wg sync.WaitGroup
 		for i := range 32 {
 			wg.Go(func() {
 				now := time.Now()
-				if _, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{Set: map[string]any{key(i): i}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+				if _, err := ds.Apply(t.Context(), u("id1"), &driver.Delta{Set: map[string]any{key(i): i}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 					t.Error(err)
 				}
 			})
@@ -315,18 +316,18 @@ var storeTests = []test{
 	}},
 	{"ApplyAfterDeleteDoesNotResurrect", func(t *testing.T, b backend) {
 		u := unique()
-		ds := needs[sesame.DeltaStore](t, b, "sesame.DeltaStore")
+		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		ds.Save(t.Context(), u("id1"), Record(u("alice"), map[string]any{"a": 1}))
 		ds.Delete(t.Context(), u("id1"))
 		now := time.Now()
-		_, err := ds.Apply(t.Context(), u("id1"), &sesame.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
+		_, err := ds.Apply(t.Context(), u("id1"), &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}) // a touch
 		MustNotFound(t, err, "touch after Delete")
 		_, err = ds.Load(t.Context(), u("id1"))
 		MustNotFound(t, err, "Load after the touch")
 	}},
 	{"UserIndexListsAndDeletes", func(t *testing.T, b backend) {
 		u := unique()
-		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		us := needs[driver.UserStore](t, b, "driver.UserStore")
 		for _, id := range []string{u("a1"), u("a2"), u("a3")} {
 			us.Save(t.Context(), id, Record(u("alice"), map[string]any{"x": id}))
 		}
@@ -366,7 +367,7 @@ var storeTests = []test{
 	}},
 	{"UserChangeMovesTheIndexEntry", func(t *testing.T, b backend) {
 		u := unique()
-		us := needs[sesame.UserStore](t, b, "sesame.UserStore")
+		us := needs[driver.UserStore](t, b, "driver.UserStore")
 		us.Save(t.Context(), u("id1"), Record(u("alice"), nil))
 		us.Save(t.Context(), u("id1"), Record(u("bob"), nil))
 		if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
@@ -382,13 +383,13 @@ var storeTests = []test{
 	}},
 	{"RevocationMarksRoundTrip", func(t *testing.T, b backend) {
 		u := unique()
-		rs := needs[sesame.RevocationStore](t, b, "sesame.RevocationStore")
+		rs := needs[driver.RevocationStore](t, b, "driver.RevocationStore")
 		r, err := rs.Revocation(t.Context(), u("alice"))
 		if err != nil || !r.Before.IsZero() {
 			t.Fatalf("Revocation of a user without a mark = %+v, %v; want zero, nil", r, err)
 		}
 		now := time.Now().Truncate(time.Millisecond)
-		for _, want := range []sesame.Revocation{
+		for _, want := range []driver.Revocation{
 			{Before: now, Keep: u("keep"), Expires: now.Add(time.Hour)},
 			{Before: now.Add(time.Second), Expires: now.Add(time.Hour)}, // replaces the first
 		} {
@@ -407,7 +408,7 @@ var storeTests = []test{
 			t.Errorf("bob has alice's mark: %+v", r)
 		}
 		short := time.Now().Add(300 * time.Millisecond)
-		rs.SetRevocation(t.Context(), u("carol"), sesame.Revocation{Before: now, Expires: short})
+		rs.SetRevocation(t.Context(), u("carol"), driver.Revocation{Before: now, Expires: short})
 		time.Sleep(time.Until(short.Add(deadMargin)))
 		if r, err := rs.Revocation(t.Context(), u("carol")); err != nil || !r.Before.IsZero() {
 			t.Errorf("an expired mark is still returned: %+v, %v", r, err)
@@ -415,7 +416,7 @@ var storeTests = []test{
 	}},
 	{"PurgeRemovesExpiredRecords", func(t *testing.T, b backend) {
 		u := unique()
-		p := needs[sesame.Purger](t, b, "sesame.Purger")
+		p := needs[driver.Purger](t, b, "driver.Purger")
 		live, dead := Record("", map[string]any{"a": 1}), Record("", map[string]any{"a": 1})
 		dead.Expires = time.Now().Add(-time.Second)
 		b.store.Save(t.Context(), u("live"), live)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 )
 
@@ -18,7 +18,7 @@ const chainLength = 1000
 // renewChain saves a session of user under id0 and renews it n times
 // (id0 -> id1 -> ... -> idn), through Store.Renew, and returns the last
 // ID.
-func renewChain(t *testing.T, st sesame.Renewer, user string, n int) string {
+func renewChain(t *testing.T, st driver.Renewer, user string, n int) string {
 	t.Helper()
 	ctx := t.Context()
 	rec := sesametest.Record(user, map[string]any{"a": 1})
@@ -27,7 +27,7 @@ func renewChain(t *testing.T, st sesame.Renewer, user string, n int) string {
 	}
 	for i := range n {
 		now := time.Now()
-		d := &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}
+		d := &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}
 		if err := st.Renew(ctx, fmt.Sprint("id", i), fmt.Sprint("id", i+1), d); err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestDeleteFollowsTheWholeChainOfRenewals(t *testing.T) {
 		if err != nil || !found {
 			t.Errorf("Delete(id0) = %v, %v; want true", found, err)
 		}
-		if _, err := st.Load(t.Context(), last); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(t.Context(), last); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load(%s) after Delete(id0) = %v, want ErrNotFound: the session survived its logout", last, err)
 		}
 		if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 0 {
@@ -63,7 +63,7 @@ func TestDeleteFollowsTheWholeChainOfRenewals(t *testing.T) {
 		if n, err := st.DeleteUser(t.Context(), "alice", ""); err != nil || n != 1 {
 			t.Errorf("DeleteUser(alice) = %d, %v; want 1", n, err)
 		}
-		if _, err := st.Load(t.Context(), last); !errors.Is(err, sesame.ErrNotFound) {
+		if _, err := st.Load(t.Context(), last); !errors.Is(err, driver.ErrNotFound) {
 			t.Errorf("Load(%s) after DeleteUser = %v, want ErrNotFound", last, err)
 		}
 		if found, err := st.Delete(t.Context(), "id0"); err != nil || found {
@@ -89,7 +89,7 @@ func TestDeleteEndsOnACycleOfRenewals(t *testing.T) {
 	if found, err := st.Delete(ctx, "a"); err != nil || !found {
 		t.Errorf("Delete(a) on a cycle a -> b -> c -> a = %v, %v; want true", found, err)
 	}
-	if _, err := st.Load(ctx, "c"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := st.Load(ctx, "c"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Load(c) = %v, want ErrNotFound", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestDeleteEndsOnACycleOfRenewals(t *testing.T) {
 // user, or not, with and without an authentication, through every path
 // that applies a delta in SQL (an additive Apply, an emptying Apply and a
 // Renew), and checks each record's AuthenticatedAt against
-// sesame.Delta.ApplyTo: a delta that gives the record to another user
+// driver.Delta.ApplyTo: a delta that gives the record to another user
 // without a Login or a Reauthenticate clears it, so that the new user
 // never counts as freshly authenticated on the previous user's login.
 func TestAChangeOfUserClearsAuthenticatedAt(t *testing.T) {
@@ -127,7 +127,7 @@ func TestAChangeOfUserClearsAuthenticatedAt(t *testing.T) {
 					t.Fatal(err)
 				}
 				now := time.Now()
-				d := &sesame.Delta{User: tt.user, AuthenticatedAt: tt.auth, LastSeen: now, Expires: now.Add(time.Hour)}
+				d := &driver.Delta{User: tt.user, AuthenticatedAt: tt.auth, LastSeen: now, Expires: now.Add(time.Hour)}
 				var err error
 				switch path {
 				case "Apply":

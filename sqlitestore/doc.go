@@ -1,17 +1,17 @@
-// Package sqlitestore is a sesame.Store kept in an SQLite database file,
+// Package sqlitestore is a driver.Store kept in an SQLite database file,
 // built on modernc.org/sqlite (pure Go, no cgo). It needs no server and
 // survives restarts, which makes it the right store for a single machine:
 // one process, or a few processes sharing the file.
 //
 // The store implements every optional interface of sesame: delta commits
-// (sesame.DeltaStore), atomic renewals (sesame.Renewer), atomic updates of
-// one value (sesame.Updater), the per-user index (sesame.UserStore) and
-// cap (sesame.UserCapper), on-demand purging (sesame.Purger) and per-user
+// (driver.DeltaStore), atomic renewals (driver.Renewer), atomic updates of
+// one value (driver.Updater), the per-user index (driver.UserStore) and
+// cap (driver.UserCapper), on-demand purging (driver.Purger) and per-user
 // revocation marks and denied IDs for cookie-only sessions
-// (sesame.RevocationStore). A janitor goroutine purges expired sessions,
+// (driver.RevocationStore). A janitor goroutine purges expired sessions,
 // renewal records, marks and denied IDs periodically until Close. Until a
 // purge removes it, a session past its expiry is reported by Load, Apply,
-// Update and Renew with sesame.ErrExpired beside sesame.ErrNotFound.
+// Update and Renew with driver.ErrExpired beside driver.ErrNotFound.
 //
 // [Open] creates a database file that does not exist with mode 0600, so
 // that only its owner can read the sessions; SQLite gives the -wal and
@@ -49,7 +49,7 @@
 // of sesame_revocations by one on the later of the mark's expiry and
 // denied_until: existing marks stay as they were, existing denied IDs
 // stay denied, as revoked, and a user who already has more than
-// sesame.MaxDenied is refused a Deny until a mark drops them. A database
+// driver.MaxDenied is refused a Deny until a mark drops them. A database
 // whose schema is newer than this package knows
 // is refused with an error rather than misread. The version lives in a
 // table of its own, not in PRAGMA user_version, so the file may hold the
@@ -66,7 +66,7 @@
 // # Values
 //
 // The vals column is a JSON object mapping each key to a JSON string that
-// holds the value's encoding by [sesame.MarshalValue], as package pgstore
+// holds the value's encoding by [driver.MarshalValue], as package pgstore
 // does: {"cart":"{\"Items\":[\"a\"]}","n":"9007199254740993"}. Load
 // decodes the strings back into json.RawMessages, byte for byte. Values
 // are strings so that a delta can be applied inside SQL with json_patch
@@ -108,15 +108,15 @@
 // of every process. A statement that changes a session matches only a
 // live row (WHERE id = ? AND expires > now): a commit to a deleted,
 // revoked, renewed or expired session changes nothing and returns an error
-// wrapping sesame.ErrNotFound, so a destroyed session never comes back.
+// wrapping driver.ErrNotFound, so a destroyed session never comes back.
 // Only on that path does the store look further, in one SELECT, to add
-// sesame.ErrRenewed when the ID was renewed away, or sesame.ErrExpired
+// driver.ErrRenewed when the ID was renewed away, or driver.ErrExpired
 // when its row is there but expired.
 //
-// Apply and Renew apply a delta in SQL exactly as sesame.Delta.ApplyTo
+// Apply and Renew apply a delta in SQL exactly as driver.Delta.ApplyTo
 // does, in their UPDATE: in particular, a delta that gives the record to
 // another, non-empty, user without a Login or a Reauthenticate
-// (sesame.Delta.ChangesUser) clears authenticated_at, so that the new user
+// (driver.Delta.ChangesUser) clears authenticated_at, so that the new user
 // never counts as freshly authenticated on the previous user's login.
 //
 // [Store.Renew] is one transaction (BEGIN IMMEDIATE with [DSN]; its first
@@ -136,7 +136,7 @@
 //
 // A user's revocation state is one row of sesame_revocations plus their
 // denied IDs. [Store.Deny] is one transaction: an upsert of the user's row
-// that adds one to its count unless sesame.MaxDenied Denys were counted
+// that adds one to its count unless driver.MaxDenied Denys were counted
 // since the mark (then it changes nothing, and Deny rolls back and reports
 // false), then an upsert of the (user, id) row; neither depends on the
 // length of the list. A second Deny of an ID keeps the later expiry, and
@@ -159,7 +159,7 @@
 // goroutines making 50 Updates each of one key end at exactly 3,200.
 // CapUser first deletes the user's expired rows (the write that takes the
 // lock), lists the live ones on the user index, picks those to end with
-// sesame.OverCap and deletes them in one statement, so concurrent
+// driver.OverCap and deletes them in one statement, so concurrent
 // CapUsers, from any process, leave the user at most n sessions.
 //
 // # Costs
@@ -181,7 +181,7 @@
 //	SetRevocation              BEGIN, INSERT ... ON CONFLICT DO UPDATE, DELETE, COMMIT
 //	Deny                       BEGIN, INSERT ... ON CONFLICT DO UPDATE (the count),
 //	                           INSERT ... ON CONFLICT DO UPDATE (the ID), COMMIT
-//	                           (at sesame.MaxDenied: BEGIN, INSERT, ROLLBACK)
+//	                           (at driver.MaxDenied: BEGIN, INSERT, ROLLBACK)
 //	Revocation                 1 SELECT (the mark UNION ALL the asked IDs' denials)
 //	Purge                      per table (4), 1 DELETE per 1,000 expired rows, at least 1
 //

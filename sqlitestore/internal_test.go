@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // TestQueriesUseTheirIndexes checks with EXPLAIN QUERY PLAN that listing,
@@ -182,7 +182,7 @@ func BenchmarkRevocation(b *testing.B) {
 			}
 			defer st.Close()
 			now := time.Now()
-			if err := st.SetRevocation(b.Context(), "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
+			if err := st.SetRevocation(b.Context(), "alice", driver.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
 				b.Fatal(err)
 			}
 			denyMany(b, st, "alice", n)

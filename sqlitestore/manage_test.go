@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
@@ -246,18 +247,18 @@ func TestExpiredRecordIsReportedAsExpired(t *testing.T) {
 		"Load":  func(id string) error { _, err := st.Load(ctx, id); return err },
 		"Apply": func(id string) error { _, err := st.Apply(ctx, id, delta(map[string]any{"n": 2})); return err },
 		"Apply, emptying": func(id string) error {
-			_, err := st.Apply(ctx, id, &sesame.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)})
+			_, err := st.Apply(ctx, id, &driver.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)})
 			return err
 		},
 		"Update": func(id string) error { _, err := st.Update(ctx, id, "n", increment); return err },
 		"Renew": func(id string) error {
-			return st.Renew(ctx, id, id+"-new", &sesame.Delta{User: &user, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)})
+			return st.Renew(ctx, id, id+"-new", &driver.Delta{User: &user, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)})
 		},
 	} {
-		if err := op("old"); !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrExpired) || errors.Is(err, sesame.ErrRenewed) {
+		if err := op("old"); !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrExpired) || errors.Is(err, driver.ErrRenewed) {
 			t.Errorf("%s of an expired record: %v, want ErrNotFound and ErrExpired", name, err)
 		}
-		if err := op("unknown"); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+		if err := op("unknown"); !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrExpired) {
 			t.Errorf("%s of an unknown ID: %v, want ErrNotFound alone", name, err)
 		}
 	}
@@ -268,16 +269,16 @@ func TestExpiredRecordIsReportedAsExpired(t *testing.T) {
 	if err := st.Save(ctx, "live", sesametest.Record("alice", map[string]any{"n": 1})); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Renew(ctx, "live", "renewed", &sesame.Delta{User: &user, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if err := st.Renew(ctx, "live", "renewed", &driver.Delta{User: &user, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load(ctx, "live"); !errors.Is(err, sesame.ErrRenewed) || errors.Is(err, sesame.ErrExpired) {
+	if _, err := st.Load(ctx, "live"); !errors.Is(err, driver.ErrRenewed) || errors.Is(err, driver.ErrExpired) {
 		t.Errorf("Load of a renewed ID: %v, want ErrRenewed and not ErrExpired", err)
 	}
 	if n, err := st.Purge(ctx); err != nil || n != 1 {
 		t.Fatalf("Purge = %d, %v; want 1", n, err)
 	}
-	if _, err := st.Load(ctx, "old"); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+	if _, err := st.Load(ctx, "old"); !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrExpired) {
 		t.Errorf("Load of a purged record: %v, want ErrNotFound alone", err)
 	}
 }
@@ -293,7 +294,7 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 	for i := range 5 {
 		rec := sesametest.Record("alice", map[string]any{"i": i})
 		rec.LastSeen = base.Add(time.Duration(i) * time.Minute) // s0 is the least recently seen
-		rec.Device = sesame.Device{UserAgent: fmt.Sprint("agent ", i), IP: "192.0.2.1"}
+		rec.Device = driver.Device{UserAgent: fmt.Sprint("agent ", i), IP: "192.0.2.1"}
 		if err := st.Save(ctx, fmt.Sprint("s", i), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +306,7 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 	}
 	st.Save(ctx, "bob", sesametest.Record("bob", map[string]any{"a": 1}))
 
-	ids := func(list []sesame.Info) []string {
+	ids := func(list []driver.Info) []string {
 		var s []string
 		for _, in := range list {
 			s = append(s, in.ID)
@@ -317,7 +318,7 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 	if err != nil || len(ended) != 0 {
 		t.Errorf("CapUser at the cap = %v, %v; want none ended", ids(ended), err)
 	}
-	if _, err := st.Load(ctx, "expired"); !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrExpired) {
+	if _, err := st.Load(ctx, "expired"); !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrExpired) {
 		t.Errorf("the user's expired session after CapUser: %v, want it deleted", err)
 	}
 	ended, err = st.CapUser(ctx, "alice", "s0", 3, false)

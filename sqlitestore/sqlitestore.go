@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/janitor"
 	"github.com/sesame-go/sesame/internal/jsonvals"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -58,15 +58,15 @@ type Store struct {
 }
 
 var (
-	_ sesame.Store           = (*Store)(nil)
-	_ sesame.DeltaStore      = (*Store)(nil)
-	_ sesame.Renewer         = (*Store)(nil)
-	_ sesame.Updater         = (*Store)(nil)
-	_ sesame.UserStore       = (*Store)(nil)
-	_ sesame.UserDeleter     = (*Store)(nil)
-	_ sesame.UserCapper      = (*Store)(nil)
-	_ sesame.Purger          = (*Store)(nil)
-	_ sesame.RevocationStore = (*Store)(nil)
+	_ driver.Store           = (*Store)(nil)
+	_ driver.DeltaStore      = (*Store)(nil)
+	_ driver.Renewer         = (*Store)(nil)
+	_ driver.Updater         = (*Store)(nil)
+	_ driver.UserStore       = (*Store)(nil)
+	_ driver.UserDeleter     = (*Store)(nil)
+	_ driver.UserCapper      = (*Store)(nil)
+	_ driver.Purger          = (*Store)(nil)
+	_ driver.RevocationStore = (*Store)(nil)
 )
 
 // DSN returns the data source name that Open uses for the database file at
@@ -181,14 +181,14 @@ const (
 			created = excluded.created, last_seen = excluded.last_seen,
 			deadline = excluded.deadline, expires = excluded.expires, persist = excluded.persist,
 			authenticated_at = excluded.authenticated_at, user_agent = excluded.user_agent, ip = excluded.ip`
-	// deltaSet applies a sesame.Delta as Delta.ApplyTo does; every column
+	// deltaSet applies a driver.Delta as Delta.ApplyTo does; every column
 	// on the right is the row's old value. The values: Clear empties
 	// them, then json_patch applies the patch (deleted keys map to null,
 	// set keys to their encoding as a JSON string, which merge-patch
 	// replaces wholesale); a NULL patch (a touch) leaves them alone.
 	// Expires is capped at the deadline, the new one if the delta sets
 	// one. A delta that gives the record to another, non-empty, user
-	// without authenticating (sesame.Delta.ChangesUser) clears
+	// without authenticating (driver.Delta.ChangesUser) clears
 	// authenticated_at. Parameters: ?3 clear, ?4 patch (NULL: no value
 	// changes), ?5 user (NULL keeps it), ?6 persist (NULL keeps it), ?7
 	// created (0 keeps it), ?8 deadline (0 keeps it), ?9 last seen, ?10
@@ -427,7 +427,7 @@ func fromMS(v int64) time.Time {
 // deleted keys map to null, set keys to their encoding as a JSON string
 // (Set wins over Delete, as in Delta.ApplyTo). It returns nil, for SQL
 // NULL, when the delta changes no keys (a touch).
-func encodePatch(d *sesame.Delta) (any, error) {
+func encodePatch(d *driver.Delta) (any, error) {
 	if !d.Clear && len(d.Delete) == 0 && len(d.Set) == 0 {
 		return nil, nil
 	}
@@ -436,7 +436,7 @@ func encodePatch(d *sesame.Delta) (any, error) {
 		patch[k] = nil
 	}
 	for k, v := range d.Set {
-		b, err := sesame.MarshalValue(v)
+		b, err := driver.MarshalValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("sqlitestore: value %q: %w", k, err)
 		}
@@ -451,7 +451,7 @@ func encodePatch(d *sesame.Delta) (any, error) {
 
 // deltaArgs returns the arguments of applyQuery (and, with newID appended,
 // renewMoveQuery) for d.
-func deltaArgs(id string, now int64, d *sesame.Delta) ([]any, error) {
+func deltaArgs(id string, now int64, d *driver.Delta) ([]any, error) {
 	patch, err := encodePatch(d)
 	if err != nil {
 		return nil, err
@@ -471,9 +471,9 @@ func deltaArgs(id string, now int64, d *sesame.Delta) ([]any, error) {
 }
 
 // missing returns the error of an operation that found no live record
-// under id: it wraps sesame.ErrNotFound and, if id was renewed away,
-// sesame.ErrRenewed, or, if its record is still there but expired (not
-// yet purged), sesame.ErrExpired. It reads the renewal table and the
+// under id: it wraps driver.ErrNotFound and, if id was renewed away,
+// driver.ErrRenewed, or, if its record is still there but expired (not
+// yet purged), driver.ErrExpired. It reads the renewal table and the
 // record's expiry in one query, only on this path.
 func (s *Store) missing(ctx context.Context, op, id string, now int64) error {
 	var renewed, expired bool
@@ -482,21 +482,21 @@ func (s *Store) missing(ctx context.Context, op, id string, now int64) error {
 	}
 	switch {
 	case renewed:
-		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrRenewed)
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, driver.ErrNotFound, driver.ErrRenewed)
 	case expired:
-		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sesame.ErrNotFound, sesame.ErrExpired)
+		return fmt.Errorf("sqlitestore: %s: %w: %w", op, driver.ErrNotFound, driver.ErrExpired)
 	}
-	return fmt.Errorf("sqlitestore: %s: %w", op, sesame.ErrNotFound)
+	return fmt.Errorf("sqlitestore: %s: %w", op, driver.ErrNotFound)
 }
 
-// Load implements sesame.Store: one SELECT by primary key, and one more
-// if there is no live record, to tell a renewed ID (sesame.ErrRenewed) or
-// an expired record (sesame.ErrExpired) from an unknown ID. Values are
+// Load implements driver.Store: one SELECT by primary key, and one more
+// if there is no live record, to tell a renewed ID (driver.ErrRenewed) or
+// an expired record (driver.ErrExpired) from an unknown ID. Values are
 // returned as json.RawMessage.
-func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
+func (s *Store) Load(ctx context.Context, id string) (*driver.Record, error) {
 	ctx = callCtx(ctx)
 	var (
-		rec                                       sesame.Record
+		rec                                       driver.Record
 		vals                                      string
 		created, lastSeen, deadline, expire, auth int64
 	)
@@ -519,8 +519,8 @@ func (s *Store) Load(ctx context.Context, id string) (*sesame.Record, error) {
 	return &rec, nil
 }
 
-// Save implements sesame.Store: one INSERT ... ON CONFLICT DO UPDATE.
-func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
+// Save implements driver.Store: one INSERT ... ON CONFLICT DO UPDATE.
+func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 	ctx = callCtx(ctx)
 	vals, err := encodeValues(rec.Values)
 	if err != nil {
@@ -539,14 +539,14 @@ func (s *Store) Save(ctx context.Context, id string, rec *sesame.Record) error {
 	return nil
 }
 
-// Apply implements sesame.DeltaStore. A touch or an additive delta is one
+// Apply implements driver.DeltaStore. A touch or an additive delta is one
 // UPDATE statement, which merges the key changes into the stored values
 // with json_patch. A delta that can empty the record (d.Emptying) is one
 // transaction: the same UPDATE, returning whether the record is now empty,
 // then a DELETE if it is. If no live record exists Apply changes nothing
-// and returns an error wrapping sesame.ErrNotFound (and sesame.ErrRenewed
+// and returns an error wrapping driver.ErrNotFound (and driver.ErrRenewed
 // if id was renewed away).
-func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, error) {
+func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, error) {
 	ctx = callCtx(ctx)
 	now := time.Now().UnixMilli()
 	args, err := deltaArgs(id, now, d)
@@ -599,14 +599,14 @@ func (s *Store) Apply(ctx context.Context, id string, d *sesame.Delta) (bool, er
 	return empty, nil
 }
 
-// Renew implements sesame.Renewer, in one transaction (BEGIN IMMEDIATE
+// Renew implements driver.Renewer, in one transaction (BEGIN IMMEDIATE
 // with [DSN]; its first statement writes in any case): an INSERT ...
 // SELECT remembers oldID in the renewal table, with the old record's
 // expiry, if and only if the old record is live; then one UPDATE moves the
 // row to newID with d applied. If the INSERT found no live record, Renew
-// rolls back and returns an error wrapping sesame.ErrNotFound, and
-// sesame.ErrRenewed if oldID was renewed before.
-func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta) error {
+// rolls back and returns an error wrapping driver.ErrNotFound, and
+// driver.ErrRenewed if oldID was renewed before.
+func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta) error {
 	ctx = callCtx(ctx)
 	now := time.Now().UnixMilli()
 	args, err := deltaArgs(oldID, now, d)
@@ -649,7 +649,7 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *sesame.Delta)
 	return nil
 }
 
-// Delete implements sesame.Store, in one DELETE statement: if id was
+// Delete implements driver.Store, in one DELETE statement: if id was
 // renewed, it follows the renewals (a recursive CTE, through the whole
 // chain, however long) and deletes the session at the end of it. It
 // reports whether it deleted a live record.
@@ -679,13 +679,13 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return found, nil
 }
 
-// Update implements sesame.Updater, in one transaction that holds the
+// Update implements driver.Updater, in one transaction that holds the
 // write lock from its first statement: a no-op UPDATE of the live record
 // returns the key's current encoding, f runs, and one UPDATE merges the
 // new encoding into the values with json_patch, as Apply does. f runs
 // once, with the lock held. If no live record exists Update changes
-// nothing and returns an error wrapping sesame.ErrNotFound (and
-// sesame.ErrRenewed or sesame.ErrExpired, as Load does); if f fails it
+// nothing and returns an error wrapping driver.ErrNotFound (and
+// driver.ErrRenewed or driver.ErrExpired, as Load does); if f fails it
 // changes nothing and returns f's error as it is. Update changes no
 // metadata: not LastSeen, not Expires.
 func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok bool) (any, error)) (any, error) {
@@ -718,7 +718,7 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	if err != nil {
 		return nil, err
 	}
-	b, err := sesame.MarshalValue(v)
+	b, err := driver.MarshalValue(v)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: update: value %q: %w", key, err)
 	}
@@ -753,10 +753,10 @@ const capDeleteQuery = `DELETE FROM sesame_sessions WHERE id IN (SELECT value FR
 // index. ?1 user, ?2 the ID to keep.
 const deleteUserQuery = `DELETE FROM sesame_sessions WHERE user_id = ?1 AND user_id <> '' AND id <> ?2`
 
-// Sessions implements sesame.UserStore. It reads only user's rows, through
+// Sessions implements driver.UserStore. It reads only user's rows, through
 // the user index. Sessions without a user are not indexed: Sessions("")
 // lists none.
-func (s *Store) Sessions(ctx context.Context, user string) ([]sesame.Info, error) {
+func (s *Store) Sessions(ctx context.Context, user string) ([]driver.Info, error) {
 	ctx = callCtx(ctx)
 	list, err := sessions(ctx, s.db, user, time.Now().UnixMilli())
 	if err != nil {
@@ -771,16 +771,16 @@ type querier interface {
 }
 
 // sessions lists the live sessions of user with sessionsQuery.
-func sessions(ctx context.Context, q querier, user string, now int64) ([]sesame.Info, error) {
+func sessions(ctx context.Context, q querier, user string, now int64) ([]driver.Info, error) {
 	rows, err := q.QueryContext(ctx, sessionsQuery, user, now)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var list []sesame.Info
+	var list []driver.Info
 	for rows.Next() {
 		var created, lastSeen, expires, auth int64
-		info := sesame.Info{User: user}
+		info := driver.Info{User: user}
 		if err := rows.Scan(&info.ID, &created, &lastSeen, &expires, &auth, &info.Device.UserAgent, &info.Device.IP); err != nil {
 			return nil, err
 		}
@@ -791,13 +791,13 @@ func sessions(ctx context.Context, q querier, user string, now int64) ([]sesame.
 	return list, rows.Err()
 }
 
-// CapUser implements sesame.UserCapper, in one transaction that holds the
+// CapUser implements driver.UserCapper, in one transaction that holds the
 // write lock from its first statement, so that concurrent CapUsers, from
 // this process or others, run one after the other: it deletes the user's
 // expired sessions (the write that takes the lock), lists the live ones
-// through the user index, picks those to end with sesame.OverCap, deletes
+// through the user index, picks those to end with driver.OverCap, deletes
 // them in one statement and returns them.
-func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]sesame.Info, error) {
+func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bool) ([]driver.Info, error) {
 	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -817,7 +817,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: cap user: %w", err)
 	}
-	ended := sesame.OverCap(live, keep, n, refuse)
+	ended := driver.OverCap(live, keep, n, refuse)
 	if len(ended) > 0 {
 		ids := make([]string, len(ended))
 		for i, in := range ended {
@@ -837,7 +837,7 @@ func (s *Store) CapUser(ctx context.Context, user, keep string, n int, refuse bo
 	return ended, nil
 }
 
-// DeleteUser implements sesame.UserDeleter. It touches only user's rows,
+// DeleteUser implements driver.UserDeleter. It touches only user's rows,
 // through the user index. Expired sessions not yet purged are deleted and
 // counted too. DeleteUser("", keep) deletes nothing.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
@@ -871,7 +871,7 @@ const (
 		(SELECT rowid FROM sesame_denied WHERE expires <= ?1 LIMIT ?2)`
 )
 
-// Purge implements sesame.Purger: it deletes expired sessions, renewal
+// Purge implements driver.Purger: it deletes expired sessions, renewal
 // records, revocation marks and denied IDs, and returns how many sessions
 // it deleted. It deletes in batches of 1,000 rows, one statement each,
 // releasing the write lock between them, so that a large purge does not
@@ -911,11 +911,11 @@ func (s *Store) purgeOnce(ctx context.Context, query string, args ...any) (int, 
 	return int(n), err
 }
 
-// SetRevocation implements sesame.RevocationStore, in one transaction
+// SetRevocation implements driver.RevocationStore, in one transaction
 // that holds the write lock: an INSERT ... ON CONFLICT DO UPDATE sets the
 // user's mark and starts the count of its Denys again, then a DELETE drops
 // the user's denied IDs but r.Keep.
-func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocation) error {
+func (s *Store) SetRevocation(ctx context.Context, user string, r driver.Revocation) error {
 	ctx = callCtx(ctx)
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -939,9 +939,9 @@ func (s *Store) SetRevocation(ctx context.Context, user string, r sesame.Revocat
 	return nil
 }
 
-// Deny implements sesame.RevocationStore, in one transaction that holds
+// Deny implements driver.RevocationStore, in one transaction that holds
 // the write lock: an upsert of the user's row in sesame_revocations counts
-// the Deny there, unless sesame.MaxDenied were counted since the user's
+// the Deny there, unless driver.MaxDenied were counted since the user's
 // last mark, in which case Deny rolls back and returns false; then an
 // upsert of the (user, id) row denies id. Both are primary-key writes,
 // whatever the length of the list. A second Deny of an ID keeps the later
@@ -958,7 +958,7 @@ func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires
 		return false, fmt.Errorf("sqlitestore: deny: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.StmtContext(ctx, s.stmt.denyCount).ExecContext(ctx, user, ms(expires), sesame.MaxDenied)
+	res, err := tx.StmtContext(ctx, s.stmt.denyCount).ExecContext(ctx, user, ms(expires), driver.MaxDenied)
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: deny: %w", err)
 	}
@@ -976,25 +976,25 @@ func (s *Store) Deny(ctx context.Context, user, id string, renewed bool, expires
 	return true, nil
 }
 
-// Revocation implements sesame.RevocationStore: one query returns the
+// Revocation implements driver.RevocationStore: one query returns the
 // user's live mark and, of ids, those denied and live, each looked up by
 // its primary key (user, id), so that its cost does not depend on how
 // many IDs the user has denied.
-func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (sesame.Revocation, error) {
+func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (driver.Revocation, error) {
 	ctx = callCtx(ctx)
 	if ids == nil {
 		ids = []string{}
 	}
 	list, err := json.Marshal(ids)
 	if err != nil {
-		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+		return driver.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
 	rows, err := s.stmt.revocation.QueryContext(ctx, user, time.Now().UnixMilli(), string(list))
 	if err != nil {
-		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+		return driver.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
 	defer rows.Close()
-	var r sesame.Revocation
+	var r driver.Revocation
 	for rows.Next() {
 		var (
 			kind            int
@@ -1002,7 +1002,7 @@ func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (ses
 			id              string
 		)
 		if err := rows.Scan(&kind, &before, &id, &expires); err != nil {
-			return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+			return driver.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 		}
 		if kind == 0 {
 			r.Before, r.Keep, r.Expires = fromMS(before), id, fromMS(expires)
@@ -1014,7 +1014,7 @@ func (s *Store) Revocation(ctx context.Context, user string, ids ...string) (ses
 		r.Denied[id] = before != 0
 	}
 	if err := rows.Err(); err != nil {
-		return sesame.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
+		return driver.Revocation{}, fmt.Errorf("sqlitestore: revocation: %w", err)
 	}
 	return r, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
@@ -82,15 +83,15 @@ func rawDB(t testing.TB, path string) *sql.DB {
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "sessions.db") }
 
 func TestConformance(t *testing.T) {
-	sesametest.Run(t, func(t *testing.T) sesame.Store {
+	sesametest.Run(t, func(t *testing.T) driver.Store {
 		path := tempDB(t)
 		return dumpStore{open(t, path), rawDB(t, path)}
 	})
 }
 
-func delta(set map[string]any) *sesame.Delta {
+func delta(set map[string]any) *driver.Delta {
 	now := time.Now()
-	return &sesame.Delta{Set: set, LastSeen: now, Expires: now.Add(time.Hour)}
+	return &driver.Delta{Set: set, LastSeen: now, Expires: now.Add(time.Hour)}
 }
 
 func TestTwoStoresOnOneFileShareData(t *testing.T) {
@@ -134,10 +135,10 @@ func TestTwoStoresOnOneFileShareData(t *testing.T) {
 	if n, err := b.DeleteUser(ctx, "alice", ""); err != nil || n != 1 {
 		t.Fatalf("b.DeleteUser = %d, %v; want 1", n, err)
 	}
-	if _, err := a.Load(ctx, "id1"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := a.Load(ctx, "id1"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("a.Load after b revoked the user: %v, want ErrNotFound", err)
 	}
-	if _, err := a.Apply(ctx, "id1", delta(map[string]any{"late": true})); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := a.Apply(ctx, "id1", delta(map[string]any{"late": true})); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("a.Apply after b revoked the user: %v, want ErrNotFound", err)
 	}
 }
@@ -153,7 +154,7 @@ func TestReopenKeepsSessions(t *testing.T) {
 	if err := st.Save(ctx, "id1", in); err != nil {
 		t.Fatal(err)
 	}
-	r := sesame.Revocation{Before: time.Now(), Keep: "id1", Expires: time.Now().Add(time.Hour)}
+	r := driver.Revocation{Before: time.Now(), Keep: "id1", Expires: time.Now().Add(time.Hour)}
 	if err := st.SetRevocation(ctx, "alice", r); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ func TestRenewsAndDeletesAcrossStoresAreAtomic(t *testing.T) {
 			wg.Go(func() {
 				now := time.Now()
 				errs[i] = stores[i%len(stores)].Renew(ctx, old, fmt.Sprint(old, "-new", i),
-					&sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)})
+					&driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)})
 			})
 		}
 		wg.Wait()
@@ -295,7 +296,7 @@ func TestRenewsAndDeletesAcrossStoresAreAtomic(t *testing.T) {
 			switch {
 			case err == nil:
 				won++
-			case !errors.Is(err, sesame.ErrNotFound) || !errors.Is(err, sesame.ErrRenewed):
+			case !errors.Is(err, driver.ErrNotFound) || !errors.Is(err, driver.ErrRenewed):
 				t.Errorf("round %d: Renew %d: %v, want ErrNotFound and ErrRenewed", round, i, err)
 			}
 		}
@@ -332,7 +333,7 @@ func TestCloseClosesTheDBItOpened(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := st.Load(t.Context(), "id1"); err == nil || errors.Is(err, sesame.ErrNotFound) {
+	if _, err := st.Load(t.Context(), "id1"); err == nil || errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("Load after Close: %v, want a closed-database error", err)
 	}
 }
@@ -421,7 +422,7 @@ func TestContextEndsAWaitForTheWriteLock(t *testing.T) {
 	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load(t.Context(), "id1"); !errors.Is(err, sesame.ErrNotFound) {
+	if _, err := st.Load(t.Context(), "id1"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("the abandoned Save stored the record (Load: %v)", err)
 	}
 }

@@ -3,7 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,7 +17,7 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
@@ -62,7 +62,7 @@ type countingConnector struct {
 	log *stmtLog
 }
 
-func (c countingConnector) Connect(context.Context) (driver.Conn, error) {
+func (c countingConnector) Connect(context.Context) (sqldriver.Conn, error) {
 	conn, err := (&sqlite.Driver{}).Open(c.dsn)
 	if err != nil {
 		return nil, err
@@ -70,15 +70,15 @@ func (c countingConnector) Connect(context.Context) (driver.Conn, error) {
 	return &countingConn{conn.(sqliteConn), c.log}, nil
 }
 
-func (c countingConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+func (c countingConnector) Driver() sqldriver.Driver { return &sqlite.Driver{} }
 
 // sqliteConn is what modernc.org/sqlite's connections implement.
 type sqliteConn interface {
-	driver.Conn
-	driver.ConnBeginTx
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
+	sqldriver.Conn
+	sqldriver.ConnBeginTx
+	sqldriver.ConnPrepareContext
+	sqldriver.ExecerContext
+	sqldriver.QueryerContext
 }
 
 type countingConn struct {
@@ -86,7 +86,7 @@ type countingConn struct {
 	log *stmtLog
 }
 
-func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (c *countingConn) PrepareContext(ctx context.Context, query string) (sqldriver.Stmt, error) {
 	st, err := c.sqliteConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -94,21 +94,21 @@ func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver
 	return &countingStmt{st.(sqliteStmt), query, c.log}, nil
 }
 
-func (c *countingConn) Prepare(query string) (driver.Stmt, error) {
+func (c *countingConn) Prepare(query string) (sqldriver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
-func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (c *countingConn) ExecContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Result, error) {
 	c.log.add(query)
 	return c.sqliteConn.ExecContext(ctx, query, args)
 }
 
-func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (c *countingConn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
 	c.log.add(query)
 	return c.sqliteConn.QueryContext(ctx, query, args)
 }
 
-func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (c *countingConn) BeginTx(ctx context.Context, opts sqldriver.TxOptions) (sqldriver.Tx, error) {
 	c.log.add("BEGIN")
 	tx, err := c.sqliteConn.BeginTx(ctx, opts)
 	if err != nil {
@@ -117,12 +117,12 @@ func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 	return countingTx{tx, c.log}, nil
 }
 
-func (c *countingConn) Begin() (driver.Tx, error) {
-	return c.BeginTx(context.Background(), driver.TxOptions{})
+func (c *countingConn) Begin() (sqldriver.Tx, error) {
+	return c.BeginTx(context.Background(), sqldriver.TxOptions{})
 }
 
 type countingTx struct {
-	driver.Tx
+	sqldriver.Tx
 	log *stmtLog
 }
 
@@ -130,9 +130,9 @@ func (t countingTx) Commit() error   { t.log.add("COMMIT"); return t.Tx.Commit()
 func (t countingTx) Rollback() error { t.log.add("ROLLBACK"); return t.Tx.Rollback() }
 
 type sqliteStmt interface {
-	driver.Stmt
-	driver.StmtExecContext
-	driver.StmtQueryContext
+	sqldriver.Stmt
+	sqldriver.StmtExecContext
+	sqldriver.StmtQueryContext
 }
 
 type countingStmt struct {
@@ -141,12 +141,12 @@ type countingStmt struct {
 	log   *stmtLog
 }
 
-func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+func (s *countingStmt) ExecContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Result, error) {
 	s.log.add(s.query)
 	return s.sqliteStmt.ExecContext(ctx, args)
 }
 
-func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+func (s *countingStmt) QueryContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
 	s.log.add(s.query)
 	return s.sqliteStmt.QueryContext(ctx, args)
 }
@@ -168,7 +168,7 @@ func TestStatementsPerOperation(t *testing.T) {
 	now := time.Now()
 	alice, empty := "alice", ""
 	rec := sesametest.Record("", map[string]any{"a": 1, "b": 2})
-	d := func(d sesame.Delta) *sesame.Delta { d.LastSeen, d.Expires = now, now.Add(time.Hour); return &d }
+	d := func(d driver.Delta) *driver.Delta { d.LastSeen, d.Expires = now, now.Add(time.Hour); return &d }
 	for _, op := range []struct {
 		name string
 		run  func() error
@@ -177,13 +177,13 @@ func TestStatementsPerOperation(t *testing.T) {
 		{"Save", func() error { return st.Save(ctx, "id1", rec) }, "INSERT"},
 		{"Load", func() error { _, err := st.Load(ctx, "id1"); return err }, "SELECT"},
 		{"Load of a missing ID", func() error { st.Load(ctx, "missing"); return nil }, "SELECT SELECT"},
-		{"Apply, touch", func() error { _, err := st.Apply(ctx, "id1", d(sesame.Delta{})); return err }, "UPDATE"},
-		{"Apply, user", func() error { _, err := st.Apply(ctx, "id1", d(sesame.Delta{User: &alice})); return err }, "UPDATE"},
+		{"Apply, touch", func() error { _, err := st.Apply(ctx, "id1", d(driver.Delta{})); return err }, "UPDATE"},
+		{"Apply, user", func() error { _, err := st.Apply(ctx, "id1", d(driver.Delta{User: &alice})); return err }, "UPDATE"},
 		{"Apply, additive", func() error {
-			_, err := st.Apply(ctx, "id1", d(sesame.Delta{Set: map[string]any{"c": 3}}))
+			_, err := st.Apply(ctx, "id1", d(driver.Delta{Set: map[string]any{"c": 3}}))
 			return err
 		}, "UPDATE"},
-		{"Apply to a missing ID", func() error { st.Apply(ctx, "missing", d(sesame.Delta{})); return nil }, "UPDATE SELECT"},
+		{"Apply to a missing ID", func() error { st.Apply(ctx, "missing", d(driver.Delta{})); return nil }, "UPDATE SELECT"},
 		{"Update", func() error {
 			_, err := st.Update(ctx, "id1", "a", func(any, bool) (any, error) { return 5, nil })
 			return err
@@ -193,14 +193,14 @@ func TestStatementsPerOperation(t *testing.T) {
 			return nil
 		}, "BEGIN UPDATE ROLLBACK SELECT"},
 		{"Apply, emptying delta that leaves values", func() error {
-			_, err := st.Apply(ctx, "id1", d(sesame.Delta{Delete: []string{"a"}}))
+			_, err := st.Apply(ctx, "id1", d(driver.Delta{Delete: []string{"a"}}))
 			return err
 		}, "BEGIN UPDATE COMMIT"},
 		{"Renew", func() error {
-			return st.Renew(ctx, "id1", "id2", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+			return st.Renew(ctx, "id1", "id2", d(driver.Delta{User: &alice, Deadline: rec.Deadline}))
 		}, "BEGIN INSERT UPDATE COMMIT"},
 		{"Renew of a missing ID", func() error {
-			st.Renew(ctx, "id1", "id3", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+			st.Renew(ctx, "id1", "id3", d(driver.Delta{User: &alice, Deadline: rec.Deadline}))
 			return nil
 		}, "BEGIN INSERT ROLLBACK SELECT"},
 		{"CapUser, under the cap", func() error { _, err := st.CapUser(ctx, "alice", "id2", 1, false); return err }, "BEGIN DELETE SELECT COMMIT"},
@@ -216,14 +216,14 @@ func TestStatementsPerOperation(t *testing.T) {
 			return err
 		}, "BEGIN DELETE SELECT DELETE COMMIT"},
 		{"Apply, emptying delta that empties", func() error {
-			_, err := st.Apply(ctx, "id2", d(sesame.Delta{Clear: true, User: &empty}))
+			_, err := st.Apply(ctx, "id2", d(driver.Delta{Clear: true, User: &empty}))
 			return err
 		}, "BEGIN UPDATE DELETE COMMIT"},
 		{"Delete", func() error { _, err := st.Delete(ctx, "id1"); return err }, "DELETE"},
 		{"Sessions", func() error { _, err := st.Sessions(ctx, "alice"); return err }, "SELECT"},
 		{"DeleteUser", func() error { _, err := st.DeleteUser(ctx, "alice", ""); return err }, "DELETE"},
 		{"SetRevocation", func() error {
-			return st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)})
+			return st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Expires: now.Add(time.Hour)})
 		}, "BEGIN INSERT DELETE COMMIT"},
 		{"Deny", func() error {
 			ok, err := st.Deny(ctx, "alice", "id9", false, now.Add(time.Hour))
@@ -235,7 +235,7 @@ func TestStatementsPerOperation(t *testing.T) {
 		{"Deny at the limit", func() error {
 			// bob has denied MaxDenied IDs since his last mark.
 			if _, err := db.ExecContext(ctx, `INSERT INTO sesame_revocations (user_id, revoked_before, expires, denied)
-				VALUES ('bob', 0, 0, ?1)`, sesame.MaxDenied); err != nil {
+				VALUES ('bob', 0, 0, ?1)`, driver.MaxDenied); err != nil {
 				return err
 			}
 			log.take()
@@ -302,18 +302,18 @@ func TestContextIsNotUsedAfterTheCallReturns(t *testing.T) {
 		op(c)
 		c.returned.Store(true)
 	}
-	d := func(d sesame.Delta) *sesame.Delta { d.LastSeen, d.Expires = now, now.Add(time.Hour); return &d }
+	d := func(d driver.Delta) *driver.Delta { d.LastSeen, d.Expires = now, now.Add(time.Hour); return &d }
 	for range 20 {
 		call(func(ctx context.Context) { st.Save(ctx, "id1", rec) })
 		call(func(ctx context.Context) { st.Load(ctx, "id1") })
 		call(func(ctx context.Context) { st.Load(ctx, "missing") })
-		call(func(ctx context.Context) { st.Apply(ctx, "id1", d(sesame.Delta{Set: map[string]any{"b": 2}})) })
-		call(func(ctx context.Context) { st.Apply(ctx, "id1", d(sesame.Delta{Delete: []string{"b"}})) })
+		call(func(ctx context.Context) { st.Apply(ctx, "id1", d(driver.Delta{Set: map[string]any{"b": 2}})) })
+		call(func(ctx context.Context) { st.Apply(ctx, "id1", d(driver.Delta{Delete: []string{"b"}})) })
 		call(func(ctx context.Context) {
-			st.Renew(ctx, "id1", "id2", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+			st.Renew(ctx, "id1", "id2", d(driver.Delta{User: &alice, Deadline: rec.Deadline}))
 		})
 		call(func(ctx context.Context) {
-			st.Renew(ctx, "id1", "id3", d(sesame.Delta{User: &alice, Deadline: rec.Deadline}))
+			st.Renew(ctx, "id1", "id3", d(driver.Delta{User: &alice, Deadline: rec.Deadline}))
 		})
 		call(func(ctx context.Context) { st.Sessions(ctx, "alice") })
 		call(func(ctx context.Context) {
@@ -323,12 +323,12 @@ func TestContextIsNotUsedAfterTheCallReturns(t *testing.T) {
 			st.Update(ctx, "id1", "a", func(any, bool) (any, error) { return 1, nil })
 		})
 		call(func(ctx context.Context) { st.CapUser(ctx, "alice", "id2", 0, false) })
-		call(func(ctx context.Context) { st.Apply(ctx, "id2", d(sesame.Delta{Clear: true, User: &empty})) })
+		call(func(ctx context.Context) { st.Apply(ctx, "id2", d(driver.Delta{Clear: true, User: &empty})) })
 		call(func(ctx context.Context) { st.Delete(ctx, "id1") })
 		call(func(ctx context.Context) { st.DeleteUser(ctx, "alice", "") })
 		call(func(ctx context.Context) { st.Deny(ctx, "alice", "x", true, now.Add(time.Hour)) })
 		call(func(ctx context.Context) {
-			st.SetRevocation(ctx, "alice", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)})
+			st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Expires: now.Add(time.Hour)})
 		})
 		call(func(ctx context.Context) { st.Revocation(ctx, "alice", "x") })
 		call(func(ctx context.Context) { st.Purge(ctx) })

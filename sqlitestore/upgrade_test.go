@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
@@ -161,7 +162,7 @@ func TestUpgradeFromVersion1KeepsEveryValueExactly(t *testing.T) {
 	}
 
 	// A delta on an upgraded record.
-	if _, err := st.Apply(ctx, "typed", &sesame.Delta{Delete: []string{"exp"}, Set: map[string]any{"nested": map[string]int{"n": 1}},
+	if _, err := st.Apply(ctx, "typed", &driver.Delta{Delete: []string{"exp"}, Set: map[string]any{"nested": map[string]int{"n": 1}},
 		LastSeen: time.Now(), Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -294,10 +295,10 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 		rec.Deadline.UnixMilli() != expires || rec.Expires.UnixMilli() != expires {
 		t.Errorf("metadata after the upgrade: %+v", rec)
 	}
-	if !rec.AuthenticatedAt.IsZero() || rec.Device != (sesame.Device{}) {
+	if !rec.AuthenticatedAt.IsZero() || rec.Device != (driver.Device{}) {
 		t.Errorf("an upgraded session has AuthenticatedAt %v and Device %+v, want none", rec.AuthenticatedAt, rec.Device)
 	}
-	if _, err := st.Load(ctx, "older"); !errors.Is(err, sesame.ErrRenewed) {
+	if _, err := st.Load(ctx, "older"); !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load of a renewed ID after the upgrade: %v, want ErrRenewed", err)
 	}
 	if r, err := st.Revocation(ctx, "alice", "gone"); err != nil || r.Keep != "old" || len(r.Denied) != 1 || r.Denied["gone"] {
@@ -306,7 +307,7 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 
 	// The new fields round-trip on the upgraded session...
 	auth := now.Add(-time.Second)
-	dev := sesame.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
+	dev := driver.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}
 	d := delta(nil)
 	d.AuthenticatedAt, d.Device = auth, &dev
 	if _, err := st.Apply(ctx, "old", d); err != nil {
@@ -321,7 +322,7 @@ func TestUpgradeFromVersion2KeepsSessionsAndAddsMetadata(t *testing.T) {
 	}
 	// ...and on a new one.
 	in := sesametest.Record("bob", map[string]any{"a": 1})
-	in.AuthenticatedAt, in.Device = auth, sesame.Device{UserAgent: "curl/8", IP: "192.0.2.0/24"}
+	in.AuthenticatedAt, in.Device = auth, driver.Device{UserAgent: "curl/8", IP: "192.0.2.0/24"}
 	if err := st.Save(ctx, "new", in); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +359,7 @@ const v3DDL = `ALTER TABLE sesame_sessions ADD COLUMN authenticated_at INTEGER N
 // database holding marks and denied IDs: the upgrade to version 4 keeps
 // every mark as it was and every denied ID, read by ID, as revoked (not
 // renewed away); it counts each user's denied IDs into their row, so that
-// a user who already has more than sesame.MaxDenied is refused a Deny
+// a user who already has more than driver.MaxDenied is refused a Deny
 // until a mark; and the new rows are purged by their new index.
 func TestUpgradeFromVersion3KeepsDeniedIDsAndMarks(t *testing.T) {
 	path := tempDB(t)
@@ -422,7 +423,7 @@ func TestUpgradeFromVersion3KeepsDeniedIDsAndMarks(t *testing.T) {
 	if ok, err := st.Deny(ctx, "carol", "c0", false, now.Add(time.Hour)); err != nil || ok {
 		t.Errorf("Deny for a user past MaxDenied = %v, %v; want false: the caller sets a mark", ok, err)
 	}
-	if err := st.SetRevocation(ctx, "carol", sesame.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
+	if err := st.SetRevocation(ctx, "carol", driver.Revocation{Before: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := st.Deny(ctx, "carol", "c0", true, now.Add(time.Hour)); err != nil || !ok {

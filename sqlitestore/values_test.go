@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/sesametest"
 	"github.com/sesame-go/sesame/sqlitestore"
 )
@@ -95,14 +95,14 @@ func TestDeltaReplacesValuesWholesaleAndExactly(t *testing.T) {
 	}
 	// Delete and Clear go through the same patch.
 	now := time.Now()
-	if _, err := st.Apply(ctx, "id1", &sesame.Delta{Delete: append(odd, "m", "absent"), LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if _, err := st.Apply(ctx, "id1", &driver.Delta{Delete: append(odd, "m", "absent"), LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ = st.Load(ctx, "id1")
 	if got := slices.Sorted(maps.Keys(rec.Values)); !slices.Equal(got, []string{"big", "exp", "f", "keep", "nil", "s"}) {
 		t.Errorf("keys after Delete = %q", got)
 	}
-	if _, err := st.Apply(ctx, "id1", &sesame.Delta{Clear: true, Delete: []string{"x"}, Set: map[string]any{"x": 1, "y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if _, err := st.Apply(ctx, "id1", &driver.Delta{Clear: true, Delete: []string{"x"}, Set: map[string]any{"x": 1, "y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ = st.Load(ctx, "id1")
@@ -119,7 +119,7 @@ func TestApplySetsLifetimeAsApplyTo(t *testing.T) {
 	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	st.Save(ctx, "id1", rec)
 	now := time.Now().Truncate(time.Millisecond)
-	d := &sesame.Delta{Created: now, Deadline: now.Add(10 * time.Minute), LastSeen: now, Expires: now.Add(time.Hour)}
+	d := &driver.Delta{Created: now, Deadline: now.Add(10 * time.Minute), LastSeen: now, Expires: now.Add(time.Hour)}
 	if _, err := st.Apply(ctx, "id1", d); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestApplySetsLifetimeAsApplyTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sesame.Record{Values: got.Values, User: rec.User, Created: rec.Created, Deadline: rec.Deadline}
+	want := driver.Record{Values: got.Values, User: rec.User, Created: rec.Created, Deadline: rec.Deadline}
 	d.ApplyTo(&want)
 	for name, pair := range map[string][2]time.Time{
 		"Created": {got.Created, want.Created}, "Deadline": {got.Deadline, want.Deadline},
@@ -203,7 +203,7 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 	rec.Expires = time.Now().Add(300 * time.Millisecond)
 	st.Save(ctx, "old", rec)
 	now := time.Now()
-	if err := st.Renew(ctx, "old", "new", &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if err := st.Renew(ctx, "old", "new", &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	db := rawDB(t, path)
@@ -215,12 +215,12 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 	if newID != "new" || expires != rec.Expires.UnixMilli() {
 		t.Errorf("renewal row = (%s, %d), want (new, %d: the old record's expiry)", newID, expires, rec.Expires.UnixMilli())
 	}
-	if _, err := st.Load(ctx, "old"); !errors.Is(err, sesame.ErrRenewed) {
+	if _, err := st.Load(ctx, "old"); !errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load(old) = %v, want ErrRenewed", err)
 	}
 	time.Sleep(time.Until(rec.Expires) + 50*time.Millisecond)
 	_, err := st.Load(ctx, "old")
-	if !errors.Is(err, sesame.ErrNotFound) || errors.Is(err, sesame.ErrRenewed) {
+	if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) {
 		t.Errorf("Load(old) after the old record would have expired = %v, want ErrNotFound alone", err)
 	}
 	if found, err := st.Delete(ctx, "old"); err != nil || found {
@@ -248,7 +248,7 @@ func TestRenewReplacesARecordUnderTheNewID(t *testing.T) {
 	st.Save(ctx, "old", rec)
 	st.Save(ctx, "new", sesametest.Record("bob", map[string]any{"b": 1}))
 	now := time.Now()
-	if err := st.Renew(ctx, "old", "new", &sesame.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+	if err := st.Renew(ctx, "old", "new", &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Load(ctx, "new")
@@ -280,11 +280,11 @@ func TestPurgeRemovesExpiredDeniedIDsAndMarks(t *testing.T) {
 	if _, err := st.Deny(ctx, "carol", "old", false, past); err != nil {
 		t.Fatal(err)
 	}
-	st.SetRevocation(ctx, "alice", sesame.Revocation{Before: past, Expires: past})
+	st.SetRevocation(ctx, "alice", driver.Revocation{Before: past, Expires: past})
 	if ok, err := st.Deny(ctx, "alice", "live", false, future); err != nil || !ok {
 		t.Fatalf("Deny = %v, %v", ok, err)
 	}
-	st.SetRevocation(ctx, "bob", sesame.Revocation{Before: past, Expires: future})
+	st.SetRevocation(ctx, "bob", driver.Revocation{Before: past, Expires: future})
 	if _, err := db.Exec(`INSERT INTO sesame_renewals VALUES ('a', 'b', ?1), ('c', 'd', ?2)`, past.UnixMilli(), future.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}

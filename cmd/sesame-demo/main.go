@@ -28,6 +28,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/device"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/demo"
 )
 
@@ -136,7 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 }
 
 // checkCap fails clearly where sesame.New would panic on -max-sessions: a
-// cap needs a store that counts a user's sessions (sesame.UserCapper),
+// cap needs a store that counts a user's sessions (driver.UserCapper),
 // which a cookie store cannot.
 func checkCap(o options, cfg sesame.Config) error {
 	if cfg.MaxSessionsPerUser == 0 {
@@ -145,8 +146,8 @@ func checkCap(o options, cfg sesame.Config) error {
 	if cfg.Sealer != nil {
 		return fmt.Errorf("-max-sessions %d needs a server-side store: -store %s keeps sessions in cookies, which cannot be counted", o.maxSessions, o.store)
 	}
-	if _, ok := cfg.Store.(sesame.UserCapper); !ok {
-		return fmt.Errorf("-max-sessions %d: -store %s cannot cap a user's sessions (%T does not implement sesame.UserCapper)", o.maxSessions, o.store, cfg.Store)
+	if _, ok := cfg.Store.(driver.UserCapper); !ok {
+		return fmt.Errorf("-max-sessions %d: -store %s cannot cap a user's sessions (%T does not implement driver.UserCapper)", o.maxSessions, o.store, cfg.Store)
 	}
 	return nil
 }

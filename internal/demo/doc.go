@@ -32,7 +32,7 @@
 //	                           atomically in the store, so that parallel requests
 //	                           (two tabs) lose no increment: 200 {"counter":n}, the
 //	                           committed value; 409 if the session was renewed
-//	                           meanwhile; 501 on a store without sesame.Updater
+//	                           meanwhile; 501 on a store without driver.Updater
 //	PUT  /api/values/{key}     {"value":any JSON} stores it: 200 {"value":...};
 //	                           413 for an anonymous visitor past 16 keys or 1 KiB a value
 //	GET  /api/values/{key}     200 {"value":...}; 404 when unset

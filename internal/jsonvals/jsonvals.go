@@ -1,6 +1,6 @@
 // Package jsonvals is the value encoding the SQL stores share: a session's
 // values as one JSON object mapping each key to a JSON string that holds the
-// value's exact encoding by sesame.MarshalValue. Kept as strings, values
+// value's exact encoding by driver.MarshalValue. Kept as strings, values
 // come back byte for byte (a database's JSON type may normalise numbers,
 // reorder keys or reject \u0000), and a JSON merge patch replaces a value
 // wholesale instead of merging nested objects.
@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Encode returns vals in the shared encoding; "{}" when empty.
@@ -20,7 +20,7 @@ func Encode(vals map[string]any) (string, error) {
 	}
 	enc := make(map[string]string, len(vals))
 	for k, v := range vals {
-		raw, err := sesame.MarshalValue(v)
+		raw, err := driver.MarshalValue(v)
 		if err != nil {
 			return "", fmt.Errorf("value %q: %w", k, err)
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Bounds of the load: it is small, short and local, and stops by itself.
@@ -124,7 +125,7 @@ func counterApp(w http.ResponseWriter, r *http.Request) {
 
 // New serves counterApp through a Manager on store and logs
 // every client in. Nothing runs until Start.
-func New(t *testing.T, store sesame.Store, settle time.Duration) *Load {
+func New(t *testing.T, store driver.Store, settle time.Duration) *Load {
 	t.Helper()
 	l := &Load{t: t, settle: settle, stop: make(chan struct{}), handled: map[string]int{}}
 	m := sesame.New(sesame.Config{

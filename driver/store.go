@@ -1,4 +1,4 @@
-package sesame
+package driver
 
 import (
 	"cmp"
@@ -12,7 +12,7 @@ import (
 //
 // Values holds the session's key/value pairs. A value is either the Go value
 // that was Put (stores that keep values in memory return it unchanged) or a
-// json.RawMessage holding its JSON encoding (stores that serialise). [Get]
+// json.RawMessage holding its JSON encoding (stores that serialise). sesame.Get
 // decodes a json.RawMessage into the type the caller asks for, so a value
 // keeps its type through any store. Stores that serialise encode each value
 // with [MarshalValue].
@@ -27,7 +27,7 @@ type Record struct {
 	// implement UserStore index sessions by it.
 	User string
 	// Created is when the session's absolute lifetime started: its
-	// creation, or its last [Session.Login]. [Session.Renew] keeps it.
+	// creation, or its last sesame.Session.Login. sesame.Session.Renew keeps it.
 	Created time.Time
 	// LastSeen is the last recorded activity. It is updated on every write
 	// and, when an idle timeout is set, by throttled touches.
@@ -44,7 +44,7 @@ type Record struct {
 	// ("remember me") rather than a session-only cookie.
 	Persist bool
 	// AuthenticatedAt is when the user last proved who they are: their
-	// last [Session.Login] or [Session.Reauthenticate]; zero if never.
+	// last sesame.Session.Login or sesame.Session.Reauthenticate; zero if never.
 	// Touches, writes and Renew keep it.
 	AuthenticatedAt time.Time
 	// Device is the client that created the session or last logged in.
@@ -57,8 +57,8 @@ type Device struct {
 	// UserAgent is the request's User-Agent header, truncated to
 	// MaxUserAgentLen bytes (at a UTF-8 boundary).
 	UserAgent string
-	// IP is the client address, as Config.ClientIP finds it and
-	// Config.IPStorage keeps it: the full address (the default), its
+	// IP is the client address, as sesame.Config.ClientIP finds it and
+	// sesame.Config.IPStorage keeps it: the full address (the default), its
 	// network prefix, or "".
 	IP string
 }
@@ -173,7 +173,7 @@ type Info struct {
 	AuthenticatedAt time.Time
 	Device          Device
 	// Label names the device for people, such as "Chrome 120 on Linux"
-	// (see Config.DeviceLabel). Manager.Sessions sets it; stores leave it
+	// (see sesame.Config.DeviceLabel). sesame.Manager.Sessions sets it; stores leave it
 	// empty.
 	Label string
 }
@@ -189,11 +189,11 @@ func (rec *Record) Info(id string) Info {
 // Store keeps session records on the server, keyed by session ID.
 //
 // The ID a store sees is a hash of the token sent in the cookie (see
-// [Config.Secret]); a store never sees the token itself, so a leaked
+// sesame.Config.Secret); a store never sees the token itself, so a leaked
 // database or dump holds no usable credential.
 //
 // A store must honour ctx cancellation and deadlines (the Manager bounds
-// every call with [Config.StoreTimeout]). All methods may be called
+// every call with sesame.Config.StoreTimeout). All methods may be called
 // concurrently.
 //
 // Optional capabilities are separate interfaces, discovered by type
@@ -222,6 +222,7 @@ type Store interface {
 // concurrent requests changing different keys of one session all survive.
 type DeltaStore interface {
 	Store
+
 	// Apply applies d to the live record stored under id, atomically. If
 	// no live record exists it changes nothing and returns an error
 	// wrapping ErrNotFound: a commit never brings a destroyed session back.
@@ -232,7 +233,7 @@ type DeltaStore interface {
 }
 
 // Renewer is a Store that changes a session's ID atomically, for
-// [Session.Renew] and [Session.Login].
+// sesame.Session.Renew and sesame.Session.Login.
 //
 // Without it the Manager saves the record under the new ID, deletes the old
 // one, and deletes the new one again unless that Delete reported a live
@@ -242,6 +243,7 @@ type DeltaStore interface {
 // may start a new session.
 type Renewer interface {
 	Store
+
 	// Renew moves the live record stored under oldID to newID, with d
 	// applied (d.User and d.Deadline are always set), in one step that is
 	// atomic with respect to every other method: of concurrent Renews of
@@ -263,10 +265,11 @@ type Renewer interface {
 }
 
 // Updater is a Store that changes one value of a session atomically, for
-// [Update]: concurrent Updates of one key of one session never lose a
+// sesame.Update: concurrent Updates of one key of one session never lose a
 // change, where Apply would keep only the last writer's value.
 type Updater interface {
 	Store
+
 	// Update replaces the value of key in the live record stored under id
 	// with the result of f, atomically, and returns that result. f gets
 	// the current value (a Go value or a json.RawMessage, as in
@@ -281,9 +284,10 @@ type Updater interface {
 }
 
 // UserCapper is a UserStore that caps a user's live sessions, for
-// [Config.MaxSessionsPerUser].
+// sesame.Config.MaxSessionsPerUser.
 type UserCapper interface {
 	UserStore
+
 	// CapUser ends sessions of user until at most n live ones remain, and
 	// returns those it ended. It ends the least recently seen sessions
 	// other than keep; or, if refuse is set, keep itself, and only keep
@@ -301,12 +305,13 @@ type UserCapper interface {
 type UserStore interface {
 	Store
 	UserDeleter
+
 	// Sessions lists the live sessions of user, in no particular order.
 	// An unknown user has no sessions and is not an error.
 	Sessions(ctx context.Context, user string) ([]Info, error)
 }
 
-// UserDeleter ends every session of a user: [Manager.RevokeAll] calls it.
+// UserDeleter ends every session of a user: sesame.Manager.RevokeAll calls it.
 // A UserStore implements it, and so does a Sealer that keeps per-user
 // revocation marks (package cookiestore).
 type UserDeleter interface {
@@ -316,7 +321,7 @@ type UserDeleter interface {
 	DeleteUser(ctx context.Context, user, keep string) (int, error)
 }
 
-// CountUnknown is the count DeleteUser and [Manager.RevokeAll] return when
+// CountUnknown is the count DeleteUser and sesame.Manager.RevokeAll return when
 // the number of sessions ended cannot be known: a cookie store cannot count
 // the cookies that exist.
 const CountUnknown = -1
@@ -358,6 +363,7 @@ type Sealer interface {
 // sessions too.
 type SealRevoker interface {
 	Sealer
+
 	// Revoke revokes the session s, as opened by Open (live or renewed
 	// away), and every session renewed from it: everything that shares
 	// its Origin.
@@ -477,3 +483,15 @@ func OverCap(live []Info, keep string, n int, refuse bool) []Info {
 	})
 	return others[:min(len(others), len(live)-n)]
 }
+
+// Lifetimed is a Sealer whose revocation marks last a session lifetime of
+// its own (package cookiestore): sesame.New refuses a Config.Lifetime
+// longer than it, under which a revoked session would outlive its mark.
+type Lifetimed interface {
+	// Lifetime returns the longest session lifetime the Sealer revokes.
+	Lifetime() time.Duration
+}
+
+// DefaultLifetime is the absolute session lifetime of a Manager, and of a
+// store that needs one, when none is configured: 8 hours.
+const DefaultLifetime = 8 * time.Hour
