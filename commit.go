@@ -499,7 +499,7 @@ func (s *Session) setCookie(h http.Header, value string, rec *driver.Record, now
 	}
 	line := s.m.cookie.line(value, until, maxAge)
 	if len(line) > maxCookieSize {
-		return &CookieTooLargeError{Name: s.m.cfg.Name, Size: len(line), Limit: maxCookieSize}
+		return &LimitError{Limit: "cookie", Got: len(line), Max: maxCookieSize}
 	}
 	s.addHeader(h, "Set-Cookie", line)
 	s.addHeader(h, "Cache-Control", `no-cache="Set-Cookie"`)

@@ -44,10 +44,10 @@ func RemoteIP(r *http.Request) string {
 	return host
 }
 
-// TruncateIP returns the network of an address: its /24 for IPv4 (and
+// truncateIP returns the network of an address: its /24 for IPv4 (and
 // IPv4-mapped IPv6) and its /48 for IPv6, as a prefix such as
 // "203.0.113.0/24". It returns "" for anything that is not an address.
-func TruncateIP(addr string) string {
+func truncateIP(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		return ""
@@ -78,7 +78,7 @@ func (m *Manager) device(r *http.Request) Device {
 		ip = a.Unmap().WithZone("").String()
 	}
 	if m.cfg.IPStorage == IPPrefix {
-		ip = TruncateIP(ip)
+		ip = truncateIP(ip)
 	}
 	d.IP = ip
 	return d

@@ -54,11 +54,10 @@
 // address (RemoteAddr by default) and [Config.IPStorage] keeps it whole (the
 // default), as a /24 or /48 prefix, or not at all.
 //
-// Login and [Session.Reauthenticate] set [Session.AuthenticatedAt]; touches,
+// Login and [Session.Reauthenticate] set [Info.AuthenticatedAt]; touches,
 // writes and Renew never move it. [Session.Fresh] and the [RequireFresh]
-// middleware ask for a recent authentication on sensitive routes, and
-// [PolicyAAL2], [PolicyAAL3] and [PolicyOWASPHighValue] preset the timeouts
-// of NIST SP 800-63B-4 and OWASP.
+// middleware ask for a recent authentication on sensitive routes;
+// [Config.Lifetime] lists the timeouts of NIST SP 800-63B-4 and OWASP.
 //
 // [Config.MaxSessionsPerUser] caps a user's live sessions: the least
 // recently seen goes ([CapEvictOldest]), or the new login is refused

@@ -58,24 +58,15 @@ func (e *TypeError) Error() string {
 
 func (e *TypeError) Unwrap() error { return e.Err }
 
-// CookieTooLargeError reports a Set-Cookie line over the 4096-byte limit
-// that browsers enforce. The cookie is not sent.
-type CookieTooLargeError struct {
-	Name  string
-	Size  int
-	Limit int
-}
-
-func (e *CookieTooLargeError) Error() string {
-	return fmt.Sprintf("sesame: cookie %q too large: %d > %d bytes", e.Name, e.Size, e.Limit)
-}
-
-// LimitError reports a session over one of the Manager's limits
-// ([Config.MaxSize], [Config.MaxKeys]). Nothing is written: a Put returns
-// it at once when it can tell, and a commit fails with it (the ErrorHandler
-// answers) before it reaches the store.
+// LimitError reports a session over one of its limits: [Config.MaxSize],
+// [Config.MaxKeys], or the 4096 bytes of a Set-Cookie line that browsers
+// accept (a cookie store's session, sealed). Nothing is written: a Put
+// returns it at once when it can tell, and a commit fails with it (the
+// ErrorHandler answers) before it reaches the store or sends the cookie.
 type LimitError struct {
-	Limit string // "size" (bytes of encoded keys and values) or "keys"
+	// Limit is "size" (bytes of encoded keys and values), "keys", or
+	// "cookie" (bytes of the Set-Cookie line).
+	Limit string
 	Got   int
 	Max   int
 }

@@ -28,7 +28,7 @@ func get(h http.Handler, path, cookie string) *http.Response {
 // sessionCookie returns the response's session cookie as a Cookie header.
 func sessionCookie(resp *http.Response) string {
 	for _, c := range resp.Cookies() {
-		if c.Name == sesame.DefaultHostName {
+		if c.Name == "__Host-session" {
 			return c.Name + "=" + c.Value
 		}
 	}
@@ -168,12 +168,12 @@ func ExampleSession_Renew() {
 		case "/login":
 			s.Login("alice")
 		case "/sudo":
-			deadline = s.Deadline()
+			deadline = s.Info().Deadline
 			s.Put("sudo", true)
 			s.Renew()
 		case "/me":
 			sudo, _ := sesame.Get[bool](s, "sudo")
-			fmt.Println("user", s.User(), "sudo", sudo, "same deadline", s.Deadline().Equal(deadline))
+			fmt.Println("user", s.User(), "sudo", sudo, "same deadline", s.Info().Deadline.Equal(deadline))
 		}
 	}))
 	c := sessionCookie(get(app, "/login", ""))

@@ -10,29 +10,6 @@ import (
 // are, for routes that need more than a live session (changing a password,
 // revoking every device, paying).
 
-// Policy is a pair of session timeouts, for [Policy.Apply].
-type Policy struct {
-	Lifetime    time.Duration // Config.Lifetime
-	IdleTimeout time.Duration // Config.IdleTimeout
-}
-
-// Presets of session timeouts from published guidance. Sesame's defaults
-// (8h absolute, 30m idle) are OWASP's for a low-risk application.
-var (
-	// PolicyAAL2 is NIST SP 800-63B-4's reauthentication bound for
-	// authenticator assurance level 2: 24h absolute, 1h idle.
-	PolicyAAL2 = Policy{Lifetime: 24 * time.Hour, IdleTimeout: time.Hour}
-	// PolicyAAL3 is NIST SP 800-63B-4's bound for level 3: 12h absolute,
-	// 15m idle.
-	PolicyAAL3 = Policy{Lifetime: 12 * time.Hour, IdleTimeout: 15 * time.Minute}
-	// PolicyOWASPHighValue is the OWASP Session Management Cheat Sheet's
-	// setting for a high-value application: 8h absolute, 5m idle.
-	PolicyOWASPHighValue = Policy{Lifetime: 8 * time.Hour, IdleTimeout: 5 * time.Minute}
-)
-
-// Apply sets cfg's Lifetime and IdleTimeout to p's.
-func (p Policy) Apply(cfg *Config) { cfg.Lifetime, cfg.IdleTimeout = p.Lifetime, p.IdleTimeout }
-
 // Reauthenticate records that the session's user has just proved who they
 // are again (a password or a second factor, asked for a sensitive action):
 // it sets AuthenticatedAt to now and, like Renew, gives the session a new
@@ -55,15 +32,11 @@ func (s *Session) Reauthenticate() error {
 	})
 }
 
-// AuthenticatedAt returns when the session's user last logged in or
+// authenticatedAt returns when the session's user last logged in or
 // reauthenticated, this request's Login or Reauthenticate included; zero
-// if never.
-func (s *Session) AuthenticatedAt() time.Time {
-	if s == nil {
-		return time.Time{}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// if never, or if this request gave the session to another user. s.mu is
+// held.
+func (s *Session) authenticatedAt() time.Time {
 	if !s.p.auth.IsZero() {
 		return s.p.auth
 	}
@@ -76,7 +49,12 @@ func (s *Session) AuthenticatedAt() time.Time {
 // Fresh reports whether the session's user authenticated (logged in or
 // reauthenticated) less than maxAge ago.
 func (s *Session) Fresh(maxAge time.Duration) bool {
-	at := s.AuthenticatedAt()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	at := s.authenticatedAt()
+	s.mu.Unlock()
 	return !at.IsZero() && time.Since(at) < maxAge
 }
 

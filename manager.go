@@ -14,21 +14,21 @@ import (
 // Defaults used for zero Config fields. They follow the OWASP Session
 // Management Cheat Sheet for a low-risk application.
 const (
-	// DefaultName is the cookie name when the cookie cannot carry the
+	// defaultName is the cookie name when the cookie cannot carry the
 	// __Host- prefix (it is not Secure, or has a Domain or a Path other
 	// than "/").
-	DefaultName = "session"
-	// DefaultHostName is the cookie name of the default, Secure,
+	defaultName = "session"
+	// defaultHostName is the cookie name of the default, Secure,
 	// host-only cookie on Path "/". Browsers only accept a __Host- cookie
 	// that is Secure, host-only and on "/", so a sibling subdomain cannot
 	// plant one of that name for this host.
-	DefaultHostName      = "__Host-session"
-	DefaultLifetime      = driver.DefaultLifetime
-	DefaultIdleTimeout   = 30 * time.Minute
-	DefaultTouchInterval = time.Minute
-	DefaultStoreTimeout  = 5 * time.Second
-	DefaultMaxSize       = 64 << 10 // bytes of encoded keys and values
-	DefaultMaxKeys       = 1000
+	defaultHostName      = "__Host-session"
+	defaultLifetime      = driver.DefaultLifetime
+	defaultIdleTimeout   = 30 * time.Minute
+	defaultTouchInterval = time.Minute
+	defaultStoreTimeout  = 5 * time.Second
+	defaultMaxSize       = 64 << 10 // bytes of encoded keys and values
+	defaultMaxKeys       = 1000
 )
 
 // Config configures a Manager. The zero value of every field but Store and
@@ -38,14 +38,14 @@ type Config struct {
 	// must be set.
 	Store driver.Store
 	// Sealer keeps sessions in the cookie itself (see package cookiestore).
-	// Exactly one of Store and Sealer must be set. A Sealer with a
-	// Lifetime() method (cookiestore.Store) must report at least
+	// Exactly one of Store and Sealer must be set. A Sealer that
+	// implements driver.Lifetimed (cookiestore.Store) must report at least
 	// Config.Lifetime.
 	Sealer driver.Sealer
 
-	// Name is the cookie name. If empty, DefaultHostName
-	// ("__Host-session") is used for a Secure cookie with Path "/" and no
-	// Domain (the defaults), and DefaultName ("session") otherwise. A name
+	// Name is the cookie name. If empty, "__Host-session" is used for a
+	// Secure cookie with Path "/" and no Domain (the defaults), and
+	// "session" otherwise. A name
 	// starting with "__Host-" requires Path "/", no Domain and a Secure
 	// cookie, and one starting with "__Secure-" a Secure cookie, which New
 	// checks (in any case, as browsers do).
@@ -85,17 +85,21 @@ type Config struct {
 
 	// Lifetime is the absolute lifetime of a session, counted from its
 	// creation or last Login (Renew keeps it). It is enforced on the
-	// server by every store. If zero, DefaultLifetime (8h) is used.
+	// server by every store. If zero, 8h is used.
+	//
+	// The defaults (8h absolute, 30m idle) are OWASP's for a low-risk
+	// application. Published guidance for others, as Lifetime/IdleTimeout:
+	// NIST SP 800-63B-4 authenticator assurance level 2, 24h/1h; level 3,
+	// 12h/15m; the OWASP Session Management Cheat Sheet for a high-value
+	// application, 8h/5m.
 	Lifetime time.Duration
 	// IdleTimeout ends a session that has not been used for this long. If
-	// zero, DefaultIdleTimeout (30m) is used; if negative, there is no
-	// idle timeout.
+	// zero, 30m is used; if negative, there is no idle timeout.
 	IdleTimeout time.Duration
 	// TouchInterval throttles idle-timeout touches: a request that only
 	// reads a session writes its new expiry to the store at most once
-	// per interval. If zero, DefaultTouchInterval (1m) is used, or half
-	// the idle timeout if that is shorter; if negative, every request
-	// touches.
+	// per interval. If zero, 1m is used, or half the idle timeout if that
+	// is shorter; if negative, every request touches.
 	TouchInterval time.Duration
 	// FixedExpiry, if true, gives a persistent cookie an expiry fixed at
 	// the absolute deadline. If false (rolling expiry), a persistent
@@ -106,14 +110,14 @@ type Config struct {
 	// StoreTimeout bounds every store call of a request, its load and its
 	// commit, and of the Manager's own methods, so that a hung store or a
 	// network partition fails the request (the ErrorHandler answers)
-	// instead of holding it. If zero, DefaultStoreTimeout (5s) is used; if
-	// negative, only the request's context bounds the load, and nothing
-	// the commit (which completes even if the client has gone).
+	// instead of holding it. If zero, 5s is used; if negative, only the
+	// request's context bounds the load, and nothing the commit (which
+	// completes even if the client has gone).
 	StoreTimeout time.Duration
 	// MaxSize bounds a session's size: the bytes of its keys plus the JSON
 	// encoding of its values. A commit that puts values and would leave
 	// more fails with a *LimitError before anything is written. If zero,
-	// DefaultMaxSize (64 KiB) is used; if negative, there is no limit.
+	// 64 KiB is used; if negative, there is no limit.
 	//
 	// The Manager checks what it knows: the whole session when the request
 	// read it, and only the request's own values on a blind write (one
@@ -122,8 +126,7 @@ type Config struct {
 	// values chosen by the client should therefore read the session first.
 	MaxSize int
 	// MaxKeys bounds a session's number of keys, as MaxSize does its size.
-	// If zero, DefaultMaxKeys (1000) is used; if negative, there is no
-	// limit.
+	// If zero, 1000 is used; if negative, there is no limit.
 	MaxKeys int
 
 	// ClientIP returns the client address a session records in its
@@ -224,31 +227,31 @@ func newManager(cfg Config) (*Manager, error) {
 		cfg.Path = "/"
 	}
 	if cfg.Name == "" {
-		cfg.Name = DefaultName
+		cfg.Name = defaultName
 		if !cfg.Insecure && cfg.Domain == "" && cfg.Path == "/" {
-			cfg.Name = DefaultHostName
+			cfg.Name = defaultHostName
 		}
 	}
 	if cfg.SameSite == 0 {
 		cfg.SameSite = http.SameSiteLaxMode
 	}
 	if cfg.Lifetime == 0 {
-		cfg.Lifetime = DefaultLifetime
+		cfg.Lifetime = defaultLifetime
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
+		cfg.IdleTimeout = defaultIdleTimeout
 	}
 	if cfg.StoreTimeout == 0 {
-		cfg.StoreTimeout = DefaultStoreTimeout
+		cfg.StoreTimeout = defaultStoreTimeout
 	}
 	if cfg.MaxSize == 0 {
-		cfg.MaxSize = DefaultMaxSize
+		cfg.MaxSize = defaultMaxSize
 	}
 	if cfg.MaxKeys == 0 {
-		cfg.MaxKeys = DefaultMaxKeys
+		cfg.MaxKeys = defaultMaxKeys
 	}
 	if cfg.TouchInterval == 0 {
-		cfg.TouchInterval = min(DefaultTouchInterval, cfg.IdleTimeout/2)
+		cfg.TouchInterval = min(defaultTouchInterval, cfg.IdleTimeout/2)
 	}
 	switch {
 	case cfg.Lifetime < 0:

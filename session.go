@@ -363,6 +363,10 @@ func (s *Session) ID() string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.idLocked()
+}
+
+func (s *Session) idLocked() string {
 	if s.p.renew != keepID {
 		return s.p.id
 	}
@@ -382,63 +386,28 @@ func (s *Session) IsNew() bool {
 	return s.live() == nil
 }
 
-// Created returns when the session's absolute lifetime started (its
-// creation or last Login); zero for a new session.
-func (s *Session) Created() time.Time {
-	return s.meta(func(r *driver.Record) time.Time { return r.Created })
-}
-
-// LastSeen returns the session's last recorded activity; zero for a new
-// session. It is updated at most once per Config.TouchInterval.
-func (s *Session) LastSeen() time.Time {
-	return s.meta(func(r *driver.Record) time.Time { return r.LastSeen })
-}
-
-// Expires returns when the session will expire if unused; zero for a new
-// session.
-func (s *Session) Expires() time.Time {
-	return s.meta(func(r *driver.Record) time.Time { return r.Expires })
-}
-
-// Deadline returns the session's absolute end, which only a Login moves;
-// zero for a new session.
-func (s *Session) Deadline() time.Time {
-	return s.meta(func(r *driver.Record) time.Time { return r.Deadline })
-}
-
-// Device returns what the session recorded of its client at creation or
-// at its last Login; for a new session, the request's own.
-func (s *Session) Device() Device {
+// Info returns the session as this request leaves it so far, without its
+// values: its ID (as Session.ID), user, times (zero for a session not yet
+// stored), AuthenticatedAt (this request's Login or Reauthenticate
+// included), Device (for a new session, or at a Login, the request's own)
+// and its Label (see Config.DeviceLabel).
+func (s *Session) Info() Info {
 	if s == nil {
-		return Device{}
+		return Info{}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if rec := s.live(); rec != nil && s.p.renew != loginID {
-		return rec.Device
-	}
-	return s.m.device(s.req)
-}
-
-// DeviceLabel returns a name of the session's device for people, such as
-// "Chrome 120 on Linux" (see Config.DeviceLabel).
-func (s *Session) DeviceLabel() string {
-	if s == nil {
-		return ""
-	}
-	return s.m.label(s.Device())
-}
-
-func (s *Session) meta(f func(*driver.Record) time.Time) time.Time {
-	if s == nil {
-		return time.Time{}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	in := Info{User: s.userLocked(), AuthenticatedAt: s.authenticatedAt()}
 	if rec := s.live(); rec != nil {
-		return f(rec)
+		in.Created, in.LastSeen, in.Expires, in.Deadline = rec.Created, rec.LastSeen, rec.Expires, rec.Deadline
+		in.Device = rec.Device
 	}
-	return time.Time{}
+	if s.live() == nil || s.p.renew == loginID {
+		in.Device = s.m.device(s.req)
+	}
+	in.ID = s.idLocked()
+	s.mu.Unlock()
+	in.Label = s.m.label(in.Device)
+	return in
 }
 
 // Err returns the error that prevented the session from loading, if any.

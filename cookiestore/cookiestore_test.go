@@ -412,11 +412,11 @@ func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
 				if len(got) != 1 {
 					t.Fatalf("existing=%v: the ErrorHandler ran %d times, want once", existing, len(got))
 				}
-				var tooLarge *sesame.CookieTooLargeError
+				var tooLarge *sesame.LimitError
 				if !errors.As(got[0], &tooLarge) {
-					t.Fatalf("existing=%v: ErrorHandler got %v, want a *sesame.CookieTooLargeError", existing, got[0])
+					t.Fatalf("existing=%v: ErrorHandler got %v, want a *sesame.LimitError", existing, got[0])
 				}
-				if tooLarge.Name != m.Name() || tooLarge.Limit != 4096 || tooLarge.Size <= 4096 {
+				if tooLarge.Limit != "cookie" || tooLarge.Max != 4096 || tooLarge.Got <= 4096 {
 					t.Errorf("existing=%v: error %+v", existing, tooLarge)
 				}
 				if h := resp.Header.Values("Set-Cookie"); len(h) != 0 {
@@ -445,7 +445,7 @@ func TestOversizeSessionFailsBeforeAnythingIsSent(t *testing.T) {
 				if v, _ := sesame.Get[string](s, "big"); v != big[:2500] {
 					t.Error("the 2500-byte value did not come back whole")
 				}
-				if d := s.Device(); len(d.UserAgent) != driver.MaxUserAgentLen || d.IP != longIP {
+				if d := s.Info().Device; len(d.UserAgent) != driver.MaxUserAgentLen || d.IP != longIP {
 					t.Errorf("Device %+v, want the 256-byte User-Agent and %s", d, longIP)
 				}
 			})

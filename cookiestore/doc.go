@@ -88,7 +88,7 @@
 //
 // The whole Set-Cookie line must fit in 4096 bytes, the limit browsers
 // enforce. A larger session fails its commit with a
-// *[sesame.CookieTooLargeError] that reaches the Manager's ErrorHandler
+// *sesame.LimitError (Limit "cookie") that reaches the Manager's ErrorHandler
 // before anything is sent; a truncated cookie is never sent. What fits:
 //
 //	session                                          payload    cookie

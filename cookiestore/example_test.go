@@ -9,6 +9,7 @@ import (
 
 	"github.com/sesame-go/sesame"
 	"github.com/sesame-go/sesame/cookiestore"
+	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/memstore"
 )
 
@@ -29,12 +30,12 @@ func Example() {
 	store, err := cookiestore.New(cookiestore.Config{
 		Keys:       keys,
 		Revocation: marks,
-		Lifetime:   sesame.DefaultLifetime, // the Manager's Lifetime
+		Lifetime:   driver.DefaultLifetime, // the Manager's Lifetime
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	sessions := sesame.New(sesame.Config{Sealer: store, Lifetime: sesame.DefaultLifetime})
+	sessions := sesame.New(sesame.Config{Sealer: store, Lifetime: driver.DefaultLifetime})
 
 	handler := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sesame.FromContext(r.Context())

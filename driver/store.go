@@ -165,11 +165,13 @@ func (rec *Record) Empty() bool { return len(rec.Values) == 0 && rec.User == "" 
 type Info struct {
 	// ID is the session ID: a hash of the token, safe to show to the user
 	// and useless as a credential.
-	ID              string
-	User            string
-	Created         time.Time
-	LastSeen        time.Time
-	Expires         time.Time
+	ID       string
+	User     string
+	Created  time.Time
+	LastSeen time.Time
+	Expires  time.Time
+	// Deadline is the session's absolute end (Record.Deadline).
+	Deadline        time.Time
 	AuthenticatedAt time.Time
 	Device          Device
 	// Label names the device for people, such as "Chrome 120 on Linux"
@@ -182,7 +184,7 @@ type Info struct {
 func (rec *Record) Info(id string) Info {
 	return Info{
 		ID: id, User: rec.User, Created: rec.Created, LastSeen: rec.LastSeen, Expires: rec.Expires,
-		AuthenticatedAt: rec.AuthenticatedAt, Device: rec.Device,
+		Deadline: rec.Deadline, AuthenticatedAt: rec.AuthenticatedAt, Device: rec.Device,
 	}
 }
 

@@ -268,7 +268,7 @@ var logoutTests = []test{
 					if s.User() != u("bob") {
 						t.Fatalf("user %q, want bob", s.User())
 					}
-					if at := s.AuthenticatedAt(); !at.IsZero() || s.Fresh(time.Hour) {
+					if at := s.Info().AuthenticatedAt; !at.IsZero() || s.Fresh(time.Hour) {
 						t.Errorf("bob is fresh on alice's login: AuthenticatedAt %v", at)
 					}
 				})

@@ -293,7 +293,7 @@ func checkDevice(t *testing.T, c *Client, what string, want sesame.Device) {
 	t.Helper()
 	var got sesame.Device
 	var label string
-	c.Session(func(s *sesame.Session) { got, label = s.Device(), s.DeviceLabel() })
+	c.Session(func(s *sesame.Session) { got, label = s.Info().Device, s.Info().Label })
 	if got != want {
 		t.Errorf("%s: Device %+v, want %+v", what, got, want)
 	}
@@ -305,7 +305,7 @@ func checkDevice(t *testing.T, c *Client, what string, want sesame.Device) {
 func authAt(t *testing.T, c *Client) time.Time {
 	t.Helper()
 	var at time.Time
-	c.Session(func(s *sesame.Session) { at = s.AuthenticatedAt() })
+	c.Session(func(s *sesame.Session) { at = s.Info().AuthenticatedAt })
 	if at.IsZero() {
 		t.Fatal("AuthenticatedAt is zero for a logged-in session")
 	}

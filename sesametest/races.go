@@ -255,10 +255,10 @@ var raceTests = []test{
 		c := NewClient(t, m)
 		var before, after time.Time
 		c.Session(func(s *sesame.Session) { s.Put("k", 1) })
-		c.Session(func(s *sesame.Session) { before = s.Expires() })
+		c.Session(func(s *sesame.Session) { before = s.Info().Expires })
 		time.Sleep(20 * time.Millisecond) // a Renew that restarted the lifetime would move it by this much
 		c.Session(func(s *sesame.Session) { s.Renew() })
-		c.Session(func(s *sesame.Session) { after = s.Expires() })
+		c.Session(func(s *sesame.Session) { after = s.Info().Expires })
 		if before.IsZero() || after.Sub(before).Abs() > 5*time.Millisecond {
 			t.Errorf("the deadline moved from %v to %v at Renew; it must stay", before, after)
 		}
@@ -619,11 +619,11 @@ var limitTests = []test{
 		c.Put("cart", "apples")
 		old := c.Cookie
 		var before, after time.Time
-		c.Session(func(s *sesame.Session) { before = s.Deadline() })
+		c.Session(func(s *sesame.Session) { before = s.Info().Deadline })
 		time.Sleep(20 * time.Millisecond) // the new lifetime starts this much later
 		id := c.Login(u("alice"))
 		c.Session(func(s *sesame.Session) {
-			after = s.Deadline()
+			after = s.Info().Deadline
 			if v, _ := sesame.Get[string](s, "cart"); v != "apples" || s.User() != u("alice") {
 				t.Errorf("after Login: cart %q, user %q; want apples, alice", v, s.User())
 			}

@@ -118,8 +118,8 @@ func writeMe(w http.ResponseWriter, s *sesame.Session) {
 	n, _ := sesame.Get[int](s, "counter")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": s.User(), "counter": n,
-		"created": s.Created(), "last_seen": s.LastSeen(), "expires": s.Expires(),
-		"authenticated_at": s.AuthenticatedAt(), "device": s.DeviceLabel(),
+		"created": s.Info().Created, "last_seen": s.Info().LastSeen, "expires": s.Info().Expires,
+		"authenticated_at": s.Info().AuthenticatedAt, "device": s.Info().Label,
 	})
 }
 
@@ -221,7 +221,7 @@ func sessions(m *sesame.Manager) http.HandlerFunc {
 		list, err := m.Sessions(r.Context(), s.User())
 		if errors.Is(err, sesame.ErrNotSupported) {
 			// A cookie-only session has no server-side list: show this one.
-			list, err = []sesame.Info{{ID: s.ID(), Created: s.Created(), LastSeen: s.LastSeen(), Device: s.Device(), Label: s.DeviceLabel()}}, nil
+			list, err = []sesame.Info{{ID: s.ID(), Created: s.Info().Created, LastSeen: s.Info().LastSeen, Device: s.Info().Device, Label: s.Info().Label}}, nil
 		}
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "listing sessions failed")

@@ -330,7 +330,7 @@ func TestReauthRefreshesTheLoginAndRenewsTheCookie(t *testing.T) {
 	// The old cookie no longer works.
 	replay := newClient(t, base)
 	u, _ := url.Parse(base)
-	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: sesame.DefaultName, Value: old}})
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: old}})
 	if code := replay.status("GET", "/api/me", ""); code != 401 {
 		t.Errorf("the cookie from before reauth: me %d, want 401", code)
 	}
