@@ -33,8 +33,9 @@ func BenchmarkMemstore(b *testing.B) {
 		m := newManager(b)
 		benchkit.Serve(b, m, benchkit.NewSession(b, m), benchkit.Update)
 	})
-	// Reading a value that holds a map costs a private copy (a JSON round
-	// trip) on memstore, so that parallel readers may modify what they get.
+	// Reading a value that holds a map costs a private copy (a clone of
+	// the map) on memstore, so that parallel readers may modify what they
+	// get.
 	b.Run("read-map", func(b *testing.B) {
 		m := newManager(b)
 		cart := map[string]int{"apple": 1, "pear": 2, "plum": 3, "fig": 4, "kiwi": 5}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sesame-go/sesame/driver"
 	"net/http"
 	"time"
+
+	"github.com/sesame-go/sesame/driver"
 )
 
 // This file decides what a request writes, and why it is atomic. The commit
@@ -26,12 +27,19 @@ import (
 //	  (and then put values again)              + Save(new id)          new token
 //	has no live session, stores something      Save(new id)            new token
 //	renewed or logged in a live session        Renew(id, new id, Δ)    new token
+//	  (and left it without values and user)    Delete(id)              deleted
+//	  (and it ended meanwhile: a login)        Save(new id)            new token
 //	changed a live session                     Apply(id, Δ)            refreshed if persistent
 //	  (and the store found it empty after Δ)   (Apply deleted it)      deleted
 //	added values without reading (blind)       Apply(id, Δ)            none
 //	  (and the ID was not live)                Save(new id)            new token
 //	read its session, touch due                Apply(id, touch)        refreshed if persistent
 //	only read its session                      none                    none
+//	any of these that gave the session its     + CapUser(user, id)     as above; deleted
+//	user (a Login, a SetUser to another user),                         if the cap refused it
+//	with Config.MaxSessionsPerUser
+//	any of these on a session that another     none: changes dropped   none
+//	request ended or renewed meanwhile         (ErrRenewed if renewed)
 //
 // Δ holds only what the request changed, so concurrent requests that change
 // different keys all survive; Apply, Renew and Delete match only a live
@@ -93,6 +101,9 @@ func (s *Session) commit(h http.Header, early bool) error {
 	return s.commitStored(ctx, h, now)
 }
 
+// commitStored is the commit on a server store: the rows of the table
+// above, one store operation each, then the cap step (admit) and the
+// cookie.
 func (s *Session) commitStored(ctx context.Context, h http.Header, now time.Time) error {
 	p := s.p
 	blind := !s.loaded && s.m.delta != nil && p.additive()
@@ -359,6 +370,10 @@ func (s *Session) ended(ctx context.Context) error {
 	return nil
 }
 
+// commitSealed is the commit on a Sealer: a refusal for a renewed-away
+// cookie, the revocation of a destroyed session, then one Seal of the
+// whole session as the request leaves it (with Prev for a Renew or Login),
+// or none if nothing changed and no touch or re-seal is due.
 func (s *Session) commitSealed(ctx context.Context, h http.Header, now time.Time) error {
 	p := s.p
 	if !s.loaded {
@@ -522,38 +537,4 @@ func (s *Session) addHeader(h http.Header, key, value string) {
 	s.hdr[s.nhdr] = value
 	h[key] = s.hdr[s.nhdr : s.nhdr+1 : s.nhdr+1]
 	s.nhdr++
-}
-
-// checkLimits checks the values a commit would store against MaxKeys and
-// MaxSize, when the request put values. A blind write is checked on its own
-// values: the session it adds to is checked when it is next read and
-// changed.
-func (s *Session) checkLimits(vals map[string]any) error {
-	if len(s.p.set) == 0 {
-		return nil
-	}
-	return s.m.limits(vals)
-}
-
-// limits checks a session's values against MaxKeys and MaxSize.
-func (m *Manager) limits(vals map[string]any) error {
-	cfg := &m.cfg
-	if cfg.MaxKeys > 0 && len(vals) > cfg.MaxKeys {
-		return &LimitError{Limit: "keys", Got: len(vals), Max: cfg.MaxKeys}
-	}
-	if cfg.MaxSize <= 0 {
-		return nil
-	}
-	size := 0
-	for k, v := range vals {
-		n, err := encodedSize(v)
-		if err != nil {
-			return fmt.Errorf("sesame: value %q: %w", k, err)
-		}
-		size += len(k) + n
-	}
-	if size > cfg.MaxSize {
-		return &LimitError{Limit: "size", Got: size, Max: cfg.MaxSize}
-	}
-	return nil
 }

@@ -96,7 +96,7 @@ func (m *Manager) label(d Device) string {
 
 // defaultLabel is the label of a device without Config.DeviceLabel: the
 // User-Agent cut short, which tells two browsers apart but reads badly; set
-// Config.DeviceLabel to device.Label for "Chrome 120 on Linux".
+// Config.DeviceLabel to device.Label for "Chrome 156 on Linux".
 func defaultLabel(ua string) string {
 	if ua == "" {
 		return "Unknown device"

@@ -49,12 +49,12 @@
 //
 // Each session records its client's [Device] (User-Agent and address) at
 // creation and at each Login, so that a "your devices" page can tell them
-// apart: [Info.Label] names one for people ("Chrome 120 on Linux", with
+// apart: Info.Label names one for people ("Chrome 156 on Linux", with
 // DeviceLabel set to package device's Label). [Config.ClientIP] finds the
 // address (RemoteAddr by default) and [Config.IPStorage] keeps it whole (the
 // default), as a /24 or /48 prefix, or not at all.
 //
-// Login and [Session.Reauthenticate] set [Info.AuthenticatedAt]; touches,
+// Login and [Session.Reauthenticate] set Info.AuthenticatedAt; touches,
 // writes and Renew never move it. [Session.Fresh] and the [RequireFresh]
 // middleware ask for a recent authentication on sensitive routes;
 // [Config.Lifetime] lists the timeouts of NIST SP 800-63B-4 and OWASP.
@@ -62,14 +62,14 @@
 // [Config.MaxSessionsPerUser] caps a user's live sessions: the least
 // recently seen goes ([CapEvictOldest]), or the new login is refused
 // ([CapRefuse], [ErrTooManySessions]). The store enforces it atomically
-// ([UserCapper]): however many logins of one user run in parallel, at most
+// (driver.UserCapper): however many logins of one user run in parallel, at most
 // the cap survive.
 //
 // # Atomic updates
 //
 // [Update] changes one value in the store, atomically, and returns the
 // committed value: a counter clicked in two tabs at once loses no click,
-// where Get and Put would keep the last writer's value ([Updater]).
+// where Get and Put would keep the last writer's value (driver.Updater).
 //
 // # Events and metrics
 //
@@ -92,9 +92,9 @@
 // request's own context ended (the client left, an outer timeout fired)
 // writes nothing: the outer middleware answers.
 //
-// Only what changed is written. With a [DeltaStore], the manager sends just
+// Only what changed is written. With a driver.DeltaStore, the manager sends just
 // the keys a request set or deleted, so two concurrent requests of one visitor
-// that change different keys both survive. With a [Renewer], Renew and Login
+// that change different keys both survive. With a driver.Renewer, Renew and Login
 // change the ID in one atomic step. Together they make logout stick: a request
 // that races a Destroy, a Revoke or a RevokeAll never brings the session back,
 // whatever the interleaving, and of parallel renewals of one session exactly
@@ -121,9 +121,10 @@
 //
 // # Stores
 //
-// A [Store] keeps records on the server; optional capabilities ([DeltaStore],
-// [Renewer], [Updater], [UserStore], [UserCapper], [Purger],
-// [RevocationStore]) are discovered by type assertion, and a missing one gives an error wrapping [ErrNotSupported], never a panic.
-// A [Sealer] keeps the whole session in the cookie. Package sesametest is the
-// conformance suite every store passes.
+// Config.Store takes a server-side store (memstore, sqlitestore, pgstore,
+// redisstore) and Config.Sealer a client-side one (cookiestore). What a
+// store implements is the contract in package driver: a small core and
+// optional capabilities, which the Manager finds by type assertion; a
+// missing one gives an error wrapping [ErrNotSupported], never a panic.
+// Package sesametest is the conformance suite every store passes.
 package sesame

@@ -20,7 +20,7 @@ func (s *Session) Reauthenticate() error {
 		return ErrNoSession
 	}
 	now := time.Now()
-	return s.update("reauthenticate", "", func() error {
+	return s.update(edit, "reauthenticate", "", func() error {
 		if s.userLocked() == "" {
 			return fmt.Errorf("%w: reauthenticate", ErrNoUser)
 		}

@@ -139,7 +139,7 @@ type Config struct {
 	// value, the default), IPPrefix (a /24 or /48) or IPNone.
 	IPStorage IPStorage
 	// DeviceLabel names a device for people from its User-Agent, such as
-	// "Chrome 120 on Linux" (Info.Label, Session.DeviceLabel). Package
+	// "Chrome 156 on Linux" (Info.Label). Package
 	// device provides one: DeviceLabel: device.Label. If nil, or if it
 	// returns "", the label is the User-Agent cut to 48 bytes, or
 	// "Unknown device".

@@ -9,13 +9,6 @@ import (
 	"net/http"
 )
 
-// contextKey is the type of context keys of this package.
-type contextKey struct{ name string }
-
-func (k *contextKey) String() string { return "sesame context key " + k.name }
-
-var sessionKey = &contextKey{"session"}
-
 // errReplaced is returned by writes after the ErrorHandler has answered.
 var errReplaced = errors.New("sesame: response replaced by the ErrorHandler after a session error")
 

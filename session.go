@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Session is one visitor's session within one request. Get it with
@@ -101,6 +102,14 @@ func (p *pending) additive() bool {
 	return !p.destroy && !p.clear && len(p.del) == 0 && (p.user == nil || *p.user != "") && p.persist == nil && p.renew == keepID
 }
 
+// contextKey is the type of context keys of this package.
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "sesame context key " + k.name }
+
+// sessionKey is the context key of the request's Session.
+var sessionKey = &contextKey{"session"}
+
 // FromContext returns the session of the request whose context is ctx, or
 // nil if the request did not pass through [Manager.Handler].
 func FromContext(ctx context.Context) *Session {
@@ -154,6 +163,20 @@ func (s *Session) value(key string) (any, error) {
 		return nil, err
 	}
 	return s.valueLocked(key)
+}
+
+// valueLocked is value with s.mu held and the session loaded.
+func (s *Session) valueLocked(key string) (any, error) {
+	if v, ok := s.p.set[key]; ok {
+		return v, nil
+	}
+	if _, ok := s.p.del[key]; ok {
+		return nil, ErrNoKey
+	}
+	if v, ok := s.current()[key]; ok {
+		return v, nil
+	}
+	return nil, ErrNoKey
 }
 
 // current returns the stored values that this request has not cleared.
@@ -210,7 +233,7 @@ func (s *Session) Put(key string, v any) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.update("put", key, func() error {
+	return s.update(edit, "put", key, func() error {
 		if s.p.set == nil {
 			s.p.set = make(map[string]any, 4)
 		}
@@ -222,7 +245,7 @@ func (s *Session) Put(key string, v any) error {
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
-	return s.update("delete", key, func() error {
+	return s.update(edit, "delete", key, func() error {
 		delete(s.p.set, key)
 		if s.p.del == nil {
 			s.p.del = make(map[string]struct{}, 1)
@@ -235,7 +258,7 @@ func (s *Session) Delete(key string) error {
 // Clear removes every value. The user, if any, stays: use Destroy to log
 // out.
 func (s *Session) Clear() error {
-	return s.update("clear", "", func() error {
+	return s.update(edit, "clear", "", func() error {
 		s.p.clear = true
 		s.p.set, s.p.del = nil, nil
 		return nil
@@ -250,14 +273,14 @@ func (s *Session) SetUser(user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	return s.update("set user", "", func() error { s.p.user = &user; return nil })
+	return s.update(edit, "set user", "", func() error { s.p.user = &user; return nil })
 }
 
 // RememberMe makes the session's cookie persistent (on) or session-only
 // (off), overriding Config.Persist for this session. The response carries
 // the cookie with its new lifetime.
 func (s *Session) RememberMe(on bool) error {
-	return s.update("remember me", "", func() error { s.p.persist = &on; return nil })
+	return s.update(edit, "remember me", "", func() error { s.p.persist = &on; return nil })
 }
 
 // Login is what a login must do, in one call: the session gets a new token
@@ -269,7 +292,7 @@ func (s *Session) Login(user string) error {
 		return err
 	}
 	now := time.Now()
-	return s.update("login", "", func() error {
+	return s.update(authenticate, "login", "", func() error {
 		s.p.user = &user
 		s.p.auth = now
 		s.newID(loginID)
@@ -282,7 +305,7 @@ func (s *Session) Login(user string) error {
 // privilege; at login, call Login. Of parallel Renews of one session, one
 // wins; the others' commits fail with an error wrapping ErrRenewed.
 func (s *Session) Renew() error {
-	return s.update("renew", "", func() error {
+	return s.update(edit, "renew", "", func() error {
 		if s.p.renew == keepID {
 			s.newID(renewID)
 		}
@@ -300,25 +323,43 @@ func (s *Session) newID(r renewal) {
 // removed. With a cookie store that keeps revocations, copies of the cookie
 // stop working too. A later Put in the same request starts a new session.
 func (s *Session) Destroy() error {
-	return s.update("destroy", "", func() error { *s.p = pending{destroy: true}; return nil })
+	return s.update(end, "destroy", "", func() error { *s.p = pending{destroy: true}; return nil })
 }
 
-// update applies f to the pending changes, unless the session is committed
-// or its cookie was renewed away.
-func (s *Session) update(op, key string, f func() error) error {
+// change is what a write does, for guard.
+type change uint8
+
+const (
+	edit         change = iota // changes the session the cookie names
+	authenticate               // Login: a new authentication
+	end                        // Destroy: ends the session (or its renewal)
+)
+
+// guard refuses a write after the commit (ErrCommitted, logged), and an
+// edit of a session whose cookie was renewed away elsewhere (ErrRenewed),
+// unless this request destroyed it first: a Login is a new
+// authentication, and a Destroy ends the session the cookie was renewed
+// into. s.mu is held.
+func (s *Session) guard(c change, op, key string) error {
+	if s.committed {
+		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", op, "key", key)
+		return fmt.Errorf("%w: %s %q", ErrCommitted, op, key)
+	}
+	if s.renewed && c == edit && !s.p.destroy {
+		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
+	}
+	return nil
+}
+
+// update applies f to the pending changes, if guard lets c through.
+func (s *Session) update(c change, op, key string, f func() error) error {
 	if s == nil {
 		return ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", op, "key", key)
-		return fmt.Errorf("%w: %s %q", ErrCommitted, op, key)
-	}
-	if s.renewed && op != "login" && op != "destroy" && !s.p.destroy {
-		// A login is a new authentication, and a Destroy ends the session
-		// the cookie was renewed into.
-		return fmt.Errorf("%w: %s %q refused", ErrRenewed, op, key)
+	if err := s.guard(c, op, key); err != nil {
+		return err
 	}
 	s.changes()
 	return f()

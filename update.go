@@ -3,9 +3,10 @@ package sesame
 import (
 	"errors"
 	"fmt"
-	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"time"
+
+	"github.com/sesame-go/sesame/driver"
 )
 
 // Update changes the value of key with f, atomically, and returns the new
@@ -14,7 +15,7 @@ import (
 // from requests running in parallel (a counter clicked in two tabs), none
 // is lost; a Put would keep only the last writer's value.
 //
-// With a store that implements [Updater] (memstore, sqlitestore, pgstore,
+// With a store that implements driver.Updater (memstore, sqlitestore, pgstore,
 // redisstore) a live session's value is changed in the store at once, and
 // the value returned is the committed one. f may then be called more than
 // once, and must have no side effects. Otherwise the change is made in this
@@ -63,16 +64,14 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.committed:
-		s.m.log.Error("sesame: session changed after the response started; the change is lost", "op", "update", "key", key)
-		return fmt.Errorf("%w: update %q", ErrCommitted, key)
+	if err := s.guard(edit, "update", key); err != nil {
+		return err
 	}
 	if err := s.load(); err != nil {
 		return err
 	}
-	if s.renewed && !s.p.destroy { // known only once loaded
-		return fmt.Errorf("%w: update %q refused", ErrRenewed, key)
+	if err := s.guard(edit, "update", key); err != nil { // renewed is known once loaded
+		return err
 	}
 	_, set := s.p.set[key]
 	_, del := s.p.del[key]
@@ -129,28 +128,4 @@ func (s *Session) updateValue(key string, f func(old any, ok bool) (any, error))
 	base.Values[key] = v
 	s.base = &base
 	return nil
-}
-
-// valueLocked is value with s.mu held and the session loaded.
-func (s *Session) valueLocked(key string) (any, error) {
-	if v, ok := s.p.set[key]; ok {
-		return v, nil
-	}
-	if _, ok := s.p.del[key]; ok {
-		return nil, ErrNoKey
-	}
-	if v, ok := s.current()[key]; ok {
-		return v, nil
-	}
-	return nil, ErrNoKey
-}
-
-// checkWith checks the session, with key set to v, against MaxKeys and
-// MaxSize.
-func (s *Session) checkWith(key string, v any) error {
-	cur := s.values()
-	vals := make(map[string]any, len(cur)+1)
-	maps.Copy(vals, cur)
-	vals[key] = v
-	return s.m.limits(vals)
 }

@@ -1,19 +1,17 @@
 package sesame
 
 import (
-	"encoding"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/sesame-go/sesame/driver"
 	"maps"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sesame-go/sesame/driver"
 )
 
 // This file is the value codec: how a session value goes to a store and
@@ -49,131 +47,7 @@ func checkUser(user string) error {
 	return nil
 }
 
-// encodedSize returns the size a value counts for against Config.MaxSize:
-// the length of its JSON encoding, measured without encoding it where it
-// can be (a store that keeps Go values would otherwise pay for a JSON
-// encoding of the whole session at every commit). It fails as
-// json.Marshal would for a value that cannot be encoded.
-func encodedSize(v any) (int, error) {
-	switch v := v.(type) {
-	case json.RawMessage:
-		return len(v), nil
-	case string:
-		return len(v) + 2, nil
-	case int:
-		var buf [20]byte
-		return len(strconv.AppendInt(buf[:0], int64(v), 10)), nil
-	case int64:
-		var buf [20]byte
-		return len(strconv.AppendInt(buf[:0], v, 10)), nil
-	case bool:
-		if v {
-			return 4, nil
-		}
-		return 5, nil
-	case nil:
-		return 4, nil
-	}
-	return sizeOf(reflect.ValueOf(v), 0)
-}
-
-var (
-	marshalerType     = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-)
-
-// sizeOf measures the JSON encoding of v: exactly for strings, booleans
-// and integers, closely for floats and struct field names (escaping is not
-// counted), and by encoding for types with their own marshalling.
-func sizeOf(v reflect.Value, depth int) (int, error) {
-	if depth > 64 {
-		return 0, errors.New("sesame: value nested too deeply")
-	}
-	if !v.IsValid() {
-		return 4, nil // null
-	}
-	t := v.Type()
-	if t.NumMethod() > 0 && (t.Implements(marshalerType) || t.Implements(textMarshalerType)) {
-		b, err := json.Marshal(v.Interface())
-		return len(b), err
-	}
-	var buf [32]byte
-	switch v.Kind() {
-	case reflect.String:
-		return v.Len() + 2, nil
-	case reflect.Bool:
-		if v.Bool() {
-			return 4, nil
-		}
-		return 5, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return len(strconv.AppendInt(buf[:0], v.Int(), 10)), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return len(strconv.AppendUint(buf[:0], v.Uint(), 10)), nil
-	case reflect.Float32, reflect.Float64:
-		return len(strconv.AppendFloat(buf[:0], v.Float(), 'g', -1, 64)), nil
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return 4, nil
-		}
-		return sizeOf(v.Elem(), depth+1)
-	case reflect.Slice:
-		if v.IsNil() {
-			return 4, nil
-		}
-		if t.Elem().Kind() == reflect.Uint8 {
-			return (v.Len()+2)/3*4 + 2, nil // base64
-		}
-		fallthrough
-	case reflect.Array:
-		n := 2 + max(v.Len()-1, 0)
-		for i := range v.Len() {
-			m, err := sizeOf(v.Index(i), depth+1)
-			if err != nil {
-				return 0, err
-			}
-			n += m
-		}
-		return n, nil
-	case reflect.Map:
-		if v.IsNil() {
-			return 4, nil
-		}
-		n := 2 + max(v.Len()-1, 0)
-		for it := v.MapRange(); it.Next(); {
-			k, err := sizeOf(it.Key(), depth+1)
-			if err != nil {
-				return 0, err
-			}
-			if it.Key().Kind() != reflect.String {
-				k += 2 // a number key is quoted
-			}
-			m, err := sizeOf(it.Value(), depth+1)
-			if err != nil {
-				return 0, err
-			}
-			n += k + 1 + m
-		}
-		return n, nil
-	case reflect.Struct:
-		n := 2
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			m, err := sizeOf(v.Field(i), depth+1)
-			if err != nil {
-				return 0, err
-			}
-			n += len(f.Name) + 4 + m // "name":value,
-		}
-		return n, nil
-	}
-	return 0, &json.UnsupportedTypeError{Type: t}
-}
-
-// Decode converts a stored value, as found in [Record.Values], to T, as
+// Decode converts a stored value, as found in driver.Record.Values, to T, as
 // [Lookup] does: a Go value of type T is returned as is (or as a copy, if
 // it holds maps, slices or pointers), and a json.RawMessage is decoded
 // into T.

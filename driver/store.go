@@ -174,7 +174,7 @@ type Info struct {
 	Deadline        time.Time
 	AuthenticatedAt time.Time
 	Device          Device
-	// Label names the device for people, such as "Chrome 120 on Linux"
+	// Label names the device for people, such as "Chrome 156 on Linux"
 	// (see sesame.Config.DeviceLabel). sesame.Manager.Sessions sets it; stores leave it
 	// empty.
 	Label string
