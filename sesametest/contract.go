@@ -33,7 +33,7 @@ func renewDelta(rec *driver.Record, set map[string]any) *driver.Delta {
 var contractTests = []test{
 	{"DeleteReportsALiveRecordOnce", func(t *testing.T, b backend) {
 		u := unique()
-		b.store.Save(t.Context(), u("id1"), Record("", map[string]any{"a": 1}))
+		mustSave(t, b.store, u("id1"), Record("", map[string]any{"a": 1}))
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		found := 0
@@ -62,7 +62,7 @@ var contractTests = []test{
 		u := unique()
 		ds := needs[driver.DeltaStore](t, b, "driver.DeltaStore")
 		now := time.Now()
-		ds.Save(t.Context(), u("anon"), Record("", map[string]any{"flash": "x", "cart": 1}))
+		mustSave(t, ds, u("anon"), Record("", map[string]any{"flash": "x", "cart": 1}))
 		deleted, err := ds.Apply(t.Context(), u("anon"), &driver.Delta{Delete: []string{"flash"}, LastSeen: now, Expires: now.Add(time.Hour)})
 		if err != nil || deleted {
 			t.Fatalf("Apply leaving cart = %v, %v; want false, nil", deleted, err)
@@ -73,7 +73,7 @@ var contractTests = []test{
 		}
 		_, err = ds.Load(t.Context(), u("anon"))
 		MustNotFound(t, err, "Load of the emptied record")
-		ds.Save(t.Context(), u("user"), Record(u("alice"), map[string]any{"a": 1}))
+		mustSave(t, ds, u("user"), Record(u("alice"), map[string]any{"a": 1}))
 		if deleted, err := ds.Apply(t.Context(), u("user"), &driver.Delta{Clear: true, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
 			t.Errorf("Apply clearing a record that keeps its user = %v, %v; want false, nil", deleted, err)
 		}
@@ -86,7 +86,7 @@ var contractTests = []test{
 		u := unique()
 		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		old := Record(u("alice"), map[string]any{"a": 1, "b": 2})
-		r.Save(t.Context(), u("old"), old)
+		mustSave(t, r, u("old"), old)
 		d := renewDelta(old, map[string]any{"c": 3})
 		d.Delete = []string{"b"}
 		if err := r.Renew(t.Context(), u("old"), u("new"), d); err != nil {
@@ -135,12 +135,14 @@ var contractTests = []test{
 		u := unique()
 		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
-		r.Save(t.Context(), u("id1"), rec)
-		r.Delete(t.Context(), u("id1"))
+		mustSave(t, r, u("id1"), rec)
+		mustDelete(t, r, u("id1"))
 		MustNotFound(t, r.Renew(t.Context(), u("id1"), u("new1"), renewDelta(rec, nil)), "Renew after Delete")
 		if us, ok := r.(driver.UserStore); ok {
-			r.Save(t.Context(), u("id2"), Record(u("alice"), map[string]any{"a": 1}))
-			us.DeleteUser(t.Context(), u("alice"), "")
+			mustSave(t, r, u("id2"), Record(u("alice"), map[string]any{"a": 1}))
+			if _, err := us.DeleteUser(t.Context(), u("alice"), ""); err != nil {
+				t.Fatal(err)
+			}
 			MustNotFound(t, r.Renew(t.Context(), u("id2"), u("new2"), renewDelta(rec, nil)), "Renew after DeleteUser")
 			if list, _ := us.Sessions(t.Context(), u("alice")); len(list) != 0 {
 				t.Errorf("Sessions(alice) = %v after DeleteUser and a late Renew", ids(list))
@@ -157,7 +159,7 @@ var contractTests = []test{
 		u := unique()
 		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
-		r.Save(t.Context(), u("a"), rec)
+		mustSave(t, r, u("a"), rec)
 		if err := r.Renew(t.Context(), u("a"), u("b"), renewDelta(rec, nil)); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +177,7 @@ var contractTests = []test{
 		u := unique()
 		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record(u("alice"), map[string]any{"a": 1})
-		r.Save(t.Context(), u("old"), rec)
+		mustSave(t, r, u("old"), rec)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
@@ -202,7 +204,7 @@ var contractTests = []test{
 		u := unique()
 		r := needs[driver.Renewer](t, b, "driver.Renewer")
 		rec := Record("", map[string]any{"a": 1})
-		r.Save(t.Context(), u("old"), rec)
+		mustSave(t, r, u("old"), rec)
 		alice := u("alice")
 		now := time.Now().Add(time.Second).Truncate(time.Millisecond)
 		d := &driver.Delta{User: &alice, Created: now, Deadline: now.Add(2 * time.Hour), LastSeen: now, Expires: now.Add(90 * time.Minute)}
