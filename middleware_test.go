@@ -533,14 +533,30 @@ func TestLoadEndedByTheRequestWritesNothing(t *testing.T) {
 
 // lateStore is a memstore whose calls leave a goroutine behind that looks
 // at the call's context afterwards, as database/sql does.
+// lateStore is a store that uses each call's context after the call has
+// returned, as database/sql does from its own goroutines: once from a
+// goroutine (for the race detector), and once more, checked, after the
+// whole request has ended.
 type lateStore struct {
 	*memstore.Store
 	wg sync.WaitGroup
+
+	mu    sync.Mutex
+	calls []lateCall
+}
+
+// lateCall is a context a call got, and its deadline then.
+type lateCall struct {
+	ctx      context.Context
+	deadline time.Time
 }
 
 func (l *lateStore) late(ctx context.Context) {
+	d, _ := ctx.Deadline()
+	l.mu.Lock()
+	l.calls = append(l.calls, lateCall{ctx, d})
+	l.mu.Unlock()
 	l.wg.Go(func() {
-		time.Sleep(time.Millisecond)
 		select {
 		case <-ctx.Done():
 		default:
@@ -548,6 +564,26 @@ func (l *lateStore) late(ctx context.Context) {
 		_ = ctx.Err()
 		ctx.Deadline()
 	})
+}
+
+// check fails t if a context used by a call has changed since: ended, or
+// given another deadline, once the request that made the call is over.
+func (l *lateStore) check(t *testing.T) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, c := range l.calls {
+		d, _ := c.ctx.Deadline()
+		select {
+		case <-c.ctx.Done():
+			t.Errorf("call %d: its context is done after the request (%v)", i, c.ctx.Err())
+		default:
+		}
+		if err := c.ctx.Err(); err != nil || !d.Equal(c.deadline) {
+			t.Errorf("call %d: after the request its context has Err %v and deadline %v, want nil and %v", i, err, d, c.deadline)
+		}
+	}
+	l.calls = l.calls[:0]
 }
 
 func (l *lateStore) Load(ctx context.Context, id string) (*driver.Record, error) {
@@ -570,6 +606,7 @@ func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
 			n, _ := sesame.Get[int](s, "n")
 			s.Put("n", n+1)
 		})
+		st.check(t)
 	}
 	st.wg.Wait()
 	c.Session(func(s *sesame.Session) {
@@ -581,8 +618,7 @@ func TestStoreMayUseTheContextAfterTheCall(t *testing.T) {
 
 // lifetimeSealer is a Sealer that reports its lifetime, as cookiestore does.
 type lifetimeSealer struct {
-	driver.
-		Sealer
+	driver.Sealer
 	lifetime time.Duration
 }
 

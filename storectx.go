@@ -17,7 +17,9 @@ import (
 // lives in the Session, and it makes a channel and a timer only if a store
 // asks for Done: a store that checks Err alone (memstore) costs no
 // allocation. Stores that talk to a server ask for Done, and pay for it
-// next to a round trip.
+// next to a round trip. Measured: with context.WithTimeout in its place, a
+// request that reads its session allocates 7 times instead of 3 (see
+// TestHotPathAllocations).
 type storeCtx struct {
 	parent   context.Context
 	deadline int64         // Unix nanoseconds; 0: none of our own
