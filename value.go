@@ -21,28 +21,25 @@ import (
 // checkKey reports a key that some store could not keep byte for byte:
 // PostgreSQL's jsonb rejects NUL and SQLite's JSON rewrites invalid UTF-8.
 func checkKey(key string) error {
-	switch {
-	case key == "":
+	if key == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidKey)
-	case len(key) > driver.MaxKeyLen:
-		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidKey, len(key), driver.MaxKeyLen)
-	case !utf8.ValidString(key):
-		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidKey, key)
-	case strings.IndexByte(key, 0) >= 0:
-		return fmt.Errorf("%w %q: holds a NUL byte", ErrInvalidKey, key)
 	}
-	return nil
+	return checkText(key, driver.MaxKeyLen, ErrInvalidKey)
 }
 
 // checkUser is checkKey for users; "" (no user) is valid.
-func checkUser(user string) error {
+func checkUser(user string) error { return checkText(user, driver.MaxUserLen, ErrInvalidUser) }
+
+// checkText reports, as an error wrapping invalid, a string longer than
+// limit bytes, not valid UTF-8, or holding a NUL byte.
+func checkText(s string, limit int, invalid error) error {
 	switch {
-	case len(user) > driver.MaxUserLen:
-		return fmt.Errorf("%w: %d bytes > %d", ErrInvalidUser, len(user), driver.MaxUserLen)
-	case !utf8.ValidString(user):
-		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidUser, user)
-	case strings.IndexByte(user, 0) >= 0:
-		return fmt.Errorf("%w %q: holds a NUL byte", ErrInvalidUser, user)
+	case len(s) > limit:
+		return fmt.Errorf("%w: %d bytes > %d", invalid, len(s), limit)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w %q: not valid UTF-8", invalid, s)
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%w %q: holds a NUL byte", invalid, s)
 	}
 	return nil
 }
