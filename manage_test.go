@@ -121,7 +121,7 @@ func TestCapNeedsAUserCapper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := cookiestore.New(cookiestore.Config{Keys: []cookiestore.Key{key}})
+	sealer, err := cookiestore.New(cookiestore.Options{Keys: []cookiestore.Key{key}})
 	if err != nil {
 		t.Fatal(err)
 	}

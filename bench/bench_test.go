@@ -309,7 +309,7 @@ func openSesameCookie(b *testing.B) (library, *tripCounter) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := cookiestore.New(cookiestore.Config{Keys: []cookiestore.Key{key}})
+	st, err := cookiestore.New(cookiestore.Options{Keys: []cookiestore.Key{key}})
 	if err != nil {
 		b.Fatal(err)
 	}

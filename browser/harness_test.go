@@ -186,7 +186,7 @@ func newDemoApp(t *testing.T, kind storeKind, cfg sesame.Config, o demo.Options)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := cookiestore.New(cookiestore.Config{Keys: []cookiestore.Key{key}, Lifetime: cfg.Lifetime})
+		st, err := cookiestore.New(cookiestore.Options{Keys: []cookiestore.Key{key}, Lifetime: cfg.Lifetime})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,13 +17,13 @@ import (
 func BenchmarkCookiestore(b *testing.B) {
 	for _, mode := range []struct {
 		name string
-		cfg  cookiestore.Config
+		opts cookiestore.Options
 	}{
-		{"sealed", cookiestore.Config{}},
-		{"signed", cookiestore.Config{SignOnly: true}},
+		{"sealed", cookiestore.Options{}},
+		{"signed", cookiestore.Options{SignOnly: true}},
 	} {
 		newManager := func(b *testing.B) *sesame.Manager {
-			return sesame.New(sesame.Config{Sealer: newStore(b, mode.cfg)})
+			return sesame.New(sesame.Config{Sealer: newStore(b, mode.opts)})
 		}
 		b.Run(mode.name+"/read", func(b *testing.B) {
 			m := newManager(b)
@@ -47,7 +47,7 @@ func BenchmarkReadAfterDenials(b *testing.B) {
 	for _, n := range []int{0, 100_000} {
 		b.Run(fmt.Sprintf("denials=%d", n), func(b *testing.B) {
 			marks := revocations(b)
-			st := newStore(b, cookiestore.Config{Revocation: marks})
+			st := newStore(b, cookiestore.Options{Revocation: marks})
 			prev := driver.Sealed{ID: "first", Record: &driver.Record{User: "alice", Created: time.Now(), Expires: time.Now().Add(time.Hour)}}
 			for i := range n {
 				v, err := st.Seal(b.Context(), "session", driver.Sealed{ID: fmt.Sprint("id", i), Record: prev.Record, Prev: &prev})

@@ -21,8 +21,8 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Config configures a Store.
-type Config struct {
+// Options configures a Store.
+type Options struct {
 	// Keys is the key ring, newest key first: Keys[0] seals, and every key
 	// opens the values that carry its ID. It must hold at least one key,
 	// and IDs must be unique. Load it with KeysFromEnv or ParseKeys.
@@ -42,7 +42,7 @@ type Config struct {
 	Revocation driver.RevocationStore
 	// Lifetime is how long a revocation mark is kept (and at most a denied
 	// ID), and the age beyond which Open rejects any session. Set it to the
-	// Manager's Config.Lifetime: sesame.New fails if it is shorter, since it
+	// Manager's sesame.Config.Lifetime: sesame.New fails if it is shorter, since it
 	// would cut sessions short (a longer one only keeps marks longer than
 	// needed). If zero, driver.DefaultLifetime (8h) is used.
 	Lifetime time.Duration
@@ -65,7 +65,12 @@ type ringKey struct {
 	macs *sync.Pool  // of hash.Hash; format signed
 }
 
-// Value formats: the first byte of every value.
+// Value formats: the first byte of every value. A value is unpadded
+// base64url of the format, the key ID (1 byte of length, then 1 to 16
+// bytes), and then, sealed, a 24-byte nonce, the encrypted payload and a
+// 16-byte tag or, signed, the payload and a 32-byte HMAC-SHA-256. The
+// associated data (see appendAD) binds the header and the cookie name.
+// docs/internals/cookiestore.md has the reasons.
 const (
 	formatSealed = 1
 	formatSigned = 2
@@ -112,31 +117,31 @@ var (
 	_ driver.UserDeleter = (*Store)(nil)
 )
 
-// New returns a Store for cfg. It fails if the key ring is empty or
+// New returns a Store for opts. It fails if the key ring is empty or
 // invalid (see ParseKeys for the rules).
-func New(cfg Config) (*Store, error) {
-	if err := checkRing(cfg.Keys); err != nil {
+func New(opts Options) (*Store, error) {
+	if err := checkRing(opts.Keys); err != nil {
 		return nil, err
 	}
-	if cfg.Lifetime < 0 {
-		return nil, fmt.Errorf("cookiestore: negative Lifetime %v", cfg.Lifetime)
+	if opts.Lifetime < 0 {
+		return nil, fmt.Errorf("cookiestore: negative Lifetime %v", opts.Lifetime)
 	}
 	s := &Store{
 		format:   formatSealed,
-		rev:      cfg.Revocation,
-		lifetime: cfg.Lifetime,
-		keys:     make([]ringKey, len(cfg.Keys)),
+		rev:      opts.Revocation,
+		lifetime: opts.Lifetime,
+		keys:     make([]ringKey, len(opts.Keys)),
 	}
 	if s.lifetime == 0 {
 		s.lifetime = driver.DefaultLifetime
 	}
-	if cfg.SignOnly {
+	if opts.SignOnly {
 		s.format = formatSigned
 	}
-	for i, k := range cfg.Keys {
+	for i, k := range opts.Keys {
 		rk := &s.keys[i]
 		rk.id = k.ID
-		if cfg.SignOnly {
+		if opts.SignOnly {
 			sub, err := hkdf.Key(sha256.New, k.Secret, nil, infoSign, sha256.Size)
 			if err != nil {
 				return nil, fmt.Errorf("cookiestore: key %q: %w", k.ID, err)
@@ -172,7 +177,7 @@ func appendAD(dst, header []byte, name string) []byte {
 // origin of in.Prev: every renewal of a session keeps its first ID.
 //
 // When in.Prev is set (a Renew or Login gives the session a new ID), the
-// previous session has a user, and Config.Revocation is set, Seal also
+// previous session has a user, and Options.Revocation is set, Seal also
 // reads the user's mark, once. If the mark revokes in.Prev (a RevokeAll, a
 // Destroy or another renewal since it was opened), Seal returns an error
 // wrapping driver.ErrNotFound and seals nothing. If in.Prev is the session
@@ -286,7 +291,7 @@ func (s *Store) seal(name, id, origin string, rec *driver.Record) (string, error
 }
 
 // end returns when every copy of the session rec stops opening anyway: the
-// earlier of its Deadline and its creation plus Config.Lifetime. A denied
+// earlier of its Deadline and its creation plus Options.Lifetime. A denied
 // ID is kept until then, and no longer.
 func (s *Store) end(rec *driver.Record) time.Time {
 	end := rec.Created.Add(s.lifetime)
@@ -299,14 +304,14 @@ func (s *Store) end(rec *driver.Record) time.Time {
 // Revoke implements driver.SealRevoker: the Manager calls it when it
 // destroys a session that has a user, live or renewed away. It denies the
 // session's origin (its first ID, which every renewal keeps) until the
-// session's end (its Deadline, or its creation plus Config.Lifetime if
+// session's end (its Deadline, or its creation plus Options.Lifetime if
 // earlier), so that every copy of its cookie, and of every cookie renewed
 // from it, stops opening: 1 RevocationStore write. The denial is dropped
 // after that end, when Open rejects the copies as expired anyway. If the
 // user's list of denied IDs is full (driver.MaxDenied), Revoke sets a mark
 // instead, which revokes every session of the user.
 //
-// Without Config.Revocation, or for a session without a user (marks are
+// Without Options.Revocation, or for a session without a user (marks are
 // kept per user), nothing can be revoked: Revoke returns nil, and copies of
 // the cookie stay valid until they expire.
 func (s *Store) Revoke(ctx context.Context, in driver.Sealed) error {
@@ -324,7 +329,7 @@ func (s *Store) Revoke(ctx context.Context, in driver.Sealed) error {
 // whose session has expired, is too old or is revoked (by the user's mark,
 // or because its origin or ID is denied), gives an error wrapping
 // driver.ErrNotFound. For an authentic value whose session has expired
-// (past its Expires or Deadline, or older than Config.Lifetime), the error
+// (past its Expires or Deadline, or older than Options.Lifetime), the error
 // also wraps driver.ErrExpired, and Open returns the expired session with
 // it, so that the Manager's EventExpired names it. For an authentic value
 // whose ID was renewed away (and that nothing else revokes), the error also
@@ -334,7 +339,7 @@ func (s *Store) Revoke(ctx context.Context, in driver.Sealed) error {
 // error too, for the same reason: a Destroy of a cookie revoked by a mark
 // revokes its origin, and so its renewals. A forged or tampered value gives
 // ErrNotFound alone. For a live session with a user, with
-// Config.Revocation set, Open reads the user's mark and the denials of the
+// Options.Revocation set, Open reads the user's mark and the denials of the
 // session's ID and origin: 1 RevocationStore read, whose cost does not
 // depend on how many IDs the user has denied. Any other error is a failure
 // of the RevocationStore, and fails the request.
@@ -430,7 +435,7 @@ func (s *Store) key(id []byte) int {
 
 // DeleteUser revokes every session of user except the one with ID keep
 // (none if keep is ""); [sesame.Manager.RevokeAll] calls it. It needs
-// Config.Revocation, and otherwise returns an error wrapping
+// Options.Revocation, and otherwise returns an error wrapping
 // driver.ErrNotSupported.
 //
 // It stores one mark for the user, replacing any earlier one (the denied
@@ -442,14 +447,14 @@ func (s *Store) key(id []byte) int {
 // creation time of at least the mark's. DeleteUser returns only once the
 // clock has passed the mark's time (at most 1 ms later), so a session
 // created after it returns, such as a Login later in the same request,
-// stays valid. The mark is kept for Config.Lifetime, after which Open
+// stays valid. The mark is kept for Options.Lifetime, after which Open
 // rejects the sessions it revoked as too old anyway.
 //
 // A cookie store cannot know how many cookies exist, so on success the
 // count is always driver.CountUnknown.
 func (s *Store) DeleteUser(ctx context.Context, user, keep string) (int, error) {
 	if s.rev == nil {
-		return 0, fmt.Errorf("cookiestore: revoking sessions needs Config.Revocation: %w", driver.ErrNotSupported)
+		return 0, fmt.Errorf("cookiestore: revoking sessions needs Options.Revocation: %w", driver.ErrNotSupported)
 	}
 	if err := s.mark(ctx, user, keep); err != nil {
 		return 0, fmt.Errorf("cookiestore: %w", err)

@@ -27,7 +27,7 @@ func Example() {
 	}
 	marks := memstore.New(memstore.Options{}) // any driver.RevocationStore, so RevokeAll works
 	defer marks.Close()
-	store, err := cookiestore.New(cookiestore.Config{
+	store, err := cookiestore.New(cookiestore.Options{
 		Keys:       keys,
 		Revocation: marks,
 		Lifetime:   driver.DefaultLifetime, // the Manager's Lifetime
@@ -39,7 +39,10 @@ func Example() {
 
 	handler := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sesame.FromContext(r.Context())
-		s.Renew()
+		if err := s.Renew(); err != nil {
+			http.Error(w, "session error", http.StatusInternalServerError)
+			return
+		}
 		s.SetUser("alice")
 		s.Put("cart", []string{"apple"})
 	}))

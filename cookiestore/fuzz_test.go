@@ -19,12 +19,12 @@ func FuzzOpen(f *testing.F) {
 	k1, k2 := newKey(f, "k1"), newKey(f, "k2")
 	ring := []cookiestore.Key{k2, k1}
 	stores := []*cookiestore.Store{
-		newStore(f, cookiestore.Config{Keys: ring}),
-		newStore(f, cookiestore.Config{Keys: ring, SignOnly: true}),
+		newStore(f, cookiestore.Options{Keys: ring}),
+		newStore(f, cookiestore.Options{Keys: ring, SignOnly: true}),
 	}
 	olds := []*cookiestore.Store{ // sealing with the older key
-		newStore(f, cookiestore.Config{Keys: []cookiestore.Key{k1}}),
-		newStore(f, cookiestore.Config{Keys: []cookiestore.Key{k1}, SignOnly: true}),
+		newStore(f, cookiestore.Options{Keys: []cookiestore.Key{k1}}),
+		newStore(f, cookiestore.Options{Keys: []cookiestore.Key{k1}, SignOnly: true}),
 	}
 	now := time.Now()
 	rec := &driver.Record{

@@ -42,7 +42,7 @@ func TestValuesSealedInThePreviousFormatStillOpen(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			// A lifetime long enough for the fixture's creation time.
-			st := newStore(t, cookiestore.Config{Keys: []cookiestore.Key{fixtureKey()}, SignOnly: mode.signOnly, Lifetime: 200 * 365 * 24 * time.Hour})
+			st := newStore(t, cookiestore.Options{Keys: []cookiestore.Key{fixtureKey()}, SignOnly: mode.signOnly, Lifetime: 200 * 365 * 24 * time.Hour})
 			out, err := st.Open(t.Context(), "session", previousValues[mode.name])
 			if err != nil {
 				t.Fatalf("Open of a value in the previous format: %v", err)
@@ -82,7 +82,7 @@ func TestAuthenticationTimeAndDeviceRoundTrip(t *testing.T) {
 	now := time.Now()
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly})
+			st := newStore(t, cookiestore.Options{SignOnly: mode.signOnly})
 			for name, rec := range map[string]*driver.Record{
 				"neither": {User: "alice"},
 				"both": {User: "alice", AuthenticatedAt: now.Add(-time.Hour),
@@ -121,7 +121,7 @@ const longIP = "2001:db8:85a3:8d3:1319:8a2e:370:7348"
 func TestA256ByteUserAgentFitsBesideASmallSession(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: revocations(t)})
+			st := newStore(t, cookiestore.Options{SignOnly: mode.signOnly, Revocation: revocations(t)})
 			m := manager(st, sesame.Config{}, nil)
 			c := &sesametest.Client{T: t, M: m, UserAgent: longUserAgent, RemoteAddr: "[" + longIP + "]:443"}
 			c.Login("alice@example.com")
@@ -166,7 +166,7 @@ func TestExpiredSessionsAreReportedAsExpired(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			marks := newSpy(t)
-			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Lifetime: time.Hour, Revocation: marks})
+			st := newStore(t, cookiestore.Options{SignOnly: mode.signOnly, Lifetime: time.Hour, Revocation: marks})
 			for _, tc := range past {
 				tc.rec.User, tc.rec.Values = "alice", map[string]any{"k": 1}
 				v, err := st.Seal(t.Context(), "session", driver.Sealed{ID: "id", Record: tc.rec})
@@ -249,7 +249,7 @@ func (e *events) take() []sesame.EventKind {
 }
 
 func TestTheManagerFiresExpiredForAnExpiredCookieOnly(t *testing.T) {
-	st := newStore(t, cookiestore.Config{})
+	st := newStore(t, cookiestore.Options{})
 	var seen events
 	m := manager(st, sesame.Config{Observer: &seen}, nil)
 	now := time.Now()
@@ -283,7 +283,7 @@ func TestTheManagerFiresExpiredForAnExpiredCookieOnly(t *testing.T) {
 }
 
 func TestAPerUserCapIsRefusedWithACookieStore(t *testing.T) {
-	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
+	st := newStore(t, cookiestore.Options{Revocation: revocations(t)})
 	defer func() {
 		err, _ := recover().(error)
 		if !errors.Is(err, driver.ErrNotSupported) {
@@ -297,7 +297,7 @@ func TestAPerUserCapIsRefusedWithACookieStore(t *testing.T) {
 // An Update is a read-modify-write of the request's own cookie: applied in
 // sequence, each sees the last.
 func TestUpdatesInSequenceAccumulateInTheCookie(t *testing.T) {
-	st := newStore(t, cookiestore.Config{})
+	st := newStore(t, cookiestore.Options{})
 	m := manager(st, sesame.Config{}, nil)
 	c := sesametest.NewClient(t, m)
 	for range 5 {
@@ -317,7 +317,7 @@ func TestUpdatesInSequenceAccumulateInTheCookie(t *testing.T) {
 }
 
 func TestAUsersSessionsCannotBeListedOrRevokedOneByOne(t *testing.T) {
-	st := newStore(t, cookiestore.Config{Revocation: revocations(t)})
+	st := newStore(t, cookiestore.Options{Revocation: revocations(t)})
 	m := manager(st, sesame.Config{}, nil)
 	c := sesametest.NewClient(t, m)
 	c.Login("alice")
@@ -332,7 +332,7 @@ func TestAUsersSessionsCannotBeListedOrRevokedOneByOne(t *testing.T) {
 func TestReauthenticateCarriesTheNewTimeAndDeniesTheOldCookie(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			st := newStore(t, cookiestore.Config{SignOnly: mode.signOnly, Revocation: revocations(t)})
+			st := newStore(t, cookiestore.Options{SignOnly: mode.signOnly, Revocation: revocations(t)})
 			m := manager(st, sesame.Config{}, nil)
 			c := sesametest.NewClient(t, m)
 			c.Login("alice")

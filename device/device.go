@@ -3,7 +3,8 @@
 //
 //	sesame.Config{DeviceLabel: device.Label}
 //
-// for a "your devices" page (sesame.Info.Label, Session.DeviceLabel).
+// for a "your devices" page (sesame.Info.Label, from Manager.Sessions and
+// Session.Info).
 //
 // # Labels
 //
@@ -36,23 +37,10 @@
 //
 // # The parser
 //
-// Label uses github.com/mileusna/useragent, chosen over
-// github.com/medama-io/go-useragent after comparing both on the User-Agents
-// of the tests. Both read the major browsers and systems correctly.
-// medama-io's is four to eight times as fast and allocates nothing (against
-// about 15 allocations a parse), and has the more recent release (September
-// 2026, against September 2024). But mileusna/useragent reads more of what
-// a devices page shows: it names the iPhone and the iPad, where medama-io's
-// reports "Mobile" and "Tablet"; it names crawlers and programs with their
-// versions ("Googlebot", "curl 8.5.0"), where medama-io's reports "Bot" for
-// Googlebot, curl and Go's client alike; and it does not take a Slack app
-// or ClaudeBot for Safari, as medama-io's did. It has no dependencies and no start-up cost, where
-// medama-io's adds a module (and testify to the module graph), and builds a
-// 5 MB trie on first use, in about 350 ms. It reads tokens rather than
-// matching a list of versions, so new versions of the browsers it knows
-// need no update. Sesame calls Label only to list a user's sessions and
-// for Session.DeviceLabel, never on every request, so the few microseconds
-// of a parse are of no concern.
+// Label uses github.com/mileusna/useragent, because it names what a devices
+// page shows (the iPhone and the iPad, crawlers, programs with their
+// versions) and has no dependencies and no start-up cost. The comparison
+// with the alternative is in docs/internals/device.md in the repository.
 package device
 
 import (

@@ -29,7 +29,7 @@ func ExampleLabel() {
 
 // With Config.DeviceLabel set to Label, sesame labels each session's
 // device with it, for a page that lists a user's sessions
-// (Manager.Sessions fills Info.Label; Session.DeviceLabel).
+// (Manager.Sessions and Session.Info fill Info.Label).
 func ExampleLabel_config() {
 	cfg := sesame.Config{DeviceLabel: device.Label}
 	fmt.Println(cfg.DeviceLabel("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15"))

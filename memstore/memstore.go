@@ -81,10 +81,9 @@ type renewal struct {
 
 // mark is a user's revocation mark and denied IDs.
 type mark struct {
-	driver.
-		Revocation // without Denied
-	denied map[string]denial
-	count  int // Denys since the last mark
+	driver.Revocation // without Denied
+	denied            map[string]denial
+	count             int // Denys since the last mark
 }
 
 // denial is a denied session ID's entry.

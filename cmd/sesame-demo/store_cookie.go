@@ -37,7 +37,7 @@ func openCookie(ctx context.Context, o storeOptions, cfg *sesame.Config, stderr 
 	if err != nil {
 		return nil, err
 	}
-	st, err := cookiestore.New(cookiestore.Config{Keys: keys, Revocation: marks, Lifetime: cfg.Lifetime})
+	st, err := cookiestore.New(cookiestore.Options{Keys: keys, Revocation: marks, Lifetime: cfg.Lifetime})
 	if err != nil {
 		marks.Close()
 		return nil, err

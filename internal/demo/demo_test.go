@@ -401,7 +401,7 @@ func TestSessionsShowEachDevice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := cookiestore.New(cookiestore.Config{Keys: []cookiestore.Key{k}})
+		st, err := cookiestore.New(cookiestore.Options{Keys: []cookiestore.Key{k}})
 		if err != nil {
 			t.Fatal(err)
 		}
