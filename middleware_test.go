@@ -106,7 +106,7 @@ func TestUntouchedRequestMakesNoStoreCalls(t *testing.T) {
 	}
 	// A request without the cookie whose handler returned before anything
 	// was written is known not to depend on the session.
-	resp = sesametest.NewClient(t, c.M).Do(func(w http.ResponseWriter, r *http.Request) {})
+	resp = sesametest.NewClient(t, c.Manager).Do(func(w http.ResponseWriter, r *http.Request) {})
 	if len(resp.Header) != 0 {
 		t.Errorf("an untouched request without a cookie set headers: %v", resp.Header)
 	}
@@ -197,7 +197,7 @@ func TestInformationalStatusDoesNotCommit(t *testing.T) {
 	if lateErr != nil {
 		t.Errorf("Put after a 103: %v, want nil: a 1xx must not commit", lateErr)
 	}
-	c := &sesametest.Client{T: t, M: m}
+	c := &sesametest.Client{Test: t, Manager: m}
 	for _, ck := range resp.Cookies() {
 		c.Cookie = ck.Value
 	}
@@ -441,7 +441,7 @@ func TestUnknownCookieIsDeletedOnlyByALogout(t *testing.T) {
 	// A read must leave an unknown cookie alone: it may be an in-flight
 	// request's stale copy, and the browser may already hold a newer one.
 	m := newManager(t, newCounting(t), sesame.Config{})
-	c := &sesametest.Client{T: t, M: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+	c := &sesametest.Client{Test: t, Manager: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	resp := c.Session(func(s *sesame.Session) { s.Has("k") })
 	if line := sesametest.SetCookie(resp, m.Name()); line != "" {
 		t.Errorf("a read with an unknown token set %q, want no Set-Cookie", line)
@@ -476,7 +476,7 @@ func TestStoreTimeoutBoundsTheLoadAndTheCommit(t *testing.T) {
 		"commit": func(s *sesame.Session) { s.Put("k", 1) }, // a new session: Save
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := &sesametest.Client{T: t, M: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+			c := &sesametest.Client{Test: t, Manager: m, Cookie: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 			if name == "commit" {
 				c.Cookie = ""
 			}

@@ -190,7 +190,7 @@ func TestEveryByteFlipGivesAnEmptySession(t *testing.T) {
 			for i := range len(good) {
 				bad := []byte(good)
 				bad[i] ^= 0x01
-				c := &sesametest.Client{T: t, M: m, Cookie: string(bad)}
+				c := &sesametest.Client{Test: t, Manager: m, Cookie: string(bad)}
 				resp := c.Do(func(w http.ResponseWriter, r *http.Request) {
 					s := sesame.FromContext(r.Context())
 					if s.User() != "" || s.Has("cart") || !s.IsNew() {
@@ -236,7 +236,7 @@ func TestValueIsBoundToTheCookieName(t *testing.T) {
 			// Through two Managers sharing the store and its keys.
 			a := manager(st, sesame.Config{Name: "A"}, nil)
 			b := manager(st, sesame.Config{Name: "B"}, nil)
-			moved := &sesametest.Client{T: t, M: b, Cookie: sealedSession(t, a)}
+			moved := &sesametest.Client{Test: t, Manager: b, Cookie: sealedSession(t, a)}
 			if u := moved.User(); u != "" {
 				t.Errorf("cookie A accepted as cookie B: user %q", u)
 			}
@@ -275,7 +275,7 @@ func TestReplayAfterTheAbsoluteLifetimeIsRejected(t *testing.T) {
 			}
 			// Judged against the time measured, not the sleeps: a stalled
 			// machine can only skip this check, never fail it.
-			if replay := (&sesametest.Client{T: t, M: m, Cookie: first}); !replay.Has("k") {
+			if replay := (&sesametest.Client{Test: t, Manager: m, Cookie: first}); !replay.Has("k") {
 				if time.Since(start) < lifetime {
 					t.Fatal("the first cookie was rejected within the lifetime")
 				}
@@ -284,7 +284,7 @@ func TestReplayAfterTheAbsoluteLifetimeIsRejected(t *testing.T) {
 			time.Sleep(time.Until(created.Add(lifetime + 50*time.Millisecond)))
 			// The client ignores Max-Age: it sends both cookies again.
 			for name, v := range map[string]string{"first": first, "latest": c.Cookie} {
-				if replay := (&sesametest.Client{T: t, M: m, Cookie: v}); replay.Has("k") {
+				if replay := (&sesametest.Client{Test: t, Manager: m, Cookie: v}); replay.Has("k") {
 					t.Errorf("the %s cookie, replayed after the absolute lifetime, still works", name)
 				}
 				_, err := st.Open(t.Context(), m.Name(), v)
@@ -310,14 +310,14 @@ func TestReplayAfterTheIdleTimeoutIsRejected(t *testing.T) {
 			time.Sleep(idle / 2)
 			// Judged against the time measured, not the sleep: a stalled
 			// machine can only skip this check, never fail it.
-			if replay := (&sesametest.Client{T: t, M: m, Cookie: old}); !replay.Has("k") {
+			if replay := (&sesametest.Client{Test: t, Manager: m, Cookie: old}); !replay.Has("k") {
 				if time.Since(last) < idle {
 					t.Fatal("the cookie was rejected before the idle timeout")
 				}
 				t.Skipf("the machine stalled for over the %v idle timeout before the replay; cannot judge", idle)
 			}
 			time.Sleep(time.Until(seen.Add(idle + 100*time.Millisecond)))
-			if replay := (&sesametest.Client{T: t, M: m, Cookie: old}); replay.Has("k") {
+			if replay := (&sesametest.Client{Test: t, Manager: m, Cookie: old}); replay.Has("k") {
 				t.Error("a cookie replayed after the idle timeout still works")
 			}
 			// Open itself rejects it from the sealed expiry, whatever the
@@ -326,7 +326,7 @@ func TestReplayAfterTheIdleTimeoutIsRejected(t *testing.T) {
 			_, err := st.Open(t.Context(), m.Name(), old)
 			sesametest.MustNotFound(t, err, "Open after the sealed expiry")
 			lenient := manager(st, sesame.Config{IdleTimeout: time.Hour}, nil)
-			if replay := (&sesametest.Client{T: t, M: lenient, Cookie: old}); replay.Has("k") {
+			if replay := (&sesametest.Client{Test: t, Manager: lenient, Cookie: old}); replay.Has("k") {
 				t.Error("a Manager with a longer idle timeout accepted the expired cookie")
 			}
 		})
@@ -368,7 +368,7 @@ func TestRotationKeepsSessionsAndReseals(t *testing.T) {
 				t.Fatalf("Open with the old key: stale %v, %v; want a stale session", opened.Stale, err)
 			}
 			m := manager(after, sesame.Config{}, nil)
-			c := &sesametest.Client{T: t, M: m, Cookie: old}
+			c := &sesametest.Client{Test: t, Manager: m, Cookie: old}
 			resp := c.Session(func(s *sesame.Session) { // a read-only request
 				cart, _ := sesame.Get[[]string](s, "cart")
 				if s.User() != "alice" || len(cart) != 2 {
@@ -401,7 +401,7 @@ func TestRemovedKeyIsRejected(t *testing.T) {
 			st := newStore(t, cookiestore.Options{Keys: []cookiestore.Key{k2}, SignOnly: mode.signOnly})
 			_, err := st.Open(t.Context(), "session", old)
 			sesametest.MustNotFound(t, err, "Open of a value sealed with a removed key")
-			c := &sesametest.Client{T: t, M: manager(st, sesame.Config{}, nil), Cookie: old}
+			c := &sesametest.Client{Test: t, Manager: manager(st, sesame.Config{}, nil), Cookie: old}
 			if u := c.User(); u != "" {
 				t.Errorf("a cookie sealed with a removed key logs in as %q", u)
 			}
@@ -578,7 +578,7 @@ func TestRevokeAllLogsOutTheUsersOtherCookies(t *testing.T) {
 			if bob.User() != "bob" {
 				t.Error("revoking alice ended bob's session")
 			}
-			if c := (&sesametest.Client{T: t, M: m, Cookie: stolen}); c.User() != "" {
+			if c := (&sesametest.Client{Test: t, Manager: m, Cookie: stolen}); c.User() != "" {
 				t.Error("a copy of a revoked cookie still works")
 			}
 
@@ -768,7 +768,7 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 		"blind":   func(s *sesame.Session) { s.Put("k", 1) },
 	} {
 		got = nil
-		resp := (&sesametest.Client{T: t, M: m, Cookie: login}).Do(func(w http.ResponseWriter, r *http.Request) {
+		resp := (&sesametest.Client{Test: t, Manager: m, Cookie: login}).Do(func(w http.ResponseWriter, r *http.Request) {
 			h(sesame.FromContext(r.Context()))
 			w.Write([]byte("handler body"))
 		})
@@ -793,7 +793,7 @@ func TestRevocationStoreFailureIsAServerError(t *testing.T) {
 		t.Errorf("Seal of a renewal with a failing RevocationStore: %q, %v", v, err)
 	}
 	marks.setFail(nil)
-	if (&sesametest.Client{T: t, M: m, Cookie: login}).User() != "alice" {
+	if (&sesametest.Client{Test: t, Manager: m, Cookie: login}).User() != "alice" {
 		t.Error("the session did not survive the RevocationStore's outage")
 	}
 }
@@ -832,7 +832,7 @@ func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
 				if !errors.Is(err, driver.ErrNotFound) || !strings.Contains(fmt.Sprint(err), "revoked") {
 					t.Errorf("copy %d: Open after Destroy = %v, want the revoked error", i, err)
 				}
-				replay := &sesametest.Client{T: t, M: m, Cookie: v}
+				replay := &sesametest.Client{Test: t, Manager: m, Cookie: v}
 				if u := replay.User(); u != "" || replay.Has("cart") {
 					t.Errorf("copy %d: logged in as %q after Destroy", i, u)
 				}
@@ -852,7 +852,7 @@ func TestCopyOfTheCookieTakenBeforeDestroyIsRejected(t *testing.T) {
 // waits for the returned release function, then runs then. release
 // returns the client, which holds the response's cookie.
 func holdRequest(t *testing.T, m *sesame.Manager, cookie string, first, then func(s *sesame.Session)) (release func() *sesametest.Client) {
-	c := &sesametest.Client{T: t, M: m, Cookie: cookie}
+	c := &sesametest.Client{Test: t, Manager: m, Cookie: cookie}
 	started, cont, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -920,7 +920,7 @@ func TestRenewRacingRevokeAllGivesNoLiveCookie(t *testing.T) {
 					if v == "" {
 						continue
 					}
-					cc := &sesametest.Client{T: t, M: m, Cookie: v}
+					cc := &sesametest.Client{Test: t, Manager: m, Cookie: v}
 					if u := cc.User(); u != "" || cc.Has("secret") {
 						t.Errorf("the %s cookie is logged in as %q after RevokeAll raced a Renew", name, u)
 					}
@@ -977,12 +977,12 @@ func TestRenewOfTheKeptSessionStaysKept(t *testing.T) {
 			if kept.User() != "alice" {
 				t.Error("the kept session was revoked by its own renewal")
 			}
-			if other.User() != "" || (&sesametest.Client{T: t, M: m, Cookie: stolen}).User() != "" {
+			if other.User() != "" || (&sesametest.Client{Test: t, Manager: m, Cookie: stolen}).User() != "" {
 				t.Error("the other device's session survived RevokeAll")
 			}
 			// The pre-renewal copies of the kept session are denied.
 			for i, v := range pre[:len(pre)-1] {
-				if u := (&sesametest.Client{T: t, M: m, Cookie: v}).User(); u != "" {
+				if u := (&sesametest.Client{Test: t, Manager: m, Cookie: v}).User(); u != "" {
 					t.Errorf("the kept session's cookie before renewal %d still logs in as %q", i, u)
 				}
 			}
@@ -1134,7 +1134,7 @@ func TestFullDenyListFallsBackToAMark(t *testing.T) {
 		t.Error("the user's other session survived the mark that replaced the full deny list")
 	}
 	for i, v := range early {
-		if u := (&sesametest.Client{T: t, M: m, Cookie: v}).User(); u != "" {
+		if u := (&sesametest.Client{Test: t, Manager: m, Cookie: v}).User(); u != "" {
 			t.Errorf("the cookie before renewal %d still logs in as %q", i, u)
 		}
 	}
@@ -1152,7 +1152,7 @@ func TestFullDenyListFallsBackToAMark(t *testing.T) {
 	if c.User() != "alice" {
 		t.Error("a renewal after the mark logged the session out")
 	}
-	late := &sesametest.Client{T: t, M: m, Cookie: before}
+	late := &sesametest.Client{Test: t, Manager: m, Cookie: before}
 	resp := late.Do(func(w http.ResponseWriter, r *http.Request) { sesame.FromContext(r.Context()).Put("late", 1) })
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("a late write with the cookie renewed after the mark answered %d, want 409 (its ID denied as renewed)", resp.StatusCode)

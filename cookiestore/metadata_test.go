@@ -123,7 +123,7 @@ func TestA256ByteUserAgentFitsBesideASmallSession(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			st := newStore(t, cookiestore.Options{SignOnly: mode.signOnly, Revocation: revocations(t)})
 			m := manager(st, sesame.Config{}, nil)
-			c := &sesametest.Client{T: t, M: m, UserAgent: longUserAgent, RemoteAddr: "[" + longIP + "]:443"}
+			c := &sesametest.Client{Test: t, Manager: m, UserAgent: longUserAgent, RemoteAddr: "[" + longIP + "]:443"}
 			c.Login("alice@example.com")
 			c.Put("cart", []string{"apple", "pear"})
 			c.Put("csrf", strings.Repeat("t", 43))
@@ -263,7 +263,7 @@ func TestTheManagerFiresExpiredForAnExpiredCookieOnly(t *testing.T) {
 		name, cookie string
 		want         int
 	}{{"expired", expired, 1}, {"forged", forged, 0}} {
-		c := &sesametest.Client{T: t, M: m, Cookie: tc.cookie}
+		c := &sesametest.Client{Test: t, Manager: m, Cookie: tc.cookie}
 		if user := c.User(); user != "" {
 			t.Errorf("%s cookie: user %q, want none", tc.name, user)
 		}

@@ -22,9 +22,9 @@ import (
 // remain it chooses keep (refuse) or the least recently seen others until
 // n remain, and records its choice in the cap key. Then CapUser deletes
 // each chosen session as Delete does, following renewals, but only if it
-// is still the user's. See the package doc, "# Per-user cap", for why at
-// most n live sessions remain once concurrent CapUsers have returned, and
-// for the round trips.
+// is still the user's. See docs/internals/redisstore.md in the
+// repository, "Per-user cap", for why at most n live sessions remain once
+// concurrent CapUsers have returned, and for the round trips.
 //
 // It returns the Info of the sessions it chose, as listed. A session that
 // an earlier CapUser chose and still found live here (that CapUser failed

@@ -63,7 +63,8 @@ func testCapUser(t *testing.T, rdb redis.UniversalClient) {
 			t.Errorf("CapUser ended %v, want the two least recently seen other than keep: [s2 s3]", got)
 		}
 		for _, in := range ended {
-			if in.User != "alice" || in.Device.UserAgent != "agent "+in.ID || in.LastSeen.IsZero() {
+			if in.User != "alice" || in.Device.UserAgent != "agent "+in.ID || in.LastSeen.IsZero() ||
+				!in.Deadline.Equal(in.Created.Add(time.Hour).Truncate(time.Millisecond)) {
 				t.Errorf("ended %+v, want its Info as listed", in)
 			}
 		}

@@ -128,7 +128,7 @@ func TestEvictionCheckOnFirstUse(t *testing.T) {
 				t.Errorf("a later Load: %d round trips, want 1: the check must not run again", got)
 			}
 		}
-		st.Save(ctx, secret, rec)
+		must(t, st.Save(ctx, secret, rec))
 		recs := logged(t, buf)
 		if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["server"] != srv.Addr || recs[0]["policy"] != "allkeys-lru" ||
 			!strings.Contains(fmt.Sprint(recs[0]["msg"]), "noeviction") {
@@ -141,7 +141,11 @@ func TestEvictionCheckOnFirstUse(t *testing.T) {
 		configs.Store(0)
 		var wg sync.WaitGroup
 		for i := range 8 {
-			wg.Go(func() { st.Save(ctx, fmt.Sprint(secret, i), rec) })
+			wg.Go(func() {
+				if err := st.Save(ctx, fmt.Sprint(secret, i), rec); err != nil {
+					t.Error(err)
+				}
+			})
 		}
 		wg.Wait()
 		if n := configs.Load(); n != 1 || len(logged(t, buf)) != 1 {
@@ -193,7 +197,7 @@ func TestEvictionCheckOnFirstUse(t *testing.T) {
 		} {
 			rdb, configs, rt := client(t, tt.opts)
 			st, buf := newStore(rdb, Options{})
-			st.Save(t.Context(), secret, rec)
+			must(t, st.Save(t.Context(), secret, rec))
 			if got := rt.during(func() { st.Load(t.Context(), secret) }); got != 1 || configs.Load() != 1 {
 				t.Errorf("%s: a later Load took %d round trips (%d CONFIG GETs in all); want 1 (and 1)", tt.name, got, configs.Load())
 			}

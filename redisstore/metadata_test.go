@@ -11,7 +11,8 @@ import (
 
 // TestMetadataFields checks the fields a (AuthenticatedAt), g and i
 // (Device) on the keys, and that a record written before they existed
-// still loads, lists, and takes them from a delta.
+// still loads, lists, and takes them from a delta; and that Sessions
+// lists each session's deadline (field d).
 func TestMetadataFields(t *testing.T) {
 	t.Run("standalone", func(t *testing.T) { testMetadataFields(t, standalone(t)) })
 	t.Run("cluster", func(t *testing.T) { testMetadataFields(t, cluster(t)) })
@@ -32,7 +33,7 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 	}
 
 	rec := &driver.Record{User: "alice", Values: map[string]any{"n": 1}, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour), AuthenticatedAt: now.Add(-time.Minute),
+		Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour), AuthenticatedAt: now.Add(-time.Minute),
 		Device: driver.Device{UserAgent: "Mozilla/5.0 ☃", IP: "2001:db8::1"}}
 	if err := st.Save(ctx, "id", rec); err != nil {
 		t.Fatal(err)
@@ -71,11 +72,13 @@ func testMetadataFields(t *testing.T, rdb redis.UniversalClient) {
 	}
 	for _, in := range list {
 		want := driver.Info{ID: "id", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour),
-			AuthenticatedAt: now, Device: driver.Device{UserAgent: "curl/8"}}
+			Deadline: now.Add(2 * time.Hour), AuthenticatedAt: now, Device: driver.Device{UserAgent: "curl/8"}}
 		if in.ID == "old" {
-			want = driver.Info{ID: "old", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+			want = driver.Info{ID: "old", User: "alice", Created: now, LastSeen: now, Expires: now.Add(time.Hour),
+				Deadline: now.Add(time.Hour)}
 		}
 		if !in.Created.Equal(want.Created) || !in.LastSeen.Equal(want.LastSeen) || !in.Expires.Equal(want.Expires) ||
+			!in.Deadline.Equal(want.Deadline) ||
 			!in.AuthenticatedAt.Equal(want.AuthenticatedAt) || in.Device != want.Device || in.User != want.User {
 			t.Errorf("Sessions lists %+v, want %+v", in, want)
 		}

@@ -164,7 +164,7 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	if err := st.LoadScripts(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := rt.during(func() { st.Save(ctx, "id3", rec) }); got != 1 {
+	if got := rt.during(func() { must(t, st.Save(ctx, "id3", rec)) }); got != 1 {
 		t.Errorf("Save after LoadScripts: %d round trips, want 1", got)
 	}
 	if list, err := st.Sessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].ID != "id3" {

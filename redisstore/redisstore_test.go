@@ -51,6 +51,15 @@ func cluster(t testing.TB) *redis.ClusterClient {
 	return rdb
 }
 
+// must fails tb if err is not nil: for the store calls that set a test up,
+// whose failure would make the checks that follow meaningless.
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // testStore returns a Store on rdb with a prefix of its own, whose keys are
 // deleted when t ends.
 func testStore(t testing.TB, rdb redis.UniversalClient) *Store {

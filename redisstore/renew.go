@@ -81,9 +81,9 @@ func (s *Store) renewIn(newID string, m moved) *call {
 // the live record out with d applied and leaves a forward pointer; step
 // 2, a script on the new hash, writes it unless a tombstone is there. The
 // new ID enters the final user's index before step 2, and the old ID
-// leaves its user's index only once step 2 has returned; see the package
-// doc, "# Renewal", for why no Delete, DeleteUser or CapUser can miss the
-// session. When d sets the user and the deadline, as the Manager's always
+// leaves its user's index only once step 2 has returned; see
+// docs/internals/redisstore.md in the repository, "Renewal", for why no
+// Delete, DeleteUser or CapUser can miss the session. When d sets the user and the deadline, as the Manager's always
 // do, the index entry goes in step 1's pipeline: two round trips;
 // otherwise it needs one of its own between the steps: three. The old
 // ID's removal from the index, when the old record had a user, is one
@@ -181,7 +181,8 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta)
 	// Step 2 has returned: the session is live under newID, or ended for
 	// good (refused). Only now may oldID leave the index: before, a
 	// listing that missed it could find newID not live yet, and count
-	// the session under neither (see the package doc, "# Renewal").
+	// the session under neither (see docs/internals/redisstore.md,
+	// "Renewal").
 	old := [2]string{}
 	if m.oldUser != "" {
 		old = [2]string{s.userKey(m.oldUser), oldID}

@@ -175,7 +175,11 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 			t.Errorf("Sessions(alice) = %+v, %v; want [new]", list, err)
 		}
 		e2 := setup(t)
-		e2.st.betweenSteps = func() { e2.st.DeleteUser(ctx, "alice", "") }
+		e2.st.betweenSteps = func() {
+			if _, err := e2.st.DeleteUser(ctx, "alice", ""); err != nil {
+				t.Error(err)
+			}
+		}
 		mustNotFoundOnly(t, e2.st.Renew(ctx, "old", "new", d))
 		checkDead(t, e2.st)
 	})
@@ -187,7 +191,7 @@ func testRenewInterleavings(t *testing.T, rdb redis.UniversalClient) {
 		now := time.Now()
 		rec := &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
 			Expires: now.Add(300 * time.Millisecond), Deadline: now.Add(time.Hour)}
-		st.Save(ctx, "old", rec)
+		must(t, st.Save(ctx, "old", rec))
 		st.betweenSteps = func() {
 			if found, err := st.Delete(ctx, "old"); err != nil || !found {
 				t.Errorf("Delete(old) = %v, %v; want true", found, err)
@@ -252,8 +256,8 @@ func testApplyEmpties(t *testing.T, rdb redis.UniversalClient) {
 	st := testStore(t, rdb)
 	ctx := t.Context()
 	now := time.Now()
-	st.Save(ctx, "s1", &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)})
+	must(t, st.Save(ctx, "s1", &driver.Record{User: "alice", Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}))
 	empty := ""
 	deleted, err := st.Apply(ctx, "s1", &driver.Delta{Clear: true, User: &empty, LastSeen: now, Expires: now.Add(time.Hour)})
 	if err != nil || !deleted {
@@ -264,8 +268,8 @@ func testApplyEmpties(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("keys left after the emptied session: %v", keys)
 	}
 	// A touch on an anonymous session is not emptying, whatever it holds.
-	st.Save(ctx, "s2", &driver.Record{Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)})
+	must(t, st.Save(ctx, "s2", &driver.Record{Values: map[string]any{"a": 1}, Created: now, LastSeen: now,
+		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}))
 	if deleted, err := st.Apply(ctx, "s2", &driver.Delta{LastSeen: now, Expires: now.Add(time.Hour)}); err != nil || deleted {
 		t.Errorf("a touch = %v, %v; want applied, not deleted", deleted, err)
 	}

@@ -56,7 +56,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 	// A mark, a revoked ID and one renewed away, each its own field; the
 	// key expires with the latest time it was given, and an earlier one
 	// does not bring that back.
-	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Keep: "k1", Expires: now.Add(time.Hour)})
+	must(t, st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Keep: "k1", Expires: now.Add(time.Hour)}))
 	deny("alice", "s1", false, now.Add(2*time.Hour))
 	deny("alice", "s2", true, now.Add(30*time.Minute))
 	want := map[string]string{"b": ms(now), "k": "k1", "x": ms(now.Add(time.Hour)), "c": "2",
@@ -110,7 +110,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 
 	// SetRevocation drops every denial but Keep's, and starts the count
 	// again; the key expires with the later of the mark and that denial.
-	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(time.Second), Keep: "s1", Expires: now.Add(90 * time.Minute)})
+	must(t, st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(time.Second), Keep: "s1", Expires: now.Add(90 * time.Minute)}))
 	want = map[string]string{"b": ms(now.Add(time.Second)), "k": "s1", "x": ms(now.Add(90 * time.Minute)), "c": "0",
 		"d:s1": ms(now.Add(2 * time.Hour))}
 	if h := hash("alice"); !maps.Equal(h, want) {
@@ -119,7 +119,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 	if got := expireTime(st.markKey("alice")); !got.Equal(now.Add(2 * time.Hour)) {
 		t.Errorf("mark expires at %v, want Keep's denial's %v", got, now.Add(2*time.Hour))
 	}
-	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(2 * time.Second), Expires: now.Add(time.Hour)})
+	must(t, st.SetRevocation(ctx, "alice", driver.Revocation{Before: now.Add(2 * time.Second), Expires: now.Add(time.Hour)}))
 	if h := hash("alice"); len(h) != 4 {
 		t.Errorf("mark hash after SetRevocation without keep = %v, want b, k, x and c", h)
 	}
@@ -127,7 +127,7 @@ func testMarks(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("mark expires at %v, want the mark's %v", got, now.Add(time.Hour))
 	}
 	// A mark that has expired, with nothing kept: no key.
-	st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)})
+	must(t, st.SetRevocation(ctx, "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)}))
 	if n := rdb.Exists(ctx, st.markKey("alice")).Val(); n != 0 {
 		t.Errorf("an expired mark keeps its key: %v", hash("alice"))
 	}
@@ -323,11 +323,11 @@ func BenchmarkRevocation(b *testing.B) {
 		denied func(user string) string // fills user's list, returns an ID of it
 	}{
 		{"denied=0", "none", func(user string) string {
-			st.SetRevocation(ctx, user, mark)
+			must(b, st.SetRevocation(ctx, user, mark))
 			return "absent"
 		}},
 		{fmt.Sprintf("denied=%d", driver.MaxDenied), "full", func(user string) string {
-			st.SetRevocation(ctx, user, mark)
+			must(b, st.SetRevocation(ctx, user, mark))
 			for i := range driver.MaxDenied {
 				if ok, err := st.Deny(ctx, user, fmt.Sprint("id-", i), i%2 == 0, until); err != nil || !ok {
 					b.Fatalf("Deny %d = %v, %v", i, ok, err)

@@ -81,7 +81,7 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 
 	c := sesametest.NewClient(t, m)
 	c.Put("n", 1)
-	tc := &sesametest.Client{T: t, M: touchy, Cookie: c.Cookie}
+	tc := &sesametest.Client{Test: t, Manager: touchy, Cookie: c.Cookie}
 	fresh := sesametest.NewClient(t, m)
 	renewing := sesametest.NewClient(t, m)
 	renewing.Put("n", 1)
@@ -198,7 +198,8 @@ func testRoundTrips(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal("the clients lost their sessions")
 	}
 
-	// The store's operations one by one, as the package doc lists them.
+	// The store's operations one by one, as docs/internals/redisstore.md
+	// lists them ("Round trips, operation by operation").
 	ctx := t.Context()
 	now := time.Now()
 	rec := func(user string) *driver.Record {
@@ -364,9 +365,9 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	indexed := func(user, id string) bool { return rdb.ZScore(ctx, st.userKey(user), id).Err() == nil }
 
 	// The hash expires at Expires, the index with its latest deadline.
-	st.Save(ctx, "long", rec("alice", time.Hour, 2*time.Hour))
-	st.Save(ctx, "short", rec("alice", 150*time.Millisecond, 150*time.Millisecond))
-	st.Save(ctx, "idle", rec("alice", 150*time.Millisecond, time.Hour))
+	must(t, st.Save(ctx, "long", rec("alice", time.Hour, 2*time.Hour)))
+	must(t, st.Save(ctx, "short", rec("alice", 150*time.Millisecond, 150*time.Millisecond)))
+	must(t, st.Save(ctx, "idle", rec("alice", 150*time.Millisecond, time.Hour)))
 	near("session expiry", expireTime(st.sessionKey("long")), now.Add(time.Hour))
 	near("index expiry", expireTime(st.userKey("alice")), now.Add(2*time.Hour))
 
@@ -421,7 +422,9 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	}
 
 	// Delete removes the entry; an empty index is gone.
-	st.Delete(ctx, "long")
+	if _, err := st.Delete(ctx, "long"); err != nil {
+		t.Fatal(err)
+	}
 	if n := rdb.Exists(ctx, st.userKey("bob")).Val(); n != 0 {
 		t.Error("bob's index outlives his only session")
 	}
@@ -441,7 +444,7 @@ func testIndex(t *testing.T, rdb redis.UniversalClient) {
 	if _, err := st.Load(ctx, "m1"); !errors.Is(err, driver.ErrNotFound) {
 		t.Errorf("a session saved without its index entry is kept (Load: %v)", err)
 	}
-	st.Save(ctx, "c1", rec("carol", time.Hour, time.Hour))
+	must(t, st.Save(ctx, "c1", rec("carol", time.Hour, time.Hour)))
 	mallory := "mallory"
 	if _, err := st.Apply(ctx, "c1", &driver.Delta{User: &mallory, Set: map[string]any{"y": 2}, LastSeen: now, Expires: now.Add(time.Hour)}); err == nil {
 		t.Error("Apply moving a session to an unwritable index succeeded")

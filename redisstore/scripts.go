@@ -9,8 +9,8 @@ import (
 
 // The Lua scripts each touch a single key, so they run on one Cluster node.
 //
-// A session key s:ID is a hash in one of three states (see the package
-// doc, "# Layout"):
+// A session key s:ID is a hash in one of three states (see
+// docs/internals/redisstore.md, "Key layout"):
 //
 //   - a session: the metadata fields u (user), c (created), l (last seen),
 //     d (deadline), e (expires), p (persist "1" or "0"), a (authenticated
@@ -236,10 +236,10 @@ if top[2] == 'inf' then redis.call('PERSIST', z) else redis.call('PEXPIREAT', z,
 return 1
 `)
 
-// A revocation mark KEYS[1] is a hash (see the package doc, "# Layout"):
-// b, k and x (before, keep, expires: the mark), c (how many IDs were
-// denied since the mark), "d:"+ID per revoked ID and "r:"+ID per ID
-// renewed away, each holding the denial's expiry (Unix ms). No script
+// A revocation mark KEYS[1] is a hash (see docs/internals/redisstore.md,
+// "Key layout"): b, k and x (before, keep, expires: the mark), c (how
+// many IDs were denied since the mark), "d:"+ID per revoked ID and "r:"+ID
+// per ID renewed away, each holding the denial's expiry (Unix ms). No script
 // reads more of it than a few fields: none is O(number of denied IDs).
 // The key expires at the latest time any field of it was given; an entry
 // that has expired stays until then, and reads as absent. A mark of the

@@ -70,7 +70,7 @@ func testUpdateUnderContention(t *testing.T, rdb redis.UniversalClient, processe
 	start := time.Now()
 	for i := range clients {
 		wg.Go(func() {
-			cc := &sesametest.Client{T: t, M: managers[i%processes], Cookie: c.Cookie}
+			cc := &sesametest.Client{Test: t, Manager: managers[i%processes], Cookie: c.Cookie}
 			for range each {
 				cc.Do(func(w http.ResponseWriter, r *http.Request) {
 					n, err := sesame.Update(sesame.FromContext(r.Context()), "n", func(n int) (int, error) { return n + 1, nil })
@@ -199,7 +199,11 @@ func testUpdateRaces(t *testing.T, rdb redis.UniversalClient) {
 	t.Run("DeletedMeanwhile", func(t *testing.T) {
 		st, _ := setup(t, map[string]any{"n": 1})
 		var calls []call
-		_, err := st.Update(ctx, "id", "n", counter(&calls, func(int) { st.Delete(ctx, "id") }))
+		_, err := st.Update(ctx, "id", "n", counter(&calls, func(int) {
+			if _, err := st.Delete(ctx, "id"); err != nil {
+				t.Error(err)
+			}
+		}))
 		if !errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrRenewed) || len(calls) != 1 {
 			t.Errorf("Update of a session deleted meanwhile = %v after %d calls; want ErrNotFound after one", err, len(calls))
 		}

@@ -103,7 +103,7 @@ var httpTests = []test{
 		resp := c.Session(func(s *sesame.Session) { s.Delete("k") })
 		checkDeleted(t, resp, m.Name())
 		if b.store != nil {
-			replay := &Client{T: t, M: m, Cookie: old}
+			replay := &Client{Test: t, Manager: m, Cookie: old}
 			if replay.Has("k") {
 				t.Error("the emptied session's record still answers")
 			}
@@ -119,7 +119,7 @@ var httpTests = []test{
 		resp := c.Session(func(s *sesame.Session) { s.Destroy() })
 		checkDeleted(t, resp, m.Name())
 		needStore(t, b, "the old cookie stays valid until it expires unless a RevocationStore revokes the user's sessions")
-		replay := &Client{T: t, M: m, Cookie: old}
+		replay := &Client{Test: t, Manager: m, Cookie: old}
 		replay.Session(func(s *sesame.Session) {
 			if s.Has("k") || s.User() != "" {
 				t.Error("a destroyed session came back on replay")
@@ -142,7 +142,7 @@ var httpTests = []test{
 			}
 		})
 		needStore(t, b, "the old cookie stays valid until it expires")
-		replay := &Client{T: t, M: m, Cookie: old}
+		replay := &Client{Test: t, Manager: m, Cookie: old}
 		if replay.Has("cart") {
 			t.Error("the token from before Renew still works")
 		}
@@ -150,7 +150,7 @@ var httpTests = []test{
 	{"UnknownTokenIsNotAdopted", func(t *testing.T, b backend) {
 		m := manager(t, b, sesame.Config{})
 		planted := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // a well-formed token
-		c := &Client{T: t, M: m, Cookie: planted}
+		c := &Client{Test: t, Manager: m, Cookie: planted}
 		c.Put("k", "v")
 		if c.Cookie == planted || c.Cookie == "" {
 			t.Errorf("cookie after Put = %q: the planted token was adopted", c.Cookie)
@@ -171,7 +171,7 @@ var httpTests = []test{
 				if string(bad) == good {
 					continue
 				}
-				tc := &Client{T: t, M: m, Cookie: string(bad)}
+				tc := &Client{Test: t, Manager: m, Cookie: string(bad)}
 				resp := tc.Do(func(w http.ResponseWriter, r *http.Request) {
 					if sesame.FromContext(r.Context()).Has("k") {
 						t.Errorf("byte %d ^ %#x: the tampered cookie was accepted", i, flip)
@@ -183,7 +183,7 @@ var httpTests = []test{
 			}
 		}
 		for _, garbage := range []string{"", "x", strings.Repeat("A", 5000), "%%%", good[:len(good)/2], good + "A"} {
-			tc := &Client{T: t, M: m, Cookie: garbage}
+			tc := &Client{Test: t, Manager: m, Cookie: garbage}
 			if tc.Has("k") {
 				t.Errorf("cookie %.20q... was accepted", garbage)
 			}
@@ -204,7 +204,7 @@ var httpTests = []test{
 			}
 		}
 		time.Sleep(time.Until(created.Add(lifetime + deadMargin)))
-		replay := &Client{T: t, M: m, Cookie: old}
+		replay := &Client{Test: t, Manager: m, Cookie: old}
 		if replay.Has("k") {
 			t.Error("a token replayed after the absolute lifetime still works")
 		}
@@ -228,7 +228,7 @@ var httpTests = []test{
 		}
 		old := c.Cookie
 		time.Sleep(idle + deadMargin)
-		replay := &Client{T: t, M: m, Cookie: old}
+		replay := &Client{Test: t, Manager: m, Cookie: old}
 		if replay.Has("k") {
 			t.Error("a token replayed after the idle timeout still works")
 		}
@@ -255,7 +255,7 @@ var httpTests = []test{
 		var wg sync.WaitGroup
 		for i := range 32 {
 			wg.Go(func() {
-				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				cc := &Client{Test: t, Manager: m, Cookie: c.Cookie}
 				cc.Do(func(w http.ResponseWriter, r *http.Request) {
 					s := sesame.FromContext(r.Context())
 					s.Has("base") // a read-modify-write, not a blind write
@@ -285,7 +285,7 @@ var httpTests = []test{
 		var wg sync.WaitGroup
 		for i := range clients {
 			wg.Go(func() {
-				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				cc := &Client{Test: t, Manager: m, Cookie: c.Cookie}
 				for range rounds {
 					resp := cc.Do(func(w http.ResponseWriter, r *http.Request) {
 						s := sesame.FromContext(r.Context())
@@ -324,7 +324,7 @@ var httpTests = []test{
 						s.Put("late", true)
 					}
 				})
-				(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
+				(&Client{Test: t, Manager: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
 				h.Release()
 				if c.Has("k") || c.Has("late") {
 					t.Error("the destroyed session came back")

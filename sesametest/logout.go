@@ -63,7 +63,7 @@ var logoutTests = []test{
 					u := unique()
 					m := manager(t, b, sesame.Config{})
 					victim := loggedIn(t, m, u("alice"))
-					attacker := &Client{T: t, M: m, Cookie: victim.Cookie}
+					attacker := &Client{Test: t, Manager: m, Cookie: victim.Cookie}
 					renewWith(t, attacker, u("alice"), rn.do)
 					resp := victim.Do(func(w http.ResponseWriter, r *http.Request) {
 						s := sesame.FromContext(r.Context())
@@ -92,7 +92,7 @@ var logoutTests = []test{
 				u := unique()
 				m := manager(t, b, sesame.Config{})
 				victim := loggedIn(t, m, u("alice"))
-				attacker := &Client{T: t, M: m, Cookie: victim.Cookie}
+				attacker := &Client{Test: t, Manager: m, Cookie: victim.Cookie}
 				h := hold(t, m, victim.Cookie, readUser, func(s *sesame.Session) { s.Destroy() })
 				renewWith(t, attacker, u("alice"), rn.do)
 				resp := h.Release()
@@ -114,7 +114,7 @@ var logoutTests = []test{
 				u := unique()
 				m := manager(t, b, sesame.Config{})
 				victim := loggedIn(t, m, u("alice"))
-				attacker := &Client{T: t, M: m, Cookie: victim.Cookie}
+				attacker := &Client{Test: t, Manager: m, Cookie: victim.Cookie}
 				var h *held
 				if end == "Destroy" {
 					h = hold(t, m, victim.Cookie, readUser, func(s *sesame.Session) { s.Destroy() })
@@ -150,7 +150,7 @@ var logoutTests = []test{
 				var err error
 				h := hold(t, m, c.Cookie, readUser, func(s *sesame.Session) { _, err = sesame.Update(s, "n", inc) })
 				if end == "Destroy" {
-					(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
+					(&Client{Test: t, Manager: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
 				} else {
 					revokeAll(t, m, u("alice"))
 				}
@@ -168,7 +168,7 @@ var logoutTests = []test{
 				if end == "Destroy" {
 					h = hold(t, m, c.Cookie, readUser, func(s *sesame.Session) { s.Destroy() })
 				}
-				(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) {
+				(&Client{Test: t, Manager: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) {
 					if _, err := sesame.Update(s, "n", inc); err != nil {
 						t.Fatal(err)
 					}
@@ -195,7 +195,7 @@ var logoutTests = []test{
 		c.Put("n", 7)
 		old := c.Cookie
 		renewWith(t, c, "", renewals[0].do)
-		late := &Client{T: t, M: m, Cookie: old}
+		late := &Client{Test: t, Manager: m, Cookie: old}
 		var got int
 		var err error
 		late.Do(func(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +226,7 @@ var logoutTests = []test{
 				old := c.Cookie
 				renewWith(t, c, "", renewals[0].do)
 				var err error
-				resp := (&Client{T: t, M: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
+				resp := (&Client{Test: t, Manager: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
 					s := sesame.FromContext(r.Context())
 					if read {
 						s.User()

@@ -68,7 +68,7 @@ var manageTests = []test{
 			{sesame.IPNone, "192.0.2.77:1", ""},
 		} {
 			m := manager(t, b, sesame.Config{IPStorage: tc.storage})
-			c := &Client{T: t, M: m, UserAgent: strings.Repeat("x", 300), RemoteAddr: tc.addr}
+			c := &Client{Test: t, Manager: m, UserAgent: strings.Repeat("x", 300), RemoteAddr: tc.addr}
 			c.Put("a", 1)
 			checkDevice(t, c, fmt.Sprintf("IPStorage %d", tc.storage), sesame.Device{UserAgent: strings.Repeat("x", driver.MaxUserAgentLen), IP: tc.want})
 		}

@@ -22,7 +22,7 @@ var manageRaceTests = []test{
 		var wg sync.WaitGroup
 		for range clients {
 			wg.Go(func() {
-				cc := &Client{T: t, M: m, Cookie: c.Cookie}
+				cc := &Client{Test: t, Manager: m, Cookie: c.Cookie}
 				for range each {
 					resp := cc.Do(func(w http.ResponseWriter, r *http.Request) {
 						n, err := sesame.Update(sesame.FromContext(r.Context()), "n", func(n int) (int, error) { return n + 1, nil })
@@ -84,7 +84,7 @@ var manageRaceTests = []test{
 				}
 				in, ok := 0, 0
 				for i, c := range clients {
-					if c.Cookie != "" && (&Client{T: t, M: m, Cookie: c.Cookie}).User() == user {
+					if c.Cookie != "" && (&Client{Test: t, Manager: m, Cookie: c.Cookie}).User() == user {
 						in++
 					}
 					if status[i] == http.StatusOK {

@@ -29,7 +29,7 @@ type held struct {
 // hold starts a request with cookie, paused between first and then.
 func hold(t *testing.T, m *sesame.Manager, cookie string, first, then func(s *sesame.Session)) *held {
 	h := &held{
-		c:       &Client{T: t, M: m, Cookie: cookie},
+		c:       &Client{Test: t, Manager: m, Cookie: cookie},
 		started: make(chan struct{}),
 		release: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -95,7 +95,7 @@ func loggedOut(t *testing.T, m *sesame.Manager, after string, cookies map[string
 		if cookie == "" {
 			continue
 		}
-		cc := &Client{T: t, M: m, Cookie: cookie}
+		cc := &Client{Test: t, Manager: m, Cookie: cookie}
 		if got := cc.User(); got != "" || cc.Has("secret") {
 			t.Errorf("the %s cookie is logged in as %q after %s", name, got, after)
 		}
@@ -122,7 +122,7 @@ var raceTests = []test{
 		m := manager(t, b, sesame.Config{})
 		c := loggedIn(t, m, u("alice"))
 		h := hold(t, m, c.Cookie, readUser, renew)
-		(&Client{T: t, M: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
+		(&Client{Test: t, Manager: m, Cookie: c.Cookie}).Session(func(s *sesame.Session) { s.Destroy() })
 		h.Release()
 		if b.sealer != nil && !revokesOneSession(t, b) {
 			t.Skip("not applicable: the Sealer cannot revoke a single session (no RevocationStore)")
@@ -143,7 +143,7 @@ var raceTests = []test{
 				t.Skipf("not applicable: %v", err)
 			}
 		}
-		if got := (&Client{T: t, M: m, Cookie: stolen}).User(); got != "" {
+		if got := (&Client{Test: t, Manager: m, Cookie: stolen}).User(); got != "" {
 			t.Errorf("a copy of the cookie is still logged in as %q after Destroy", got)
 		}
 	}},
@@ -164,11 +164,11 @@ var raceTests = []test{
 		wg.Wait()
 		live := 0
 		for _, h := range hs {
-			if h.c.Cookie != "" && h.c.Cookie != c.Cookie && (&Client{T: t, M: m, Cookie: h.c.Cookie}).User() == u("alice") {
+			if h.c.Cookie != "" && h.c.Cookie != c.Cookie && (&Client{Test: t, Manager: m, Cookie: h.c.Cookie}).User() == u("alice") {
 				live++
 			}
 		}
-		if (&Client{T: t, M: m, Cookie: c.Cookie}).User() != "" {
+		if (&Client{Test: t, Manager: m, Cookie: c.Cookie}).User() != "" {
 			t.Error("the original cookie still works after it was renewed")
 		}
 		if live != 1 {
@@ -198,7 +198,7 @@ var raceTests = []test{
 				t.Errorf("login %d: status %d, new cookie %v", i+1, resp.StatusCode, h.c.Cookie != c.Cookie)
 				continue
 			}
-			if got := (&Client{T: t, M: m, Cookie: h.c.Cookie}).User(); got != u("alice") {
+			if got := (&Client{Test: t, Manager: m, Cookie: h.c.Cookie}).User(); got != u("alice") {
 				t.Errorf("login %d: the cookie it sent is logged in as %q", i+1, got)
 			}
 		}
@@ -273,7 +273,7 @@ var raceTests = []test{
 		old := c.Cookie
 		c.Login(u("alice"))
 		// A read-only request sent before the browser stored the new cookie.
-		resp := (&Client{T: t, M: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
+		resp := (&Client{Test: t, Manager: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
 			s := sesame.FromContext(r.Context())
 			if s.Has("cart") || s.User() != "" {
 				t.Error("a request with the pre-renew cookie sees the renewed session")
@@ -284,7 +284,7 @@ var raceTests = []test{
 		}
 		// A blind write with the old cookie.
 		var putErr error
-		resp = (&Client{T: t, M: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
+		resp = (&Client{Test: t, Manager: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
 			putErr = sesame.FromContext(r.Context()).Put("late", true)
 		})
 		if h := resp.Header.Values("Set-Cookie"); len(h) > 0 {
@@ -294,7 +294,7 @@ var raceTests = []test{
 			t.Error("a blind write with the pre-renew cookie was accepted; want a typed error")
 		}
 		// A read-modify-write with the old cookie.
-		resp = (&Client{T: t, M: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
+		resp = (&Client{Test: t, Manager: m, Cookie: old}).Do(func(w http.ResponseWriter, r *http.Request) {
 			s := sesame.FromContext(r.Context())
 			s.Has("cart")
 			putErr = s.Put("late", true)
@@ -314,7 +314,7 @@ var raceTests = []test{
 	{"UnknownCookieOnAnUnchangedRequestIsLeftAlone", func(t *testing.T, b backend) {
 		m := manager(t, b, sesame.Config{})
 		for _, cookie := range []string{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "garbage"} {
-			resp := (&Client{T: t, M: m, Cookie: cookie}).Do(func(w http.ResponseWriter, r *http.Request) {
+			resp := (&Client{Test: t, Manager: m, Cookie: cookie}).Do(func(w http.ResponseWriter, r *http.Request) {
 				sesame.FromContext(r.Context()).Has("k")
 			})
 			if h := resp.Header.Values("Set-Cookie"); len(h) > 0 {
@@ -329,7 +329,7 @@ var raceTests = []test{
 		c := NewClient(t, m)
 		c.Put("flash", "saved")
 		a := hold(t, m, c.Cookie, func(s *sesame.Session) { s.Has("flash") }, func(s *sesame.Session) { sesame.Pop[string](s, "flash") })
-		(&Client{T: t, M: m, Cookie: c.Cookie}).Put("cart", "apples")
+		(&Client{Test: t, Manager: m, Cookie: c.Cookie}).Put("cart", "apples")
 		resp := a.Release()
 		if line := SetCookie(resp, m.Name()); strings.Contains(line, "Max-Age=0") {
 			t.Errorf("the pop deleted the cookie of a session that still holds cart: %q", line)
@@ -367,7 +367,7 @@ var raceTests = []test{
 		c := NewClient(t, m)
 		c.Login(u("alice"))
 		for _, cookie := range []string{c.Cookie, ""} {
-			resp := (&Client{T: t, M: m, Cookie: cookie}).Do(func(w http.ResponseWriter, r *http.Request) {
+			resp := (&Client{Test: t, Manager: m, Cookie: cookie}).Do(func(w http.ResponseWriter, r *http.Request) {
 				w.Write([]byte("<html><head></head><body>")) // the template's head goes first
 				fmt.Fprintf(w, "hello %s", sesame.FromContext(r.Context()).User())
 			})
