@@ -116,10 +116,11 @@ func me(w http.ResponseWriter, r *http.Request) {
 // writeMe answers with the body of GET /api/me.
 func writeMe(w http.ResponseWriter, s *sesame.Session) {
 	n, _ := sesame.Get[int](s, "counter")
+	in := s.Info()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user": s.User(), "counter": n,
-		"created": s.Info().Created, "last_seen": s.Info().LastSeen, "expires": s.Info().Expires,
-		"authenticated_at": s.Info().AuthenticatedAt, "device": s.Info().Label,
+		"user": in.User, "counter": n,
+		"created": in.Created, "last_seen": in.LastSeen, "expires": in.Expires,
+		"authenticated_at": in.AuthenticatedAt, "device": in.Label,
 	})
 }
 
@@ -221,7 +222,8 @@ func sessions(m *sesame.Manager) http.HandlerFunc {
 		list, err := m.Sessions(r.Context(), s.User())
 		if errors.Is(err, sesame.ErrNotSupported) {
 			// A cookie-only session has no server-side list: show this one.
-			list, err = []sesame.Info{{ID: s.ID(), Created: s.Info().Created, LastSeen: s.Info().LastSeen, Device: s.Info().Device, Label: s.Info().Label}}, nil
+			in := s.Info()
+			list, err = []sesame.Info{{ID: in.ID, Created: in.Created, LastSeen: in.LastSeen, Device: in.Device, Label: in.Label}}, nil
 		}
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "listing sessions failed")
