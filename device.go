@@ -108,7 +108,8 @@ func defaultLabel(ua string) string {
 }
 
 // truncateUTF8 returns at most n bytes of s, cut at a rune boundary, with
-// invalid UTF-8 replaced and NUL bytes dropped, so that every store keeps it byte for byte.
+// invalid UTF-8 replaced and NUL bytes dropped, so that every store keeps it
+// byte for byte.
 func truncateUTF8(s string, n int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")

@@ -92,15 +92,15 @@
 // request's own context ended (the client left, an outer timeout fired)
 // writes nothing: the outer middleware answers.
 //
-// Only what changed is written. With a driver.DeltaStore, the manager sends just
-// the keys a request set or deleted, so two concurrent requests of one visitor
-// that change different keys both survive. With a driver.Renewer, Renew and Login
-// change the ID in one atomic step. Together they make logout stick: a request
-// that races a Destroy, a Revoke or a RevokeAll never brings the session back,
-// whatever the interleaving, and of parallel renewals of one session exactly
-// one survives. A request still carrying a cookie that another request renewed
-// sees an empty session, and its changes are refused ([ErrRenewed]); it never
-// deletes or replaces the new cookie.
+// Only what changed is written. With a driver.DeltaStore, the manager sends
+// just the keys a request set or deleted, so two concurrent requests of one
+// visitor that change different keys both survive. With a driver.Renewer,
+// Renew and Login change the ID in one atomic step. Together they make logout
+// stick: a request that races a Destroy, a Revoke or a RevokeAll never brings
+// the session back, whatever the interleaving, and of parallel renewals of one
+// session exactly one survives. A request still carrying a cookie that another
+// request renewed sees an empty session, and its changes are refused
+// ([ErrRenewed]); it never deletes or replaces the new cookie.
 //
 // # Caches
 //

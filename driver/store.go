@@ -174,9 +174,9 @@ type Info struct {
 	Deadline        time.Time
 	AuthenticatedAt time.Time
 	Device          Device
-	// Label names the device for people, such as "Chrome 156 on Linux"
-	// (see sesame.Config.DeviceLabel). sesame.Manager.Sessions sets it; stores leave it
-	// empty.
+	// Label names the device for people, such as "Chrome 156 on Linux" (see
+	// sesame.Config.DeviceLabel). sesame.Manager.Sessions sets it; stores
+	// leave it empty.
 	Label string
 }
 
@@ -198,13 +198,13 @@ func (rec *Record) Info(id string) Info {
 // every call with sesame.Config.StoreTimeout). All methods may be called
 // concurrently.
 //
-// Optional capabilities are separate interfaces, discovered by type
-// assertion: [DeltaStore], [Renewer], [Updater], [UserStore] (with
-// [UserDeleter]), [UserCapper], [Purger] and [RevocationStore]. A store that implements only Store works:
-// commits save the whole record, so two concurrent requests that change one
-// session resolve last-writer-wins, and a write racing a Destroy may bring
-// the session back. Renew and Login stay safe (see [Renewer]). Implement
-// DeltaStore and Renewer to make every commit atomic.
+// Optional capabilities are separate interfaces, discovered by type assertion:
+// [DeltaStore], [Renewer], [Updater], [UserStore] (with [UserDeleter]),
+// [UserCapper], [Purger] and [RevocationStore]. A store that implements only
+// Store works: commits save the whole record, so two concurrent requests that
+// change one session resolve last-writer-wins, and a write racing a Destroy
+// may bring the session back. Renew and Login stay safe (see [Renewer]).
+// Implement DeltaStore and Renewer to make every commit atomic.
 type Store interface {
 	// Load returns the record stored under id. It returns an error wrapping
 	// ErrNotFound if there is none or it has expired, and any other error
@@ -414,15 +414,15 @@ type RevocationStore interface {
 	// revokes the sessions they denied, which were all created before it.
 	// r.Denied is ignored. The store may drop the mark after r.Expires.
 	SetRevocation(ctx context.Context, user string, r Revocation) error
-	// Deny adds id to user's denied IDs until expires, recording whether
-	// it was renewed away (renewed) rather than revoked. Denying an ID
-	// again merges the entries: the later expiry, and revoked if either
-	// is (a revocation is never turned back into a renewal, which revokes
-	// less); a store need not count the ID again. It is atomic with
-	// respect to SetRevocation and other Denys, and costs the same
-	// whatever the list's length. If MaxDenied IDs of user were denied since its last
-	// mark (a store may count those that have expired since), it adds
-	// nothing and returns false: the caller then sets a mark instead.
+	// Deny adds id to user's denied IDs until expires, recording whether it
+	// was renewed away (renewed) rather than revoked. Denying an ID again
+	// merges the entries: the later expiry, and revoked if either is (a
+	// revocation is never turned back into a renewal, which revokes less); a
+	// store need not count the ID again. It is atomic with respect to
+	// SetRevocation and other Denys, and costs the same whatever the list's
+	// length. If MaxDenied IDs of user were denied since its last mark (a
+	// store may count those that have expired since), it adds nothing and
+	// returns false: the caller then sets a mark instead.
 	Deny(ctx context.Context, user, id string, renewed bool, expires time.Time) (bool, error)
 	// Revocation returns user's mark (zero if none, or expired) and, in
 	// Denied, those of ids that are denied and not expired, at a cost that
