@@ -369,11 +369,12 @@ func TestCapUserListsAfterTheLock(t *testing.T) {
 	var ended []driver.Info
 	var err error
 	race(t, pool, h, func() { ended, err = st.CapUser(t.Context(), "alice", "a2", 1, false) })
-	if err != nil || len(ended) != 1 || ended[0].ID != "a1" {
-		t.Fatalf("CapUser(alice, keep a2, 1) after the held one = %+v, %v; want a1 ended", ended, err)
+	if err != nil || len(ended) != 1 || ended[0].ID != "a1" || !ended[0].Deadline.Equal(old.Deadline.Truncate(time.Microsecond)) {
+		t.Fatalf("CapUser(alice, keep a2, 1) after the held one = %+v, %v; want a1 ended, with its deadline %v", ended, err, old.Deadline)
 	}
-	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 1 || list[0].ID != "a2" {
-		t.Errorf("alice's sessions after the cap: %+v, %v; want a2 alone", list, err)
+	if list, err := st.Sessions(t.Context(), "alice"); err != nil || len(list) != 1 || list[0].ID != "a2" ||
+		!list[0].Deadline.Equal(rec.Deadline.Truncate(time.Microsecond)) {
+		t.Errorf("alice's sessions after the cap: %+v, %v; want a2 alone, with its deadline %v", list, err, rec.Deadline)
 	}
 }
 

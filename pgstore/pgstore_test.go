@@ -196,6 +196,14 @@ func liveRecord(user string, vals map[string]any) *driver.Record {
 		Deadline: now.Add(time.Hour), Expires: now.Add(30 * time.Minute)}
 }
 
+// mustSave saves rec under id in st, and fails t if the store fails.
+func mustSave(t testing.TB, st driver.Store, id string, rec *driver.Record) {
+	t.Helper()
+	if err := st.Save(t.Context(), id, rec); err != nil {
+		t.Fatalf("Save(%s): %v", id, err)
+	}
+}
+
 func TestSchemaIsCreatedOnceAndNewOnAnExistingTableIsANoOp(t *testing.T) {
 	pool := testPool(t, 0)
 	first := newStore(t, pool, Options{})
@@ -733,7 +741,7 @@ func TestStatementsPerOperation(t *testing.T) {
 		return err
 	})
 	check("Delete of a missing ID", 1, func() error { _, err := st.Delete(ctx, "missing"); return err })
-	st.Save(ctx, "id4", liveRecord("", map[string]any{"a": 1}))
+	mustSave(t, st, "id4", liveRecord("", map[string]any{"a": 1}))
 	check("Apply (emptying, deletes)", 1, func() error {
 		deleted, err := st.Apply(ctx, "id4", delta(driver.Delta{Clear: true}))
 		if err == nil && !deleted {
@@ -743,7 +751,7 @@ func TestStatementsPerOperation(t *testing.T) {
 	})
 	// Update and CapUser are transactions: BEGIN and COMMIT (or
 	// ROLLBACK) are statements too.
-	st.Save(ctx, "id6", liveRecord(alice, nil))
+	mustSave(t, st, "id6", liveRecord(alice, nil))
 	check("Update", 4, func() error {
 		_, err := st.Update(ctx, "id6", "n", func(any, bool) (any, error) { return 1, nil })
 		return err
@@ -753,7 +761,7 @@ func TestStatementsPerOperation(t *testing.T) {
 		return notFound(err)
 	})
 	check("CapUser (under the cap)", 4, func() error { _, err := st.CapUser(ctx, alice, "", 5, false); return err })
-	st.Save(ctx, "id5", liveRecord(alice, nil))
+	mustSave(t, st, "id5", liveRecord(alice, nil))
 	check("CapUser (ending one)", 5, func() error {
 		ended, err := st.CapUser(ctx, alice, "id5", 1, false)
 		if err == nil && len(ended) != 1 {
@@ -801,13 +809,20 @@ SELECT 'u' || (i % 7), 'dead' || i, $1 FROM generate_series(1, $2) AS i`, now.Ad
 		t.Fatal(err)
 	}
 	rec := liveRecord("alice", map[string]any{"a": 1})
-	st.Save(t.Context(), "old", rec)
+	mustSave(t, st, "old", rec)
 	if err := st.Renew(t.Context(), "old", "new", delta(driver.Delta{User: &rec.User, Deadline: rec.Deadline})); err != nil {
 		t.Fatal(err)
 	}
-	st.SetRevocation(t.Context(), "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)})
-	st.Deny(t.Context(), "alice", "live", false, now.Add(time.Hour))
-	st.Deny(t.Context(), "carol", "dead", false, now.Add(-time.Second)) // carol's row: all expired
+	if err := st.SetRevocation(t.Context(), "alice", driver.Revocation{Before: now, Expires: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Deny(t.Context(), "alice", "live", false, now.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("Deny(alice, live) = %v, %v", ok, err)
+	}
+	// carol's row: all expired.
+	if ok, err := st.Deny(t.Context(), "carol", "dead", false, now.Add(-time.Second)); err != nil || !ok {
+		t.Fatalf("Deny(carol, dead) = %v, %v", ok, err)
+	}
 	if _, err := st.Purge(t.Context()); err != nil {
 		t.Fatal(err)
 	}

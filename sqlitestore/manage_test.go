@@ -291,10 +291,13 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
 	base := time.Now().Add(-time.Hour)
+	deadlines := map[string]time.Time{}
 	for i := range 5 {
 		rec := sesametest.Record("alice", map[string]any{"i": i})
 		rec.LastSeen = base.Add(time.Duration(i) * time.Minute) // s0 is the least recently seen
 		rec.Device = driver.Device{UserAgent: fmt.Sprint("agent ", i), IP: "192.0.2.1"}
+		rec.Deadline = rec.Deadline.Add(time.Duration(i) * time.Minute)
+		deadlines[fmt.Sprint("s", i)] = rec.Deadline.Truncate(time.Millisecond)
 		if err := st.Save(ctx, fmt.Sprint("s", i), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +307,7 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 	if err := st.Save(ctx, "expired", expired); err != nil {
 		t.Fatal(err)
 	}
-	st.Save(ctx, "bob", sesametest.Record("bob", map[string]any{"a": 1}))
+	mustSave(t, st, "bob", sesametest.Record("bob", map[string]any{"a": 1}))
 
 	ids := func(list []driver.Info) []string {
 		var s []string
@@ -326,13 +329,19 @@ func TestCapUserEndsTheLeastRecentlySeen(t *testing.T) {
 		t.Fatalf("CapUser(3, keep s0) ended %v, %v; want [s1 s2]", ids(ended), err)
 	}
 	for _, in := range ended {
-		if in.User != "alice" || in.Device.IP != "192.0.2.1" || in.Device.UserAgent != "agent "+in.ID[1:] || in.LastSeen.IsZero() {
+		if in.User != "alice" || in.Device.IP != "192.0.2.1" || in.Device.UserAgent != "agent "+in.ID[1:] || in.LastSeen.IsZero() ||
+			!in.Deadline.Equal(deadlines[in.ID]) {
 			t.Errorf("CapUser returned %+v, want the session's Info", in)
 		}
 	}
-	list, _ := st.Sessions(ctx, "alice")
-	if !slices.Equal(ids(list), []string{"s0", "s3", "s4"}) {
-		t.Errorf("alice's sessions after CapUser(3) = %v, want [s0 s3 s4]", ids(list))
+	list, err := st.Sessions(ctx, "alice")
+	if err != nil || !slices.Equal(ids(list), []string{"s0", "s3", "s4"}) {
+		t.Errorf("alice's sessions after CapUser(3) = %v, %v; want [s0 s3 s4]", ids(list), err)
+	}
+	for _, in := range list {
+		if !in.Deadline.Equal(deadlines[in.ID]) {
+			t.Errorf("Sessions: %s has Deadline %v, want %v", in.ID, in.Deadline, deadlines[in.ID])
+		}
 	}
 	ended, err = st.CapUser(ctx, "alice", "s4", 2, true)
 	if err != nil || !slices.Equal(ids(ended), []string{"s4"}) {

@@ -82,6 +82,14 @@ func rawDB(t testing.TB, path string) *sql.DB {
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "sessions.db") }
 
+// mustSave saves rec under id in st, and fails t if the store fails.
+func mustSave(t testing.TB, st driver.Store, id string, rec *driver.Record) {
+	t.Helper()
+	if err := st.Save(t.Context(), id, rec); err != nil {
+		t.Fatalf("Save(%s): %v", id, err)
+	}
+}
+
 func TestConformance(t *testing.T) {
 	sesametest.Run(t, func(t *testing.T) driver.Store {
 		path := tempDB(t)
@@ -347,8 +355,8 @@ func TestJanitorPurgesExpiredSessions(t *testing.T) {
 	defer st.Close()
 	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	rec.Expires = time.Now().Add(50 * time.Millisecond)
-	st.Save(t.Context(), "short", rec)
-	st.Save(t.Context(), "long", sesametest.Record("alice", nil))
+	mustSave(t, st, "short", rec)
+	mustSave(t, st, "long", sesametest.Record("alice", nil))
 	db := rawDB(t, path)
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		var ids []string
@@ -383,7 +391,7 @@ func TestPurgeDeletesInBatches(t *testing.T) {
 		SELECT 'x' || i, ?1, ?1, ?1, ?1 FROM n`, past); err != nil {
 		t.Fatal(err)
 	}
-	st.Save(t.Context(), "live", sesametest.Record("", map[string]any{"a": 1}))
+	mustSave(t, st, "live", sesametest.Record("", map[string]any{"a": 1}))
 	n, err := st.Purge(t.Context())
 	if err != nil || n != 2500 {
 		t.Fatalf("Purge = %d, %v; want 2500", n, err)

@@ -117,7 +117,7 @@ func TestApplySetsLifetimeAsApplyTo(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
 	rec := sesametest.Record("alice", map[string]any{"a": 1})
-	st.Save(ctx, "id1", rec)
+	mustSave(t, st, "id1", rec)
 	now := time.Now().Truncate(time.Millisecond)
 	d := &driver.Delta{Created: now, Deadline: now.Add(10 * time.Minute), LastSeen: now, Expires: now.Add(time.Hour)}
 	if _, err := st.Apply(ctx, "id1", d); err != nil {
@@ -201,7 +201,7 @@ func TestRenewalIsRememberedUntilTheOldRecordWouldHaveExpired(t *testing.T) {
 	ctx := t.Context()
 	rec := sesametest.Record("alice", map[string]any{"a": 1})
 	rec.Expires = time.Now().Add(300 * time.Millisecond)
-	st.Save(ctx, "old", rec)
+	mustSave(t, st, "old", rec)
 	now := time.Now()
 	if err := st.Renew(ctx, "old", "new", &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -245,8 +245,8 @@ func TestRenewReplacesARecordUnderTheNewID(t *testing.T) {
 	st := open(t, tempDB(t))
 	ctx := t.Context()
 	rec := sesametest.Record("alice", map[string]any{"a": 1})
-	st.Save(ctx, "old", rec)
-	st.Save(ctx, "new", sesametest.Record("bob", map[string]any{"b": 1}))
+	mustSave(t, st, "old", rec)
+	mustSave(t, st, "new", sesametest.Record("bob", map[string]any{"b": 1}))
 	now := time.Now()
 	if err := st.Renew(ctx, "old", "new", &driver.Delta{User: &rec.User, Deadline: rec.Deadline, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -280,11 +280,15 @@ func TestPurgeRemovesExpiredDeniedIDsAndMarks(t *testing.T) {
 	if _, err := st.Deny(ctx, "carol", "old", false, past); err != nil {
 		t.Fatal(err)
 	}
-	st.SetRevocation(ctx, "alice", driver.Revocation{Before: past, Expires: past})
+	if err := st.SetRevocation(ctx, "alice", driver.Revocation{Before: past, Expires: past}); err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := st.Deny(ctx, "alice", "live", false, future); err != nil || !ok {
 		t.Fatalf("Deny = %v, %v", ok, err)
 	}
-	st.SetRevocation(ctx, "bob", driver.Revocation{Before: past, Expires: future})
+	if err := st.SetRevocation(ctx, "bob", driver.Revocation{Before: past, Expires: future}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`INSERT INTO sesame_renewals VALUES ('a', 'b', ?1), ('c', 'd', ?2)`, past.UnixMilli(), future.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
