@@ -46,15 +46,20 @@ func New(m *sesame.Manager) http.Handler { return Options{}.New(m) }
 // default Options. Their handlers expect to run behind m.Handler.
 func Routes(mux *http.ServeMux, m *sesame.Manager) { Options{}.Routes(mux, m) }
 
-// New returns the demo's routes behind m's session middleware.
+// New returns the demo's routes behind m's session middleware, behind
+// cross-origin protection: a browser's cross-origin POST, PUT or DELETE
+// (by its Sec-Fetch-Site or Origin header) gets 403 before it reaches the
+// session, which stops login CSRF (a cross-site form or text/plain POST
+// to /api/login that would log the visitor in as the attacker).
 func (o Options) New(m *sesame.Manager) http.Handler {
 	mux := http.NewServeMux()
 	o.Routes(mux, m)
-	return m.Handler(mux)
+	return http.NewCrossOriginProtection().Handler(m.Handler(mux))
 }
 
 // Routes registers the demo's routes on mux, for m's sessions. Their
-// handlers expect to run behind m.Handler.
+// handlers expect to run behind m.Handler, and behind a
+// http.CrossOriginProtection, as New puts them.
 func (o Options) Routes(mux *http.ServeMux, m *sesame.Manager) {
 	fresh := o.Fresh
 	if fresh == 0 {

@@ -579,3 +579,40 @@ func TestObserverLogsEventsWithoutTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestCrossOriginWritesAreRefused(t *testing.T) {
+	// Login CSRF: a cross-site text/plain POST of {"user":"mallory"} to
+	// /api/login must not log the visitor in as the attacker.
+	base := serve(t)
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		status  int
+	}{
+		{"cross-site (Sec-Fetch-Site)", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"another origin (Origin)", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"same-origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusOK},
+		{"no browser headers (curl)", nil, http.StatusOK},
+	} {
+		c := newClient(t, base)
+		req, err := http.NewRequestWithContext(t.Context(), "POST", base+"/api/login", strings.NewReader(`{"user":"mallory"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "text/plain")
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: login answered %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if got := len(resp.Header.Values("Set-Cookie")) > 0; got != (tc.status == http.StatusOK) {
+			t.Errorf("%s: Set-Cookie sent: %v", tc.name, got)
+		}
+	}
+}
