@@ -30,6 +30,11 @@
 // [Config.MaxKeys] (64 KiB and 1000 by default) bound a session; a commit
 // over them fails with a *[LimitError] before anything is written.
 //
+// [Pop] reads a value and deletes it, for a flash message shown once:
+//
+//	s.Put("flash", "Saved.") // before the redirect
+//	msg, ok := sesame.Pop[string](s, "flash") // on the next page
+//
 // # Login, logout and fixation
 //
 // At login, call [Session.Login]: in one step the session gets a new token

@@ -19,8 +19,8 @@
 //	                           200 {"user":"alice"}; 400 unless user is 1 to 64 bytes
 //	GET  /api/me               200 {"user","counter","created","last_seen","expires",
 //	                           "authenticated_at","device"}: authenticated_at is
-//	                           Session.AuthenticatedAt (the last login or
-//	                           reauthentication), device is Session.DeviceLabel;
+//	                           Info.AuthenticatedAt (the last login or
+//	                           reauthentication), device is Info.Label;
 //	                           401 when not logged in
 //	POST /api/reauth           {"user":"alice"} proves again who the logged-in user
 //	                           is (a real app would check a password; the demo takes
@@ -46,6 +46,9 @@
 //	                           needs a login or reauthentication within Options.Fresh
 //	                           (Session.Fresh), else 403 {"error":"reauthentication required"}
 //	POST /api/logout           Session.Destroy: 204
+//
+// New also refuses a browser's cross-origin POST, PUT or DELETE with 403
+// (http.CrossOriginProtection), before the session is touched.
 //
 // Errors are {"error":"..."}. Request bodies are limited to 64 KiB; one
 // that is not JSON gets 400. Times are RFC 3339.
