@@ -35,7 +35,7 @@ func TestDocSnippetsCompile(t *testing.T) {
 		"pgstore": "github.com/sesame-go/sesame/pgstore", "redisstore": "github.com/sesame-go/sesame/redisstore",
 		"cookiestore": "github.com/sesame-go/sesame/cookiestore", "device": "github.com/sesame-go/sesame/device",
 		"sesametest": "github.com/sesame-go/sesame/sesametest",
-		"redis": "github.com/redis/go-redis/v9", "pgxpool": "github.com/jackc/pgx/v5/pgxpool",
+		"redis":      "github.com/redis/go-redis/v9", "pgxpool": "github.com/jackc/pgx/v5/pgxpool",
 	}
 	imp := exportImporter(t, imports)
 	var preamble strings.Builder
