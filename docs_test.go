@@ -28,14 +28,25 @@ func TestDocSnippetsCompile(t *testing.T) {
 	more, _ := filepath.Glob("docs/*/*.md")
 	files = append(append([]string{"README.md"}, files...), more...)
 	imports := map[string]string{ // name -> path, for the preamble
-		"context": "context", "errors": "errors", "fmt": "fmt", "http": "net/http", "os": "os",
-		"slog": "log/slog", "testing": "testing", "time": "time",
-		"sesame": "github.com/sesame-go/sesame", "driver": "github.com/sesame-go/sesame/driver",
-		"memstore": "github.com/sesame-go/sesame/memstore", "sqlitestore": "github.com/sesame-go/sesame/sqlitestore",
-		"pgstore": "github.com/sesame-go/sesame/pgstore", "redisstore": "github.com/sesame-go/sesame/redisstore",
-		"cookiestore": "github.com/sesame-go/sesame/cookiestore", "device": "github.com/sesame-go/sesame/device",
-		"sesametest": "github.com/sesame-go/sesame/sesametest",
-		"redis":      "github.com/redis/go-redis/v9", "pgxpool": "github.com/jackc/pgx/v5/pgxpool",
+		"context":     "context",
+		"errors":      "errors",
+		"fmt":         "fmt",
+		"http":        "net/http",
+		"os":          "os",
+		"slog":        "log/slog",
+		"testing":     "testing",
+		"time":        "time",
+		"sesame":      "github.com/sesame-go/sesame",
+		"driver":      "github.com/sesame-go/sesame/driver",
+		"memstore":    "github.com/sesame-go/sesame/memstore",
+		"sqlitestore": "github.com/sesame-go/sesame/sqlitestore",
+		"pgstore":     "github.com/sesame-go/sesame/pgstore",
+		"redisstore":  "github.com/sesame-go/sesame/redisstore",
+		"cookiestore": "github.com/sesame-go/sesame/cookiestore",
+		"device":      "github.com/sesame-go/sesame/device",
+		"sesametest":  "github.com/sesame-go/sesame/sesametest",
+		"redis":       "github.com/redis/go-redis/v9",
+		"pgxpool":     "github.com/jackc/pgx/v5/pgxpool",
 	}
 	imp := exportImporter(t, imports)
 	var preamble strings.Builder
