@@ -19,10 +19,10 @@ import (
 
 // TestDocSnippetsCompile type-checks every Go snippet of the README and
 // docs/: a whole file as it is, top-level declarations in a file of their
-// own, and statements as the body of a function, beside the packages and
-// variables (ctx, w, r, mux, s, user, ...) that the snippets assume. Unused
-// variables and imports are allowed (a snippet shows a call, not a
-// program); anything else that would not compile fails.
+// own, and statements as the body of a function that returns an error,
+// beside the packages and variables (ctx, w, r, mux, s, user, ...) that the
+// snippets assume. Unused variables and imports are allowed (a snippet
+// shows a call, not a program); anything else that would not compile fails.
 func TestDocSnippetsCompile(t *testing.T) {
 	files, _ := filepath.Glob("docs/*.md")
 	more, _ := filepath.Glob("docs/*/*.md")
@@ -73,7 +73,7 @@ func TestDocSnippetsCompile(t *testing.T) {
 			case regexp.MustCompile(`(?m)^(func|type|var|const) `).MatchString(code):
 				src = preamble.String() + code
 			default:
-				src = preamble.String() + "func _() {\n" + code + "}\n"
+				src = preamble.String() + "func _() error {\n" + code + "return nil\n}\n"
 			}
 			n++
 			if err := typeCheck(src, imp); err != nil {
