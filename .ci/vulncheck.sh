@@ -17,7 +17,7 @@ if [ ! -f "$db/index/db.json" ]; then
   mv "$db.tmp" "$db"
 fi
 root=$PWD
-for mod in . bench browser otelsesame; do
+for mod in . bench browser examples otelsesame; do
   echo "--- govulncheck $mod"
   (cd "$mod" && go run "$govulncheck" -db "file://$db" -format json ./...) | go run "$root/.ci/vulnfilter"
 done
