@@ -18,17 +18,7 @@ printf '{"Version":"%s","Time":"%s"}\n' "$version" "$(TZ=UTC git log -1 --format
 cp go.mod "$dir/$version.mod"
 # The module zip: the tracked files of the root module, under
 # module@version/, without the nested modules (directories with a go.mod).
-git ls-files -z | /usr/bin/env python3 -c '
-import os, sys, zipfile
-prefix, out = sys.argv[1], sys.argv[2]
-files = [f for f in sys.stdin.read().split("\0") if f]
-nested = {os.path.dirname(f) for f in files if f.endswith("/go.mod")}
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for f in files:
-        if any(f.startswith(n + "/") for n in nested) or not os.path.isfile(f):
-            continue
-        z.write(f, prefix + "/" + f)
-' "$mod@$version" "$dir/$version.zip"
+git ls-files -z | go run ./.ci/modzip "$mod@$version" "$dir/$version.zip"
 cp -r otelsesame "$work/otelsesame"
 cd "$work/otelsesame"
 export GOFLAGS=-mod=mod GONOSUMDB="$mod" GOPROXY="file://$work/proxy,${GOPROXY:-https://proxy.golang.org}"
