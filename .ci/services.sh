@@ -44,3 +44,11 @@ if ! psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -qtAc "s
   psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -qc 'create database test'
 fi
 echo "postgres: $(pg_isready -h 127.0.0.1 -p 5432)"
+
+# Python with Flask, Starlette and uvicorn, for the interop tests of
+# compat/itsdangerous (they run Debian's /usr/bin/python3, not the first
+# python3 on PATH)
+if ! /usr/bin/python3 -c 'import flask, starlette, uvicorn, itsdangerous' >/dev/null 2>&1; then
+  install_pkgs python3 python3-flask python3-starlette python3-uvicorn
+fi
+echo "python: $(/usr/bin/python3 -c 'from importlib.metadata import version as v; print(*(m + " " + v(m) for m in ("flask", "starlette", "uvicorn", "itsdangerous")))')"
