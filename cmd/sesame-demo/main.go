@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/compat/itsdangerous"
 	"github.com/sesame-go/sesame/device"
 	"github.com/sesame-go/sesame/driver"
 	"github.com/sesame-go/sesame/internal/demo"
@@ -50,6 +51,9 @@ type options struct {
 	lifetime    time.Duration
 	fresh       time.Duration
 	maxSessions int
+	migrate     string // "", "flask" or "starlette"
+	migrateKey  string
+	migrateName string
 	storeOptions
 }
 
@@ -71,8 +75,38 @@ func (o *options) flags(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.lifetime, "lifetime", 8*time.Hour, "absolute session lifetime")
 	fs.DurationVar(&o.fresh, "fresh", demo.DefaultFresh, "\"log out all other devices\" needs a login or reauthentication within `DURATION`, else it asks to reauthenticate first (positive)")
 	fs.IntVar(&o.maxSessions, "max-sessions", 0, "cap each user's live sessions at `N`: the (N+1)-th login ends the user's least recently seen session (0: no cap; not with -store cookie)")
+	fs.StringVar(&o.migrate, "migrate", "", "adopt a Python app's session cookie, of `FORMAT` flask or starlette, on its first visit: its string key user logs in, its other keys become values, and the cookie is replaced")
+	fs.StringVar(&o.migrateKey, "migrate-secret", "", "the Python app's secret `KEY`, for -migrate (if empty, $SESAME_MIGRATE_SECRET)")
+	fs.StringVar(&o.migrateName, "migrate-cookie", "session", "the Python app's session cookie `NAME`, for -migrate")
 	o.storeOptions.flags(fs)
 	return fs
+}
+
+// migration returns the middleware of -migrate, or nil.
+func (o *options) migration(m *sesame.Manager) (func(http.Handler) http.Handler, error) {
+	var codec itsdangerous.Codec
+	switch o.migrate {
+	case "":
+		return nil, nil
+	case "flask":
+		codec = itsdangerous.Flask(o.migrateKey)
+	case "starlette":
+		codec = itsdangerous.Starlette(o.migrateKey)
+	default:
+		return nil, fmt.Errorf("-migrate %q: want flask or starlette", o.migrate)
+	}
+	// The demo's keys: the counter is its own, other values live under "v:"
+	// (GET /api/values/{key}); the user is logged in, not stored.
+	key := func(k string) string {
+		switch k {
+		case "user":
+			return ""
+		case "counter":
+			return k
+		}
+		return "v:" + k
+	}
+	return itsdangerous.Migrate(m, codec, itsdangerous.MigrateOptions{Cookie: o.migrateName, Key: key}), nil
 }
 
 // run serves the demo until ctx is done.
@@ -96,6 +130,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	case o.maxSessions < 0:
 		return fmt.Errorf("-max-sessions %d: must be 0 (no cap) or more", o.maxSessions)
 	}
+	if o.migrateKey == "" {
+		o.migrateKey = os.Getenv("SESAME_MIGRATE_SECRET")
+	}
+	switch {
+	case o.migrate != "" && o.migrate != "flask" && o.migrate != "starlette":
+		return fmt.Errorf("-migrate %q: want flask or starlette", o.migrate)
+	case o.migrate != "" && o.migrateKey == "":
+		return fmt.Errorf("-migrate %s needs the Python app's secret: -migrate-secret or SESAME_MIGRATE_SECRET", o.migrate)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := sesame.Config{
 		Insecure: !o.secure, IdleTimeout: o.idle, Lifetime: o.lifetime, Logger: log,
@@ -114,12 +157,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return err
 	}
 	m := sesame.New(cfg)
+	inner, err := o.migration(m)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: demo.Options{Fresh: o.fresh}.New(m), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: demo.Options{Fresh: o.fresh, Inner: inner}.New(m), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "sesame-demo: store %s, listening on http://%s\n", o.store, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()

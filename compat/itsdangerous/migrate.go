@@ -20,6 +20,9 @@ type MigrateOptions struct {
 	// that user (Session.Login). If empty, "user" is used; Flask-Login
 	// uses "_user_id". Set it to "-" to log nobody in.
 	UserKey string
+	// Key, if set, names the Sesame key of each legacy key (return "" to
+	// drop the value); if nil, a value keeps its key.
+	Key func(legacy string) string
 	// Path and Domain are those of the legacy cookie, used to expire it.
 	// If Path is empty, "/" is used.
 	Path, Domain string
@@ -122,6 +125,11 @@ func (o *MigrateOptions) adopt(s *sesame.Session, vals map[string]any) error {
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return err
+		}
+		if o.Key != nil {
+			if k = o.Key(k); k == "" {
+				continue
+			}
 		}
 		if err := s.Put(k, json.RawMessage(raw)); err != nil {
 			return err

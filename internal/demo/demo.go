@@ -36,6 +36,10 @@ type Options struct {
 	// reauthenticated (Session.Fresh) for POST /api/sessions/revoke with
 	// {"all":true}. If zero, DefaultFresh is used.
 	Fresh time.Duration
+	// Inner, if set, wraps the routes inside the session middleware: for
+	// example compat/itsdangerous.Migrate, which adopts a Flask or
+	// Starlette session on its first visit.
+	Inner func(http.Handler) http.Handler
 }
 
 // New returns the demo's routes behind m's session middleware, with the
@@ -54,7 +58,11 @@ func Routes(mux *http.ServeMux, m *sesame.Manager) { Options{}.Routes(mux, m) }
 func (o Options) New(m *sesame.Manager) http.Handler {
 	mux := http.NewServeMux()
 	o.Routes(mux, m)
-	return http.NewCrossOriginProtection().Handler(m.Handler(mux))
+	var h http.Handler = mux
+	if o.Inner != nil {
+		h = o.Inner(h)
+	}
+	return http.NewCrossOriginProtection().Handler(m.Handler(h))
 }
 
 // Routes registers the demo's routes on mux, for m's sessions. Their
