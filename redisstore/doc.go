@@ -45,10 +45,11 @@
 //     into or replace, whatever the number of IDs it denies.
 //
 // Expiry is native: every key has a TTL (PEXPIREAT), so the store needs
-// no purge (it is not a driver.Purger) and never runs KEYS or SCAN. A
-// record vanishes at its expiry, so the store cannot tell an expired
-// session from one that never existed: Load, Apply, Update and Renew
-// report driver.ErrNotFound alone, never driver.ErrExpired.
+// no purge (it is not a driver.Purger). It never runs KEYS, and SCAN only
+// in Store.Stats, an O(N) admin call. A record vanishes at its expiry, so
+// the store cannot tell an expired session from one that never existed:
+// Load, Apply, Update and Renew report driver.ErrNotFound alone, never
+// driver.ErrExpired.
 //
 // Values are stored as JSON (driver.MarshalValue) and loaded as
 // json.RawMessage, which sesame.Get decodes into the caller's type.
