@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -245,6 +246,37 @@ type purgeJSON struct {
 	NativeExpiry bool `json:"native_expiry"`
 }
 
+// progress shows, on a terminal, that a long call is running: what it does
+// and for how long, once a second, until stop is called, which clears the
+// line. On anything else it shows nothing.
+func progress(w io.Writer, what string) (stop func()) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(f, "\r%s… %s", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // cmdPurge deletes expired records from a driver.Purger.
 func cmdPurge(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("purge")
@@ -268,7 +300,9 @@ func cmdPurge(ctx context.Context, e *env, args []string) error {
 		_, err := fmt.Fprintln(e.stdout, "nothing to purge: Redis expires every key of the store by itself (TTL)")
 		return err
 	}
-	n, err := p.Purge(ctx)
+	stop := progress(e.stderr, "purging expired records")
+	n, err := p.Purge(ctx) // in batches: see each store's Purge
+	stop()
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}

@@ -42,8 +42,10 @@
 //	    every session of U but --keep, and prints how many were ended.
 //	purge
 //	    Deletes the expired records of a store that implements
-//	    driver.Purger, and prints the count. Redis expires its keys by itself:
-//	    purge says so, and exits 0.
+//	    driver.Purger, in batches (the store's, 1,000 rows a statement on
+//	    SQLite), and prints the count; on a terminal, a line shows the time
+//	    spent while it runs. Redis expires its keys by itself: purge says
+//	    so, and exits 0.
 //	stats
 //	    The number of live sessions, of their distinct users, of expired
 //	    records awaiting a purge (SQL stores), and the total and largest
