@@ -497,3 +497,30 @@ type Lifetimed interface {
 // DefaultLifetime is the absolute session lifetime of a Manager, and of a
 // store that needs one, when none is configured: 8 hours.
 const DefaultLifetime = 8 * time.Hour
+
+// Stater is a store that can summarise the sessions it holds, for
+// operators (sesamectl stats). Stats is an O(N) administrative call, never
+// one for a request's path.
+type Stater interface {
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// Stats summarises the sessions a store holds.
+type Stats struct {
+	// Sessions is the number of live sessions: records whose expiry has
+	// not passed (a renewal record or a tombstone is not a session).
+	Sessions int
+	// Users is the number of distinct users among the live sessions
+	// (sessions without a user are not counted).
+	Users int
+	// Expired is the number of records past their expiry that no purge has
+	// removed yet, or CountUnknown for a store that drops records at
+	// expiry (Redis).
+	Expired int
+	// TotalBytes is the sum, over the live sessions, of the sizes of their
+	// values: the bytes of each value's JSON encoding.
+	TotalBytes int64
+	// LargestBytes is the size of the largest live session, measured as
+	// TotalBytes is.
+	LargestBytes int64
+}

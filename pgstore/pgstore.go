@@ -64,6 +64,7 @@ var (
 	_ driver.UserDeleter     = (*Store)(nil)
 	_ driver.UserCapper      = (*Store)(nil)
 	_ driver.Purger          = (*Store)(nil)
+	_ driver.Stater          = (*Store)(nil)
 	_ driver.RevocationStore = (*Store)(nil)
 )
 

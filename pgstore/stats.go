@@ -3,34 +3,16 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"time"
 )
-
-// Stats summarises the sessions a Store holds, for operators (see
-// Store.Stats).
-type Stats struct {
-	// Sessions is the number of live sessions: rows not yet expired.
-	Sessions int
-	// Users is the number of distinct users among the live sessions
-	// (sessions without a user are not counted).
-	Users int
-	// Expired is the number of rows past their expiry that no purge has
-	// removed yet.
-	Expired int
-	// TotalBytes is the sum, over the live sessions, of the sizes of their
-	// values: the bytes of each value's JSON encoding.
-	TotalBytes int64
-	// LargestBytes is the size of the largest live session, measured as
-	// TotalBytes is.
-	LargestBytes int64
-}
 
 // Stats returns a summary of the store's sessions. It is one SELECT that
 // reads every row of the sessions table and decodes its values: an O(N)
 // administrative query, not one to run on a request's path. Expiry is
 // judged by the application's clock, as everywhere in the store.
-func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	var st Stats
+func (s *Store) Stats(ctx context.Context) (driver.Stats, error) {
+	var st driver.Stats
 	err := s.pool.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE expires > $1),
 		count(DISTINCT user_id) FILTER (WHERE expires > $1 AND user_id <> ''),
@@ -42,7 +24,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		FROM `+s.table.Sanitize()+` AS t) AS sizes`, time.Now()).
 		Scan(&st.Sessions, &st.Users, &st.Expired, &st.TotalBytes, &st.LargestBytes)
 	if err != nil {
-		return Stats{}, fmt.Errorf("pgstore: stats of %s: %w", s.table.Sanitize(), err)
+		return driver.Stats{}, fmt.Errorf("pgstore: stats of %s: %w", s.table.Sanitize(), err)
 	}
 	return st, nil
 }

@@ -36,7 +36,7 @@ func TestStatsCountsLiveSessionsUsersAndValueBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Stats{Sessions: 4, Users: 2, Expired: 1, TotalBytes: 19, LargestBytes: 10}); got != want {
+	if want := (driver.Stats{Sessions: 4, Users: 2, Expired: 1, TotalBytes: 19, LargestBytes: 10}); got != want {
 		t.Errorf("Stats = %+v, want %+v", got, want)
 	}
 	if v, err := st.SchemaVersion(ctx); err != nil || v != SchemaVersion {

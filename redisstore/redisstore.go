@@ -73,6 +73,7 @@ var (
 	_ driver.UserCapper      = (*Store)(nil)
 	_ driver.UserDeleter     = (*Store)(nil)
 	_ driver.RevocationStore = (*Store)(nil)
+	_ driver.Stater          = (*Store)(nil)
 )
 
 // New returns a Store on client: a *redis.Client, a failover client

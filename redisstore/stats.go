@@ -9,25 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sesame-go/sesame/driver"
 )
-
-// Stats summarises the sessions a Store holds, for operators (see
-// Store.Stats).
-type Stats struct {
-	// Sessions is the number of live sessions: session hashes whose
-	// expiry has not passed. Forward pointers and tombstones are not
-	// sessions.
-	Sessions int
-	// Users is the number of distinct users among the live sessions
-	// (sessions without a user are not counted).
-	Users int
-	// TotalBytes is the sum, over the live sessions, of the sizes of their
-	// values: the bytes of each value's JSON encoding.
-	TotalBytes int64
-	// LargestBytes is the size of the largest live session, measured as
-	// TotalBytes is.
-	LargestBytes int64
-}
 
 // statsBatch is the COUNT hint of each SCAN, and so the size of each
 // pipeline of HGETALLs.
@@ -44,13 +27,13 @@ const statsBatch = 500
 // SCAN guarantees only that a key present for the whole scan is seen once
 // (on a Cluster, as long as no slot migrates meanwhile): sessions created
 // or ended during the scan may or may not be counted.
-func (s *Store) Stats(ctx context.Context) (Stats, error) {
+func (s *Store) Stats(ctx context.Context) (driver.Stats, error) {
 	if err := ctx.Err(); err != nil {
-		return Stats{}, err
+		return driver.Stats{}, err
 	}
 	var (
 		mu    sync.Mutex
-		total Stats
+		total = driver.Stats{Expired: driver.CountUnknown}
 		users = make(map[string]struct{})
 	)
 	now := time.Now().UnixMilli()
@@ -95,7 +78,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		err = fmt.Errorf("cannot scan a %T", s.rdb)
 	}
 	if err != nil {
-		return Stats{}, fmt.Errorf("redisstore: stats: %w", err)
+		return driver.Stats{}, fmt.Errorf("redisstore: stats: %w", err)
 	}
 	total.Users = len(users)
 	return total, nil
@@ -103,7 +86,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 
 // addStats counts the session hash h, if it is a live session, into st
 // and its user into users.
-func addStats(st *Stats, users map[string]struct{}, h map[string]string, now int64) {
+func addStats(st *driver.Stats, users map[string]struct{}, h map[string]string, now int64) {
 	if len(h) == 0 || h["f"] != "" || h["t"] != "" {
 		return // gone, a forward pointer or a tombstone
 	}

@@ -3,33 +3,15 @@ package sqlitestore
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 	"time"
 )
-
-// Stats summarises the sessions a Store holds, for operators (see
-// Store.Stats).
-type Stats struct {
-	// Sessions is the number of live sessions: rows not yet expired.
-	Sessions int
-	// Users is the number of distinct users among the live sessions
-	// (sessions without a user are not counted).
-	Users int
-	// Expired is the number of rows past their expiry that no purge has
-	// removed yet.
-	Expired int
-	// TotalBytes is the sum, over the live sessions, of the sizes of their
-	// values: the bytes of each value's JSON encoding.
-	TotalBytes int64
-	// LargestBytes is the size of the largest live session, measured as
-	// TotalBytes is.
-	LargestBytes int64
-}
 
 // Stats returns a summary of the store's sessions. It is one SELECT that
 // reads every row of sesame_sessions and decodes its values: an O(N)
 // administrative query, not one to run on a request's path.
-func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	var st Stats
+func (s *Store) Stats(ctx context.Context) (driver.Stats, error) {
+	var st driver.Stats
 	err := s.db.QueryRowContext(ctx, `SELECT
 		count(*) FILTER (WHERE expires > ?1),
 		count(DISTINCT user_id) FILTER (WHERE expires > ?1 AND user_id <> ''),
@@ -41,7 +23,7 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		FROM sesame_sessions AS s)`, time.Now().UnixMilli()).
 		Scan(&st.Sessions, &st.Users, &st.Expired, &st.TotalBytes, &st.LargestBytes)
 	if err != nil {
-		return Stats{}, fmt.Errorf("sqlitestore: stats: %w", err)
+		return driver.Stats{}, fmt.Errorf("sqlitestore: stats: %w", err)
 	}
 	return st, nil
 }

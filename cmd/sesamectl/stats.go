@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-go/sesame/driver"
 )
 
 // statsJSON is what stats prints. Expired is absent for Redis, which
@@ -16,8 +17,8 @@ type statsJSON struct {
 	LargestBytes int64  `json:"largest_bytes"`
 }
 
-// cmdStats prints the store's Stats (see the Stats method of each store
-// package).
+// cmdStats prints the store's driver.Stats (see the Stats method of each
+// store package).
 func cmdStats(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("stats")
 	if pos, err := parseInterspersed(fs, args); err != nil {
@@ -29,26 +30,17 @@ func cmdStats(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := statsJSON{Store: c.kind}
-	switch {
-	case c.sqlite != nil:
-		st, err := c.sqlite.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		out.Sessions, out.Users, out.Expired, out.TotalBytes, out.LargestBytes = st.Sessions, st.Users, &st.Expired, st.TotalBytes, st.LargestBytes
-	case c.pg != nil:
-		st, err := c.pg.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		out.Sessions, out.Users, out.Expired, out.TotalBytes, out.LargestBytes = st.Sessions, st.Users, &st.Expired, st.TotalBytes, st.LargestBytes
-	case c.redis != nil:
-		st, err := c.redis.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		out.Sessions, out.Users, out.TotalBytes, out.LargestBytes = st.Sessions, st.Users, st.TotalBytes, st.LargestBytes
+	sr, ok := c.store.(driver.Stater)
+	if !ok {
+		return fmt.Errorf("stats: %s store cannot count its sessions: %w", c.kind, driver.ErrNotSupported)
+	}
+	st, err := sr.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	out := statsJSON{Store: c.kind, Sessions: st.Sessions, Users: st.Users, TotalBytes: st.TotalBytes, LargestBytes: st.LargestBytes}
+	if st.Expired != driver.CountUnknown {
+		out.Expired = &st.Expired
 	}
 	if e.json {
 		return writeJSON(e.stdout, out)
