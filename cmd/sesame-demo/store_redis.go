@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sesame-go/sesame"
+	"github.com/sesame-go/sesame/internal/redisurl"
 	"github.com/sesame-go/sesame/redisstore"
 )
 
@@ -25,12 +25,12 @@ func openRedis(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Wri
 	st := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
 	if err := st.LoadScripts(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("-redis %s: %w", redactURL(o.redis), err)
+		return nil, fmt.Errorf("-redis %s: %w", redisurl.Redact(o.redis), err)
 	}
 	// An evicting Redis could drop revocations: refuse to start on one.
 	if err := st.CheckEviction(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("-redis %s: %w", redactURL(o.redis), err)
+		return nil, fmt.Errorf("-redis %s: %w", redisurl.Redact(o.redis), err)
 	}
 	cfg.Store = st
 	return func() { rdb.Close() }, nil
@@ -44,33 +44,11 @@ func openRedis(ctx context.Context, o storeOptions, cfg *sesame.Config, _ io.Wri
 // passed to go-redis.
 func redisClient(flag string) (redis.UniversalClient, string, error) {
 	if !strings.Contains(flag, "://") {
-		addrs := strings.Split(flag, ",")
-		for _, a := range addrs {
-			if !strings.Contains(a, ":") {
-				return nil, "", fmt.Errorf("-redis %q: want a URL or a comma-separated list of host:port", flag)
-			}
+		if !strings.Contains(flag, ":") {
+			return nil, "", fmt.Errorf("-redis %q: want a URL or a comma-separated list of host:port", flag)
 		}
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), "", nil
+		c, err := redisurl.Cluster("-redis", flag)
+		return c, "", err
 	}
-	u, err := url.Parse(flag)
-	if err != nil {
-		return nil, "", fmt.Errorf("-redis: %w", err)
-	}
-	q := u.Query()
-	prefix := q.Get("prefix")
-	q.Del("prefix")
-	u.RawQuery = q.Encode()
-	opt, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, "", fmt.Errorf("-redis %s: %w", redactURL(flag), err)
-	}
-	return redis.NewClient(opt), prefix, nil
-}
-
-// redactURL returns s with any password hidden, for error messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
+	return redisurl.Client("-redis", flag)
 }

@@ -6,14 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sesame-go/sesame/driver"
+	"github.com/sesame-go/sesame/internal/redisurl"
 	"github.com/sesame-go/sesame/pgstore"
 	"github.com/sesame-go/sesame/redisstore"
 	"github.com/sesame-go/sesame/sqlitestore"
@@ -141,7 +140,7 @@ func (e *env) open(ctx context.Context) (*conn, error) {
 		}
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
-			return nil, fmt.Errorf("%s %s: %w", o.kind, redactURL(o.target), err)
+			return nil, fmt.Errorf("%s %s: %w", o.kind, redisurl.Redact(o.target), err)
 		}
 		// The check command runs the eviction check itself.
 		st := redisstore.New(rdb, redisstore.Options{Prefix: prefix, SkipEvictionCheck: true})
@@ -158,36 +157,15 @@ func (e *env) open(ctx context.Context) (*conn, error) {
 // it, or redisstore.DefaultPrefix.
 func redisClient(kind, target string) (redis.UniversalClient, string, error) {
 	if kind == kindCluster {
-		addrs := strings.Split(target, ",")
-		for _, a := range addrs {
-			if !strings.Contains(a, ":") {
-				return nil, "", fmt.Errorf("-redis-cluster %q: want a comma-separated list of host:port", target)
-			}
-		}
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), redisstore.DefaultPrefix, nil
+		c, err := redisurl.Cluster("-redis-cluster", target)
+		return c, redisstore.DefaultPrefix, err
 	}
-	u, err := url.Parse(target)
+	c, prefix, err := redisurl.Client("-redis", target)
 	if err != nil {
-		return nil, "", fmt.Errorf("-redis: %w", err)
-	}
-	q := u.Query()
-	prefix := q.Get("prefix")
-	q.Del("prefix")
-	u.RawQuery = q.Encode()
-	opt, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, "", fmt.Errorf("-redis %s: %w", redactURL(target), err)
+		return nil, "", err
 	}
 	if prefix == "" {
 		prefix = redisstore.DefaultPrefix
 	}
-	return redis.NewClient(opt), prefix, nil
-}
-
-// redactURL returns s with any password hidden, for error messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
+	return c, prefix, nil
 }
