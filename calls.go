@@ -31,6 +31,18 @@ func (m *Manager) save(ctx context.Context, id string, rec *driver.Record) error
 	return err
 }
 
+// saveNew stores a new session under id, an ID just derived from a new
+// token: with Create if the store has it, else with Save.
+func (m *Manager) saveNew(ctx context.Context, id string, rec *driver.Record) error {
+	if m.create == nil {
+		return m.save(ctx, id, rec)
+	}
+	ctx, end := m.startStore(ctx, "commit", "create")
+	err := m.create.Create(ctx, id, rec)
+	end(err)
+	return err
+}
+
 func (m *Manager) del(ctx context.Context, phase, id string) (bool, error) {
 	ctx, end := m.startStore(ctx, phase, "delete")
 	found, err := m.store.Delete(ctx, id)

@@ -21,18 +21,18 @@ import (
 //	  and destroyed it                         Delete(id), which ends  deleted
 //	                                           the session it was
 //	                                           renewed into
-//	  and logged in                            Save(new id)            new token
+//	  and logged in                            Create(new id)          new token
 //	  and changed something else               none: ErrRenewed        none
 //	destroyed its session                      Delete(id)              deleted
-//	  (and then put values again)              + Save(new id)          new token
-//	has no live session, stores something      Save(new id)            new token
+//	  (and then put values again)              + Create(new id)        new token
+//	has no live session, stores something      Create(new id)          new token
 //	renewed or logged in a live session        Renew(id, new id, Δ)    new token
 //	  (and left it without values and user)    Delete(id)              deleted
-//	  (and it ended meanwhile: a login)        Save(new id)            new token
+//	  (and it ended meanwhile: a login)        Create(new id)          new token
 //	changed a live session                     Apply(id, Δ)            refreshed if persistent
 //	  (and the store found it empty after Δ)   (Apply deleted it)      deleted
 //	added values without reading (blind)       Apply(id, Δ)            none
-//	  (and the ID was not live)                Save(new id)            new token
+//	  (and the ID was not live)                Create(new id)          new token
 //	read its session, touch due                Apply(id, touch)        refreshed if persistent
 //	only read its session                      none                    none
 //	any of these that gave the session its     + CapUser(user, id)     as above; deleted
@@ -47,7 +47,8 @@ import (
 // destroyed, revoked or renewed meanwhile. Such a commit drops its changes
 // and sends no cookie: the browser may already hold a newer one. A cookie
 // is deleted only when this request ended its own session. Stores that lack
-// DeltaStore or Renewer get the fallbacks documented on those interfaces.
+// DeltaStore or Renewer get the fallbacks documented on those interfaces;
+// on a store without driver.Creator, Create(new id) is Save(new id).
 //
 // With a Sealer (commitSealed) the cookie is the one writer: any change, due
 // touch or stale key reseals the whole session; a Renew or Login seals it
@@ -237,8 +238,10 @@ func (s *Session) renewStored(ctx context.Context, h http.Header, now time.Time)
 		return s.setCookie(h, p.tok, rec, now)
 	case errors.Is(err, driver.ErrNotFound) && p.renew == loginID:
 		// A login is a new authentication: if the old session ended
-		// meanwhile, start a new one, without the old session's values.
+		// meanwhile, start a new one, without the old session's values,
+		// under an ID that the failed Renew never gave a store.
 		s.base = nil
+		s.newID(loginID)
 		return s.create(ctx, h, now, false)
 	case errors.Is(err, ErrRenewed):
 		return s.refuse()
@@ -290,7 +293,7 @@ func (s *Session) create(ctx context.Context, h http.Header, now time.Time, expi
 		id = s.m.hash.id(tok)
 	}
 	s.begin(rec, now)
-	if err := s.m.save(ctx, id, rec); err != nil {
+	if err := s.m.saveNew(ctx, id, rec); err != nil {
 		return &StoreError{Op: "save", Err: err}
 	}
 	if err := s.admit(ctx, h, id, rec); err != nil {

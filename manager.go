@@ -199,6 +199,7 @@ type Manager struct {
 	cfg    Config
 	store  driver.Store
 	delta  driver.DeltaStore // nil if store lacks it
+	create driver.Creator    // nil if store lacks it
 	capper driver.UserCapper // nil if there is no cap
 	sealer driver.Sealer
 	obs    Observer      // nil if none
@@ -303,6 +304,7 @@ func newManager(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	m.delta, _ = cfg.Store.(driver.DeltaStore)
+	m.create, _ = cfg.Store.(driver.Creator)
 	m.capper = capper
 	m.obs = cfg.Observer
 	m.sobs, _ = cfg.Observer.(StoreObserver)

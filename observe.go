@@ -30,7 +30,7 @@ type StoreObserver interface {
 // "*redisstore.Store") and the operation.
 type StoreCall struct {
 	Store string
-	// Op is "load", "save", "apply", "renew", "delete", "update",
+	// Op is "load", "create", "save", "apply", "renew", "delete", "update",
 	// "sessions", "delete user", "cap user", "open", "seal" or "revoke".
 	Op string
 	// Phase is "load" for the load of a request's session, "commit" for

@@ -199,7 +199,7 @@ func (rec *Record) Info(id string) Info {
 // concurrently.
 //
 // Optional capabilities are separate interfaces, discovered by type assertion:
-// [DeltaStore], [Renewer], [Updater], [UserStore] (with [UserDeleter]),
+// [DeltaStore], [Creator], [Renewer], [Updater], [UserStore] (with [UserDeleter]),
 // [UserCapper], [Purger] and [RevocationStore]. A store that implements only
 // Store works: commits save the whole record, so two concurrent requests that
 // change one session resolve last-writer-wins, and a write racing a Destroy
@@ -232,6 +232,20 @@ type DeltaStore interface {
 	// [Delta.Emptying] delta can do that) it deletes the record instead,
 	// in the same atomic step, and reports deleted.
 	Apply(ctx context.Context, id string, d *Delta) (deleted bool, err error)
+}
+
+// Creator is a Store with a cheaper write for a new session. The Manager
+// calls Create instead of Save when it stores a session under an ID it
+// has just derived from a new 256-bit random token: no record can hold
+// that ID, and no other call uses it yet. Create does what Save does for
+// such an ID, and may skip what replacing costs (reading the old record's
+// user, removing the old record). Saves of other IDs still go to Save.
+type Creator interface {
+	Store
+
+	// Create stores rec under id, an ID no record has held. It may keep
+	// rec and its Values map, as Save may.
+	Create(ctx context.Context, id string, rec *Record) error
 }
 
 // Renewer is a Store that changes a session's ID atomically, for

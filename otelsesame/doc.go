@@ -28,7 +28,7 @@
 // 2.5 and 5 s (5 s is sesame's default StoreTimeout). Its attributes:
 //
 //   - sesame.store: the store's Go type, such as "*redisstore.Store"
-//   - sesame.operation: "load", "save", "apply", "renew", "delete",
+//   - sesame.operation: "load", "create", "save", "apply", "renew", "delete",
 //     "update", "sessions", "delete user", "cap user", "open", "seal" or
 //     "revoke"
 //   - sesame.phase: "load" (loading a request's session), "commit" (its

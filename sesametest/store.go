@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,51 @@ var storeTests = []test{
 				t.Errorf("%s: saved %v, loaded %v", name, pair[0], pair[1])
 			}
 		}
+	}},
+	{"CreateThenLoadReturnsTheRecord", func(t *testing.T, b backend) {
+		u := unique()
+		c := needs[driver.Creator](t, b, "driver.Creator")
+		now := time.Now()
+		full := Record(u("alice"), map[string]any{"n": int64(7), "s": "x"})
+		full.Persist, full.AuthenticatedAt = true, now.Add(-time.Minute)
+		full.Device = driver.Device{UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "192.0.2.1"}
+		bare := Record("", map[string]any{"k": "v"})
+		bare.Deadline = time.Time{}
+		for name, in := range map[string]*driver.Record{"every field set": full, "zero fields": bare} {
+			id := u("id-" + strings.ReplaceAll(name, " ", "-"))
+			if err := c.Create(t.Context(), id, in); err != nil {
+				t.Fatalf("%s: Create: %v", name, err)
+			}
+			out, err := b.store.Load(t.Context(), id)
+			if err != nil {
+				t.Fatalf("%s: Load after Create: %v", name, err)
+			}
+			if out.User != in.User || out.Persist != in.Persist || out.Device != in.Device || len(out.Values) != len(in.Values) {
+				t.Errorf("%s: loaded %+v, want %+v", name, out, in)
+			}
+			for field, pair := range map[string][2]time.Time{
+				"Created": {in.Created, out.Created}, "LastSeen": {in.LastSeen, out.LastSeen},
+				"Deadline": {in.Deadline, out.Deadline}, "Expires": {in.Expires, out.Expires},
+				"AuthenticatedAt": {in.AuthenticatedAt, out.AuthenticatedAt},
+			} {
+				if pair[0].IsZero() != pair[1].IsZero() || pair[0].Sub(pair[1]).Abs() > time.Millisecond {
+					t.Errorf("%s: %s: created %v, loaded %v", name, field, pair[0], pair[1])
+				}
+			}
+		}
+		if us, ok := b.store.(driver.UserStore); ok {
+			ids, err := us.Sessions(t.Context(), u("alice"))
+			if err != nil || len(ids) != 1 {
+				t.Errorf("Sessions(alice) after Create = %v, %v; want the created session", ids, err)
+			}
+		}
+		expired := Record("", map[string]any{"k": "v"})
+		expired.Expires = now.Add(-time.Second)
+		if err := c.Create(t.Context(), u("gone"), expired); err != nil {
+			t.Fatalf("Create of an expired record: %v", err)
+		}
+		_, err := b.store.Load(t.Context(), u("gone"))
+		MustNotFound(t, err, "Load of a record created expired")
 	}},
 	{"SaveReplacesTheRecord", func(t *testing.T, b backend) {
 		u := unique()
