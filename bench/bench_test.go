@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/gob"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,8 +210,13 @@ func serveCounted(b *testing.B, h http.Handler, cookie string, trips *tripCounte
 	req := new(http.Request)
 	w := &discard{h: make(http.Header)}
 	var start int64
+	var server *serverTime
+	var before serverStats
+	var sent map[string]int64
 	if trips != nil {
-		start = trips.n.Load()
+		server = newServerTime(b)
+		before = server.stats(b)
+		start, sent = trips.n.Load(), trips.sentSoFar()
 	}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -219,6 +226,7 @@ func serveCounted(b *testing.B, h http.Handler, cookie string, trips *tripCounte
 	}
 	if trips != nil {
 		b.ReportMetric(float64(trips.n.Load()-start)/float64(b.N), "roundtrips/op")
+		server.report(b, before, sent, trips.sentSoFar())
 	}
 	return w.h
 }
@@ -492,14 +500,42 @@ func deletePrefix(b *testing.B, rdb *redis.Client, prefix string) {
 }
 
 // tripCounter is a go-redis hook that counts round trips: one per command
-// sent alone, one per pipeline or transaction.
-type tripCounter struct{ n atomic.Int64 }
+// sent alone, one per pipeline or transaction. It also counts the commands
+// sent, by name, as Redis sees them at the top level: a transaction as its
+// MULTI and EXEC (EXEC's time includes the commands it runs).
+type tripCounter struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	sent map[string]int64
+}
+
+func (c *tripCounter) count(cmds ...redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sent == nil {
+		c.sent = make(map[string]int64)
+	}
+	if len(cmds) > 1 && cmds[0].Name() == "multi" {
+		cmds = []redis.Cmder{cmds[0], cmds[len(cmds)-1]}
+	}
+	for _, cmd := range cmds {
+		c.sent[cmd.Name()]++
+	}
+}
+
+// sentSoFar returns a copy of the counts of commands sent.
+func (c *tripCounter) sentSoFar() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.sent)
+}
 
 func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.n.Add(1)
+		c.count(cmd)
 		return next(ctx, cmd)
 	}
 }
@@ -507,6 +543,7 @@ func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.n.Add(1)
+		c.count(cmds...)
 		return next(ctx, cmds)
 	}
 }

@@ -105,7 +105,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, er
 			continue // another request changed the user: start again
 		case applyNotFound, applyRenewed:
 			if added != "" { // no session took the entry: take it back
-				s.rdb.ZRem(ctx, s.userKey(added), id)
+				s.write(ctx, redis.NewIntCmd(ctx, "zrem", s.userKey(added), id))
 			}
 			if code == applyRenewed {
 				return false, renewed("apply")
@@ -121,7 +121,7 @@ func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, er
 		}
 		if prev != "" && prev != final {
 			// The record has left prev: now its entry can go.
-			if err := s.rdb.ZRem(ctx, s.userKey(prev), id).Err(); err != nil {
+			if err := s.write(ctx, redis.NewIntCmd(ctx, "zrem", s.userKey(prev), id)); err != nil {
 				return code == applyDeleted, wrap("apply: unindex", err)
 			}
 		}

@@ -103,7 +103,7 @@ func (s *Store) del(ctx context.Context, op, id, user string) (bool, error) {
 		switch k.code {
 		case delKilled:
 			if k.user != "" {
-				return true, wrap(op+": unindex", s.rdb.ZRem(ctx, s.userKey(k.user), id).Err())
+				return true, wrap(op+": unindex", s.write(ctx, redis.NewIntCmd(ctx, "zrem", s.userKey(k.user), id)))
 			}
 			return true, nil
 		case delPointer:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,28 @@ type Options struct {
 	// run maxmemory-policy noeviction. If false (the zero value), the
 	// check runs.
 	SkipEvictionCheck bool
+	// Replicas, if positive, makes every write of the store wait until
+	// that many replicas have acknowledged it: each command or pipeline
+	// that writes is followed by WAIT Replicas ReplicaTimeout on the same
+	// connection, in the same pipeline, so that a write costs no round
+	// trip more, only the time the replicas take to acknowledge it. A
+	// write that fewer replicas acknowledged within ReplicaTimeout
+	// returns an error wrapping ErrNotReplicated: it was made on the
+	// master, but is not acknowledged. With asynchronous replication
+	// (Replicas 0, the zero value) a failover, or the loss of the
+	// master, can lose writes that the store acknowledged, a revocation
+	// among them, which brings a session back; with Replicas set, every
+	// acknowledged write is on that many replicas, of which a Sentinel
+	// promotes one. It needs a *redis.Client (a standalone server with
+	// replicas, or redis.NewFailoverClient): New panics for a Cluster or
+	// a Ring, where go-redis sends WAIT to another connection than the
+	// writes. See the package doc, "Replication".
+	Replicas int
+	// ReplicaTimeout bounds each WAIT of Replicas. If zero,
+	// DefaultReplicaTimeout (1s) is used. It must be below the client's
+	// ReadTimeout (3s by default), or New panics: the pipeline is read
+	// under ReadTimeout.
+	ReplicaTimeout time.Duration
 }
 
 // Store is a session store on Redis. It is safe for concurrent use. It
@@ -54,7 +77,8 @@ type Store struct {
 
 	logger        *slog.Logger // nil: slog.Default()
 	skipEviction  bool
-	evictionCheck sync.Once // the check of the first use
+	evictionCheck sync.Once   // the check of the first use
+	replication   replication // Options.Replicas: the WAIT after each write
 
 	// betweenSteps, if set (by tests only), runs between the two steps
 	// of a Renew, once the new ID is indexed.
@@ -67,6 +91,7 @@ type Store struct {
 var (
 	_ driver.Store           = (*Store)(nil)
 	_ driver.DeltaStore      = (*Store)(nil)
+	_ driver.Creator         = (*Store)(nil)
 	_ driver.Renewer         = (*Store)(nil)
 	_ driver.Updater         = (*Store)(nil)
 	_ driver.UserStore       = (*Store)(nil)
@@ -78,7 +103,8 @@ var (
 
 // New returns a Store on client: a *redis.Client, a failover client
 // (Sentinel) or a *redis.ClusterClient. It makes no request. It panics if
-// client is nil.
+// client is nil, and on Options.Replicas or ReplicaTimeout that cannot
+// work with client (see Options).
 func New(client redis.UniversalClient, opts Options) *Store {
 	if client == nil {
 		panic("redisstore: New with a nil client")
@@ -86,7 +112,8 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Store{rdb: client, prefix: opts.Prefix, logger: opts.Logger, skipEviction: opts.SkipEvictionCheck}
+	return &Store{rdb: client, prefix: opts.Prefix, logger: opts.Logger, skipEviction: opts.SkipEvictionCheck,
+		replication: newReplication(client, opts)}
 }
 
 // use is called by every method that talks to Redis, before it does: the
@@ -224,27 +251,68 @@ func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 // saveCalls returns the calls that save rec under id: the index update, if
 // any, then save, the script that writes the hash.
 func (s *Store) saveCalls(id string, rec *driver.Record, now time.Time) (calls []*call, save *call, err error) {
-	persist := "0"
-	if rec.Persist {
-		persist = "1"
-	}
-	args := make([]any, 0, 1+2*metaFields+2*len(rec.Values))
-	args = append(args, ms(rec.Expires),
-		"u", rec.User, "c", ms(rec.Created), "l", ms(rec.LastSeen),
-		"d", ms(rec.Deadline), "e", ms(rec.Expires), "p", persist,
-		"a", ms(rec.AuthenticatedAt), "g", rec.Device.UserAgent, "i", rec.Device.IP)
-	for k, v := range rec.Values {
-		b, err := driver.MarshalValue(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		args = append(args, valuePrefix+k, string(b))
+	args, err := fields([]any{ms(rec.Expires)}, rec)
+	if err != nil {
+		return nil, nil, err
 	}
 	if rec.User != "" {
 		calls = append(calls, s.index(rec.User, id, rec.Deadline, rec.Expires, now))
 	}
 	save = &call{script: saveScript, keys: []string{s.sessionKey(id)}, args: args}
 	return append(calls, save), save, nil
+}
+
+// fields appends the field/value pairs of rec's session hash to args: the
+// metadata fields, but those that would hold a zero value (a missing field
+// reads as one: see decode), then the values.
+func fields(args []any, rec *driver.Record) ([]any, error) {
+	args = slices.Grow(args, 2*metaFields+2*len(rec.Values))
+	args = append(args, "c", ms(rec.Created), "l", ms(rec.LastSeen), "e", ms(rec.Expires))
+	for _, f := range [...]struct{ name, value string }{
+		{"u", rec.User}, {"d", ms(rec.Deadline)}, {"a", ms(rec.AuthenticatedAt)},
+		{"g", rec.Device.UserAgent}, {"i", rec.Device.IP},
+	} {
+		if f.value != "" && f.value != "0" {
+			args = append(args, f.name, f.value)
+		}
+	}
+	if rec.Persist {
+		args = append(args, "p", "1")
+	}
+	for k, v := range rec.Values {
+		b, err := driver.MarshalValue(v)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, valuePrefix+k, string(b))
+	}
+	return args, nil
+}
+
+// Create implements driver.Creator. The hash of a new anonymous session
+// is written by HSET and PEXPIREAT in one MULTI/EXEC: one round trip and
+// no script, since no old hash can be there to read or remove. A record
+// with a user, or one already expired, is saved as Save saves it, so that
+// its index entry is written first.
+func (s *Store) Create(ctx context.Context, id string, rec *driver.Record) error {
+	if rec.User != "" || !time.Now().Before(rec.Expires) {
+		return s.Save(ctx, id, rec)
+	}
+	if err := ctx.Err(); err != nil {
+		return wrap("create", err)
+	}
+	s.use(ctx)
+	args, err := fields(nil, rec)
+	if err != nil {
+		return wrap("create", err)
+	}
+	key := s.sessionKey(id)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, args...)
+		p.PExpireAt(ctx, key, rec.Expires)
+		return nil
+	})
+	return wrap("create", err)
 }
 
 // index returns the call that adds id to user's index, scored by the
@@ -277,11 +345,11 @@ func deltaArgs(args []any, d *driver.Delta) ([]any, error) {
 			persist = "1"
 		}
 	}
-	args = append(args, ms(d.LastSeen), ms(d.Expires), clearValues, setUser, user, persist,
-		ms(d.Created), ms(d.Deadline), len(d.Delete))
+	args = append(args, clearValues, setUser, user, persist, ms(d.Created), ms(d.Deadline), len(d.Delete))
 	for _, k := range d.Delete {
 		args = append(args, valuePrefix+k)
 	}
+	args = append(args, "l", ms(d.LastSeen), "e", ms(d.Expires))
 	if !d.AuthenticatedAt.IsZero() {
 		args = append(args, "a", ms(d.AuthenticatedAt))
 	}

@@ -26,15 +26,21 @@ import (
 // live session. Every key has a TTL.
 //
 // Scripts that apply a driver.Delta take it as the arguments from ARGV[5]
-// on (see deltaArgs): last seen, idle expiry, clear ("1"), set user ("1")
-// and the user, persist ("", "0" or "1"), created and deadline ("0" if not
-// set), the number n of value fields to delete, the n fields, then
-// field/value pairs to set: the metadata fields a, g and i if the delta
-// sets them, and the values. The scripts set them as they come. A delta
-// that sets a non-empty user other than the record's, and no a (no Login
-// or Reauthenticate: the first pair is not a's), also sets a to 0, as
-// (*driver.Delta).ChangesUser asks: another user's login proves nothing
-// of the new user's.
+// on (see deltaArgs): clear ("1"), set user ("1") and the user, persist
+// ("", "0" or "1"), created and deadline ("0" if not set), the number n of
+// value fields to delete, the n fields, then, from ARGV[12 + n], the
+// field/value pairs to set: l (last seen) and e (the idle expiry, which
+// the script lowers to the deadline), then the metadata fields a, g and i
+// if the delta sets them, then the values. The scripts set the pairs as
+// they come, in one HSET. A delta that sets a non-empty user other than
+// the record's, and no a (no Login or Reauthenticate: the third pair is
+// not a's), also sets a to 0, as (*driver.Delta).ChangesUser asks:
+// another user's login proves nothing of the new user's.
+//
+// Redis spends more time on a script's redis.call than on the command it
+// runs (the arguments and the reply cross into Lua and back), so the
+// scripts make as few calls as their case needs: the common delta (values
+// set, nothing deleted) is one HMGET, one HSET and one PEXPIREAT.
 
 // saveScript replaces the session hash KEYS[1] with the field/value pairs
 // ARGV[2:], expiring at ARGV[1] (Unix ms; a time past deletes it). It
@@ -69,30 +75,32 @@ const (
 // leaves a tombstone until its field r, as a Delete does.
 var applyScript = redis.NewScript(`
 local h = KEYS[1]
-local m = redis.call('HMGET', h, 'e', 'f', 't', 'u', 'r')
+local m = redis.call('HMGET', h, 'e', 'f', 't', 'u', 'r', 'd')
 if m[3] or not m[1] or tonumber(m[1]) <= tonumber(ARGV[1]) then return {0, ''} end
 if m[2] then return {3, ''} end
 local prev = m[4] or ''
 if ARGV[3] == '1' and prev ~= ARGV[4] then return {4, prev} end
-if ARGV[7] == '1' then
-  for _, f in ipairs(redis.call('HKEYS', h)) do
-    if string.sub(f, 1, 2) == 'v:' then redis.call('HDEL', h, f) end
+local n = tonumber(ARGV[11])
+local p = 12 + n
+if ARGV[5] == '1' or n > 0 then
+  local del = {}
+  if ARGV[5] == '1' then
+    for _, f in ipairs(redis.call('HKEYS', h)) do
+      if string.sub(f, 1, 2) == 'v:' then del[#del + 1] = f end
+    end
   end
+  for i = 12, p - 1 do del[#del + 1] = ARGV[i] end
+  for i = 1, #del, 1000 do redis.call('HDEL', h, unpack(del, i, math.min(i + 999, #del))) end
 end
-local n = tonumber(ARGV[13])
-for i = 14, 13 + n do redis.call('HDEL', h, ARGV[i]) end
-for i = 14 + n, #ARGV, 2 do redis.call('HSET', h, ARGV[i], ARGV[i + 1]) end
-if ARGV[8] == '1' and ARGV[9] ~= '' and ARGV[9] ~= prev and ARGV[14 + n] ~= 'a' then
-  redis.call('HSET', h, 'a', '0')
-end
-if ARGV[8] == '1' then redis.call('HSET', h, 'u', ARGV[9]) end
-if ARGV[10] ~= '' then redis.call('HSET', h, 'p', ARGV[10]) end
-if ARGV[11] ~= '0' then redis.call('HSET', h, 'c', ARGV[11]) end
-if ARGV[12] ~= '0' then redis.call('HSET', h, 'd', ARGV[12]) end
-if ARGV[2] == '1' and (redis.call('HGET', h, 'u') or '') == '' then
+if ARGV[2] == '1' and (ARGV[6] == '1' and ARGV[7] or prev) == '' then
   local empty = true
-  for _, f in ipairs(redis.call('HKEYS', h)) do
-    if string.sub(f, 1, 2) == 'v:' then empty = false break end
+  for i = p, #ARGV, 2 do
+    if string.sub(ARGV[i], 1, 2) == 'v:' then empty = false break end
+  end
+  if empty then
+    for _, f in ipairs(redis.call('HKEYS', h)) do
+      if string.sub(f, 1, 2) == 'v:' then empty = false break end
+    end
   end
   if empty then
     redis.call('DEL', h)
@@ -103,11 +111,33 @@ if ARGV[2] == '1' and (redis.call('HGET', h, 'u') or '') == '' then
     return {2, prev}
   end
 end
-local exp = ARGV[6]
-local d = redis.call('HGET', h, 'd')
-if d and tonumber(d) ~= 0 and tonumber(d) < tonumber(exp) then exp = d end
-redis.call('HSET', h, 'l', ARGV[5], 'e', exp)
-redis.call('PEXPIREAT', h, exp)
+if ARGV[6] == '1' then
+  if ARGV[7] ~= '' and ARGV[7] ~= prev and ARGV[p + 4] ~= 'a' then
+    ARGV[#ARGV + 1] = 'a'
+    ARGV[#ARGV + 1] = '0'
+  end
+  ARGV[#ARGV + 1] = 'u'
+  ARGV[#ARGV + 1] = ARGV[7]
+end
+if ARGV[8] ~= '' then
+  ARGV[#ARGV + 1] = 'p'
+  ARGV[#ARGV + 1] = ARGV[8]
+end
+if ARGV[9] ~= '0' then
+  ARGV[#ARGV + 1] = 'c'
+  ARGV[#ARGV + 1] = ARGV[9]
+end
+local d = m[6]
+if ARGV[10] ~= '0' then
+  d = ARGV[10]
+  ARGV[#ARGV + 1] = 'd'
+  ARGV[#ARGV + 1] = d
+end
+if d and tonumber(d) ~= 0 and tonumber(d) < tonumber(ARGV[p + 3]) then ARGV[p + 3] = d end
+for i = p, #ARGV, 1000 do
+  redis.call('HSET', h, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('PEXPIREAT', h, ARGV[p + 3])
 return {1, prev}
 `)
 
@@ -171,23 +201,21 @@ if r.t or not r.e or tonumber(r.e) <= now then return {0} end
 if r.f then return {3} end
 local olduser, oldexp = r.u or '', r.e
 r.r = nil
-if ARGV[7] == '1' then
+if ARGV[5] == '1' then
   for k in pairs(r) do
     if string.sub(k, 1, 2) == 'v:' then r[k] = nil end
   end
 end
-local n = tonumber(ARGV[13])
-for i = 14, 13 + n do r[ARGV[i]] = nil end
-for i = 14 + n, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
-if ARGV[8] == '1' and ARGV[9] ~= '' and ARGV[9] ~= olduser and ARGV[14 + n] ~= 'a' then r.a = '0' end
-if ARGV[8] == '1' then r.u = ARGV[9] end
-if ARGV[10] ~= '' then r.p = ARGV[10] end
-if ARGV[11] ~= '0' then r.c = ARGV[11] end
-if ARGV[12] ~= '0' then r.d = ARGV[12] end
-r.l = ARGV[5]
-local exp = ARGV[6]
-if r.d and tonumber(r.d) ~= 0 and tonumber(r.d) < tonumber(exp) then exp = r.d end
-r.e = exp
+local n = tonumber(ARGV[11])
+local p = 12 + n
+for i = 12, p - 1 do r[ARGV[i]] = nil end
+for i = p, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
+if ARGV[6] == '1' and ARGV[7] ~= '' and ARGV[7] ~= olduser and ARGV[p + 4] ~= 'a' then r.a = '0' end
+if ARGV[6] == '1' then r.u = ARGV[7] end
+if ARGV[8] ~= '' then r.p = ARGV[8] end
+if ARGV[9] ~= '0' then r.c = ARGV[9] end
+if ARGV[10] ~= '0' then r.d = ARGV[10] end
+if r.d and tonumber(r.d) ~= 0 and tonumber(r.d) < tonumber(r.e) then r.e = r.d end
 redis.call('DEL', h)
 redis.call('HSET', h, 'f', ARGV[2], 'u', olduser, 'e', oldexp)
 redis.call('PEXPIREAT', h, oldexp)
@@ -435,12 +463,19 @@ type call struct {
 // exec returns its error and sends nothing again: a call that got NOSCRIPT
 // then did not run. A caller that must know which parts ran looks at each
 // cmd.
+//
+// With Options.Replicas set, every pipeline exec sends, a single call's
+// too, ends with WAIT: on the connection that took the writes, in the
+// same round trip. If a WAIT counts too few replicas, exec returns an
+// error wrapping ErrNotReplicated (once the calls and commands succeeded:
+// their own errors come first), and sends nothing again.
 func (s *Store) exec(ctx context.Context, calls []*call, cmds ...redis.Cmder) error {
-	if len(calls) == 1 && len(cmds) == 0 {
+	if len(calls) == 1 && len(cmds) == 0 && s.replication.n == 0 {
 		c := calls[0]
 		c.cmd = c.script.Run(ctx, s.rdb, c.keys, c.args...)
 		return c.cmd.Err()
 	}
+	var wait *redis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range calls {
 			c.cmd = c.script.EvalSha(ctx, p, c.keys, c.args...)
@@ -448,10 +483,11 @@ func (s *Store) exec(ctx context.Context, calls []*call, cmds ...redis.Cmder) er
 		for _, cmd := range cmds {
 			p.Process(ctx, cmd)
 		}
+		wait = s.replication.wait(ctx, p)
 		return nil
 	})
 	if err == nil {
-		return nil
+		return s.replication.check(wait)
 	}
 	var retry []*call
 	for _, c := range calls {
@@ -468,15 +504,27 @@ func (s *Store) exec(ctx context.Context, calls []*call, cmds ...redis.Cmder) er
 		}
 	}
 	if len(retry) == 0 {
+		if err := s.replication.check(wait); err != nil {
+			return err
+		}
+		return err
+	}
+	// The calls that ran are covered by the first WAIT only: the second
+	// pipeline may go on another connection.
+	if err := s.replication.check(wait); err != nil {
 		return err
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range retry {
 			c.cmd = c.script.Eval(ctx, p, c.keys, c.args...)
 		}
+		wait = s.replication.wait(ctx, p)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.replication.check(wait)
 }
 
 func noScript(err error) bool {
