@@ -293,9 +293,10 @@ func fields(args []any, rec *driver.Record) ([]any, error) {
 // is written by HSET and PEXPIREAT in one MULTI/EXEC: one round trip and
 // no script, since no old hash can be there to read or remove. A record
 // with a user, or one already expired, is saved as Save saves it, so that
-// its index entry is written first.
+// its index entry is written first; so is every record when
+// Options.Replicas is set, since a WAIT inside a MULTI does not wait.
 func (s *Store) Create(ctx context.Context, id string, rec *driver.Record) error {
-	if rec.User != "" || !time.Now().Before(rec.Expires) {
+	if rec.User != "" || !time.Now().Before(rec.Expires) || s.replication.n > 0 {
 		return s.Save(ctx, id, rec)
 	}
 	if err := ctx.Err(); err != nil {

@@ -317,6 +317,11 @@ func TestNotReplicated(t *testing.T) {
 		}},
 		{"deny", func() error { _, err := one.Deny(ctx, "alice", "x", false, now.Add(time.Hour)); return err }},
 		{"delete", func() error { _, err := one.Delete(ctx, "id"); return err }},
+		{"create", func() error {
+			anon := *rec
+			anon.User = ""
+			return one.Create(ctx, "new-id", &anon)
+		}},
 	} {
 		if err := op.f(); !errors.Is(err, ErrNotReplicated) {
 			t.Errorf("%s with the replica down = %v, want ErrNotReplicated", op.name, err)
