@@ -34,8 +34,13 @@ const DefaultCleanupInterval = time.Minute
 // Store is an in-memory session store. The zero value is not usable; call
 // New. It is safe for concurrent use.
 type Store struct {
-	mu      sync.RWMutex
-	recs    map[string]*driver.Record // never modified once stored
+	mu   sync.RWMutex
+	recs map[string]*driver.Record // modified in place only if owned
+	// owned holds the IDs of the large records (inPlaceMin values or
+	// more) that no reader has been handed since their last write: Apply
+	// and Update change those in place, and copy the others. Load takes
+	// its record out of owned, so that what it returns never changes.
+	owned   map[string]struct{}
 	users   map[string]map[string]struct{}
 	renewed map[string]renewal // by old ID
 	marks   map[string]*mark   // by user
@@ -56,10 +61,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// inPlaceMin is the number of values from which a record is changed in
+// place when the store owns it (see Store.owned). A smaller record is
+// copied on write, which costs less than tracking it; a larger one would
+// make a one-key write cost as much as the session.
+const inPlaceMin = 32
+
 // New returns an empty Store and starts its janitor. Call Close to stop it.
 func New(opts Options) *Store {
 	s := &Store{
 		recs:    make(map[string]*driver.Record),
+		owned:   make(map[string]struct{}),
 		users:   make(map[string]map[string]struct{}),
 		renewed: make(map[string]renewal),
 		marks:   make(map[string]*mark),
@@ -118,14 +130,25 @@ func (s *Store) Close() error {
 }
 
 // Load implements driver.Store. The record returned is shared and must not
-// be modified.
+// be modified; the store does not modify it either.
 func (s *Store) Load(ctx context.Context, id string) (*driver.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	now := time.Now()
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.live(id, time.Now())
+	rec, err := s.live(id, now)
+	_, owned := s.owned[id]
+	s.mu.RUnlock()
+	if !owned {
+		return rec, err
+	}
+	// The first read since a write of a large record: from now on the
+	// store copies it before changing it.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.owned, id)
+	return s.live(id, now)
 }
 
 // live returns the live record stored under id. s.mu is held.
@@ -149,7 +172,11 @@ func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 		return err
 	}
 	s.mu.Lock()
-	s.put(id, rec) // handed over by the caller (see driver.Store.Save)
+	prev := ""
+	if old := s.recs[id]; old != nil {
+		prev = old.User
+	}
+	s.set(id, rec, prev, false) // handed over by the caller (see driver.Store.Save)
 	s.mu.Unlock()
 	return nil
 }
@@ -165,14 +192,14 @@ func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, er
 	if err != nil {
 		return false, err
 	}
-	c := *cur
-	c.Values = maps.Clone(cur.Values)
-	d.ApplyTo(&c)
-	if c.Empty() {
-		s.remove(id)
+	prev := cur.User
+	rec := s.writable(id, cur)
+	d.ApplyTo(rec)
+	if rec.Empty() {
+		s.drop(id, prev)
 		return true, nil
 	}
-	s.put(id, &c)
+	s.set(id, rec, prev, true)
 	return false, nil
 }
 
@@ -187,21 +214,41 @@ func (s *Store) Renew(ctx context.Context, oldID, newID string, d *driver.Delta)
 	if err != nil {
 		return err
 	}
-	c := *cur
-	c.Values = maps.Clone(cur.Values)
-	d.ApplyTo(&c)
-	s.remove(oldID)
-	s.put(newID, &c)
-	s.renewed[oldID] = renewal{to: newID, expires: cur.Expires}
+	prev, expires := cur.User, cur.Expires
+	rec := s.writable(oldID, cur)
+	d.ApplyTo(rec)
+	s.drop(oldID, prev)
+	s.set(newID, rec, "", true)
+	s.renewed[oldID] = renewal{to: newID, expires: expires}
 	return nil
 }
 
-// put stores rec under id and keeps the user index in step. s.mu is held.
-func (s *Store) put(id string, rec *driver.Record) {
-	if old := s.recs[id]; old != nil && old.User != rec.User {
-		s.unindex(id, old.User)
+// writable returns the record cur stored under id, ready to be changed:
+// cur itself if the store owns it (see Store.owned), else a copy. s.mu is
+// held.
+func (s *Store) writable(id string, cur *driver.Record) *driver.Record {
+	if _, ok := s.owned[id]; ok {
+		return cur
+	}
+	c := *cur
+	c.Values = maps.Clone(cur.Values)
+	return &c
+}
+
+// set stores rec under id, where the record before it belonged to prev,
+// and keeps the user index in step. If own, rec is the store's to change
+// in place until a Load hands it out (if it is large, see inPlaceMin).
+// s.mu is held.
+func (s *Store) set(id string, rec *driver.Record, prev string, own bool) {
+	if prev != rec.User {
+		s.unindex(id, prev)
 	}
 	s.recs[id] = rec
+	if own && len(rec.Values) >= inPlaceMin {
+		s.owned[id] = struct{}{}
+	} else {
+		delete(s.owned, id)
+	}
 	if rec.User != "" {
 		ids := s.users[rec.User]
 		if ids == nil {
@@ -218,9 +265,15 @@ func (s *Store) remove(id string) bool {
 	if rec == nil {
 		return false
 	}
-	delete(s.recs, id)
-	s.unindex(id, rec.User)
+	s.drop(id, rec.User)
 	return true
+}
+
+// drop deletes id, stored for user, and its index entry. s.mu is held.
+func (s *Store) drop(id, user string) {
+	delete(s.recs, id)
+	delete(s.owned, id)
+	s.unindex(id, user)
 }
 
 func (s *Store) unindex(id, user string) {
@@ -291,13 +344,13 @@ func (s *Store) Update(ctx context.Context, id, key string, f func(old any, ok b
 	if err != nil {
 		return nil, err
 	}
-	c := *cur
-	c.Values = maps.Clone(cur.Values)
-	if c.Values == nil {
-		c.Values = make(map[string]any, 1)
+	prev := cur.User
+	rec := s.writable(id, cur)
+	if rec.Values == nil {
+		rec.Values = make(map[string]any, 1)
 	}
-	c.Values[key] = v
-	s.put(id, &c)
+	rec.Values[key] = v
+	s.set(id, rec, prev, true)
 	return v, nil
 }
 
