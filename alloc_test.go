@@ -3,6 +3,7 @@ package sesame_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/sesame-go/sesame"
@@ -58,3 +59,37 @@ type discard struct{ h http.Header }
 func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(int)             {}
+
+// TestUntouchedRequestBytes pins what a request that does not use its
+// session allocates: the middleware's one slab (256 bytes, see
+// Manager.Handler) and the request copy that WithContext makes, at most
+// 600 bytes in all over a bare handler.
+func TestUntouchedRequestBytes(t *testing.T) {
+	if testenv.Race {
+		t.Skip("the race detector adds allocations")
+	}
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	h := sesame.New(sesame.Config{Store: st}).Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tmpl := httptest.NewRequest("GET", "/", nil)
+	req := new(http.Request)
+	w := &discard{h: make(http.Header)}
+	const n = 1000
+	perRequest := func() float64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range n {
+			*req = *tmpl
+			h.ServeHTTP(w, req)
+		}
+		runtime.ReadMemStats(&after)
+		return float64(after.TotalAlloc-before.TotalAlloc) / n
+	}
+	got := perRequest()
+	for range 2 { // the least of three, in case another goroutine allocated
+		got = min(got, perRequest())
+	}
+	if got > 600 {
+		t.Errorf("an untouched request allocates %.0f bytes; want at most 600 (the 256-byte slab and the request copy)", got)
+	}
+}

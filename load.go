@@ -25,7 +25,7 @@ func (s *Session) parse() {
 // session; one whose session was renewed away also sets s.renewed.
 func (s *Session) load() error {
 	if s.loaded {
-		return s.err
+		return s.loadErr()
 	}
 	c := &s.loadCtx
 	now := time.Now()
@@ -77,7 +77,7 @@ func (s *Session) loadWith(ctx context.Context, now time.Time) error {
 	if s.base == nil && s.away == nil && s.m.sealer != nil {
 		s.cid = ""
 	}
-	return s.err
+	return s.loadErr()
 }
 
 // requestEnded reports whether err comes from the end of the request's own

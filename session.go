@@ -32,7 +32,7 @@ type Session struct {
 	cid string // the session ID it names; "" if none (or not a token)
 
 	// What the store holds, read once by load.
-	err    error          // the load failed
+	err    *StoreError    // the load failed (see loadErr)
 	base   *driver.Record // the live record; nil if none
 	away   *driver.Record // a Sealer's authentic session renewed away or revoked, for a Destroy
 	origin string         // a Sealer's Sealed.Origin
@@ -460,6 +460,16 @@ func (s *Session) Err() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.loadErr()
+}
+
+// loadErr returns the load's error, as an error: nil, never a nil
+// *StoreError. (s.err is a pointer to keep the request's one allocation
+// within 256 bytes; see Handler.)
+func (s *Session) loadErr() error {
+	if s.err == nil {
+		return nil
+	}
 	return s.err
 }
 
