@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -34,6 +33,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sesame-go/sesame/bench/internal/results"
 )
 
 func main() {
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bench := fs.String("bench", ".", "benchmarks to run (go test -bench)")
 	in := fs.String("in", "", "tabulate this file of go test -bench output instead of running the benchmarks")
 	out := fs.String("out", "", "also write the raw go test output to this file (for benchstat)")
+	scaling := fs.Bool("scaling", true, "also run the scaling benchmarks of the stores (in the parent module)")
+	scount := fs.Int("scount", 3, "passes over the scaling benchmarks")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +73,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		var err error
 		raw, err = runBenchmarks(ctx, *bench, *benchtime, *count, stderr)
+		if err == nil && *scaling {
+			var more []byte
+			more, err = runScaling(ctx, *scount, stderr)
+			raw = append(raw, more...)
+		}
 		if *out != "" {
 			if werr := os.WriteFile(*out, raw, 0o644); werr != nil {
 				return werr
@@ -80,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	res, meta, err := parse(raw)
+	res, meta, err := results.Parse(raw)
 	if err != nil {
 		return err
 	}
@@ -126,76 +134,6 @@ func runBenchmarks(ctx context.Context, bench, benchtime string, count int, prog
 	return buf.Bytes(), nil
 }
 
-// result holds the runs of one benchmark, by unit ("ns/op", "allocs/op",
-// "B/op", "roundtrips/op").
-type result map[string][]float64
-
-// parse reads go test -bench output. It returns the results by benchmark
-// name, without the "Benchmark" prefix and the -GOMAXPROCS suffix (for
-// example "Read/memory/sesame"), and the goos, goarch, cpu and pkg lines.
-func parse(raw []byte) (map[string]result, []string, error) {
-	res := make(map[string]result)
-	var meta []string
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
-		line := sc.Text()
-		for _, p := range []string{"goos:", "goarch:", "cpu:", "pkg:"} {
-			if strings.HasPrefix(line, p) && !slices.Contains(meta, line) {
-				meta = append(meta, line)
-			}
-		}
-		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
-			continue
-		}
-		if _, err := strconv.Atoi(f[1]); err != nil {
-			continue // not a result line (a benchmark's log output, say)
-		}
-		name := strings.TrimPrefix(f[0], "Benchmark")
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			if _, err := strconv.Atoi(name[i+1:]); err == nil {
-				name = name[:i]
-			}
-		}
-		r := res[name]
-		if r == nil {
-			r = make(result)
-			res[name] = r
-		}
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: bad value %q", f[0], f[i])
-			}
-			r[f[i+1]] = append(r[f[i+1]], v)
-		}
-	}
-	return res, meta, sc.Err()
-}
-
-// median returns the median of the runs in unit, and whether there are any.
-func (r result) median(unit string) (float64, bool) {
-	v := slices.Clone(r[unit])
-	if len(v) == 0 {
-		return 0, false
-	}
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2, true
-	}
-	return v[len(v)/2], true
-}
-
-// spread returns half the range of the runs in unit, relative to their
-// median.
-func (r result) spread(unit string) float64 {
-	m, ok := r.median(unit)
-	if !ok || m == 0 {
-		return 0
-	}
-	return (slices.Max(r[unit]) - slices.Min(r[unit])) / 2 / m
-}
-
 // anchors maps each backend to the library Sesame is compared with there.
 var anchors = []struct{ backend, lib string }{
 	{"memory", "scs"},
@@ -203,26 +141,35 @@ var anchors = []struct{ backend, lib string }{
 	{"redis", "scs"},
 }
 
-// targets holds the ratio targets (Sesame/anchor), by scenario and
-// backend. A missing entry means there is none.
+// targets holds the ratio targets (Sesame/anchor, in ns/op), by scenario
+// and backend. A missing entry means there is none.
 var targets = map[string]map[string]float64{
-	"Read":   {"memory": 0.2, "cookie": 0.25, "redis": 0.8},
-	"Create": {"memory": 0.5, "cookie": 0.5, "redis": 0.5},
-	"Update": {"memory": 0.2, "cookie": 0.25},
+	"Read":   {"memory": 0.10, "cookie": 0.15, "redis": 0.75},
+	"Create": {"memory": 0.40, "cookie": 0.40, "redis": 0.85},
+	"Update": {"memory": 0.15, "cookie": 0.20, "redis": 0.70},
 }
 
 // Untouched targets: at most this much over the no-session baseline.
 const (
-	untouchedNs     = 150
-	untouchedAllocs = 3
+	untouchedAllocs = 2
+	untouchedBytes  = 600
 )
+
+// serverTargets holds the targets of Redis server time per request
+// (redis-µs/op), by scenario: at most ratio times scs's and, if max is
+// set, at most max µs.
+var serverTargets = map[string]struct{ ratio, max float64 }{
+	"Read":   {ratio: 3},
+	"Create": {ratio: 2.5, max: 6},
+	"Update": {ratio: 4},
+}
 
 // roundTrips holds the Redis round-trip targets, by scenario.
 var roundTrips = map[string]float64{"Untouched": 0, "Read": 1, "Create": 1, "Update": 2}
 
 var scenarios = []string{"Untouched", "Read", "Create", "Update"}
 
-func report(w io.Writer, res map[string]result, meta []string) {
+func report(w io.Writer, res map[string]results.Result, meta []string) {
 	var missed []string
 	check := func(ok bool, what string) string {
 		if ok {
@@ -233,30 +180,37 @@ func report(w io.Writer, res map[string]result, meta []string) {
 	}
 
 	if base, ok := res["Untouched/baseline"]; ok {
-		baseNs, _ := base.median("ns/op")
-		baseAllocs, _ := base.median("allocs/op")
+		baseNs, _ := base.Median("ns/op")
+		baseAllocs, _ := base.Median("allocs/op")
 		fmt.Fprintf(w, "### Untouched: no cookie, handler ignores the session\n\n")
-		fmt.Fprintf(w, "Over a handler with no session middleware (%s ns/op, %.0f allocs/op). ", num(baseNs, base.spread("ns/op")), baseAllocs)
-		fmt.Fprintf(w, "Target: at most +%d ns and +%d allocs.\n\n", untouchedNs, untouchedAllocs)
-		fmt.Fprintln(w, "| backend | Sesame ns/op | Sesame over baseline | scs ns/op | scs over baseline | target met |")
-		fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
+		baseBytes, _ := base.Median("B/op")
+		fmt.Fprintf(w, "Over a handler with no session middleware (%s ns/op, %.0f allocs/op, %.0f B/op). ",
+			num(baseNs, base.Spread("ns/op")), baseAllocs, baseBytes)
+		fmt.Fprintf(w, "Target: at most +%d allocs and +%d B/op.\n\n", untouchedAllocs, untouchedBytes)
+		fmt.Fprintln(w, "| backend | Sesame ns/op | Sesame over baseline | scs ns/op | scs over baseline | target | met |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
+		over := func(r results.Result) string {
+			ns, _ := r.Median("ns/op")
+			allocs, _ := r.Median("allocs/op")
+			bytes, _ := r.Median("B/op")
+			return fmt.Sprintf("%+.0f ns, %+.0f allocs, %+.0f B", ns-baseNs, allocs-baseAllocs, bytes-baseBytes)
+		}
 		for _, a := range anchors {
 			s, ok := res["Untouched/"+a.backend+"/sesame"]
 			if !ok {
 				continue
 			}
-			sNs, _ := s.median("ns/op")
-			sAllocs, _ := s.median("allocs/op")
+			sNs, _ := s.Median("ns/op")
+			sAllocs, _ := s.Median("allocs/op")
+			sBytes, _ := s.Median("B/op")
 			scsCol, scsOver := "—", "—"
 			if c, ok := res["Untouched/"+a.backend+"/scs"]; ok {
-				cNs, _ := c.median("ns/op")
-				cAllocs, _ := c.median("allocs/op")
-				scsCol = num(cNs, c.spread("ns/op"))
-				scsOver = fmt.Sprintf("%+.0f ns, %+.0f allocs", cNs-baseNs, cAllocs-baseAllocs)
+				cNs, _ := c.Median("ns/op")
+				scsCol, scsOver = num(cNs, c.Spread("ns/op")), over(c)
 			}
-			met := check(sNs-baseNs <= untouchedNs && sAllocs-baseAllocs <= untouchedAllocs, "Untouched/"+a.backend)
-			fmt.Fprintf(w, "| %s | %s | %+.0f ns, %+.0f allocs | %s | %s | %s |\n",
-				a.backend, num(sNs, s.spread("ns/op")), sNs-baseNs, sAllocs-baseAllocs, scsCol, scsOver, met)
+			met := check(sAllocs-baseAllocs <= untouchedAllocs && sBytes-baseBytes <= untouchedBytes, "Untouched/"+a.backend)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | +%d allocs, +%d B | %s |\n",
+				a.backend, num(sNs, s.Spread("ns/op")), over(s), scsCol, scsOver, untouchedAllocs, untouchedBytes, met)
 		}
 		fmt.Fprintln(w)
 	}
@@ -271,10 +225,10 @@ func report(w io.Writer, res map[string]result, meta []string) {
 			if !ok1 || !ok2 {
 				continue
 			}
-			sNs, _ := s.median("ns/op")
-			cNs, _ := c.median("ns/op")
-			sAllocs, _ := s.median("allocs/op")
-			cAllocs, _ := c.median("allocs/op")
+			sNs, _ := s.Median("ns/op")
+			cNs, _ := c.Median("ns/op")
+			sAllocs, _ := s.Median("allocs/op")
+			cAllocs, _ := c.Median("allocs/op")
 			ratio := sNs / cNs
 			target, met := "—", "—"
 			if t, ok := targets[sc][a.backend]; ok {
@@ -282,8 +236,8 @@ func report(w io.Writer, res map[string]result, meta []string) {
 				met = check(ratio <= t, sc+"/"+a.backend)
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %.0f | %.2f× | %s | %s |\n",
-				strings.ToLower(sc), a.backend, num(sNs, s.spread("ns/op")), sAllocs,
-				a.lib, num(cNs, c.spread("ns/op")), cAllocs, ratio, target, met)
+				strings.ToLower(sc), a.backend, num(sNs, s.Spread("ns/op")), sAllocs,
+				a.lib, num(cNs, c.Spread("ns/op")), cAllocs, ratio, target, met)
 		}
 	}
 	fmt.Fprintln(w)
@@ -294,13 +248,13 @@ func report(w io.Writer, res map[string]result, meta []string) {
 		if !ok {
 			continue
 		}
-		sRT, ok := s.median("roundtrips/op")
+		sRT, ok := s.Median("roundtrips/op")
 		if !ok {
 			continue
 		}
 		cRT := "—"
 		if c, ok := res[sc+"/redis/scs"]; ok {
-			if v, ok := c.median("roundtrips/op"); ok {
+			if v, ok := c.Median("roundtrips/op"); ok {
 				cRT = strconv.FormatFloat(v, 'g', 3, 64)
 			}
 		}
@@ -317,6 +271,45 @@ func report(w io.Writer, res map[string]result, meta []string) {
 		}
 		fmt.Fprintln(w)
 	}
+
+	var st []string
+	for _, sc := range scenarios {
+		s, ok1 := res[sc+"/redis/sesame"]
+		c, ok2 := res[sc+"/redis/scs"]
+		if !ok1 || !ok2 {
+			continue
+		}
+		sUs, ok1 := s.Median("redis-µs/op")
+		cUs, ok2 := c.Median("redis-µs/op")
+		if !ok1 || !ok2 {
+			continue
+		}
+		ratio, target, met := "—", "—", "—"
+		if cUs > 0 {
+			ratio = fmt.Sprintf("%.1f×", sUs/cUs)
+		}
+		if t, ok := serverTargets[sc]; ok {
+			target = fmt.Sprintf("≤ %g×", t.ratio)
+			ok := cUs > 0 && sUs/cUs <= t.ratio
+			if t.max > 0 {
+				target += fmt.Sprintf(", ≤ %g µs", t.max)
+				ok = ok && sUs <= t.max
+			}
+			met = check(ok, sc+"/redis server time")
+		}
+		st = append(st, fmt.Sprintf("| %s | %.2f | %.2f | %s | %s | %s |", strings.ToLower(sc), sUs, cUs, ratio, target, met))
+	}
+	if len(st) > 0 {
+		fmt.Fprintf(w, "### Redis server time per request (µs, from INFO commandstats)\n\n")
+		fmt.Fprintln(w, "| scenario | Sesame | scs | Sesame/scs | target | met |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
+		for _, line := range st {
+			fmt.Fprintln(w, line)
+		}
+		fmt.Fprintln(w)
+	}
+
+	reportScaling(w, res, check)
 
 	fmt.Fprintf(w, "Medians of %d runs; ± is half the range of the runs.\n", runs(res))
 	for _, m := range meta {
@@ -336,7 +329,7 @@ func num(ns, spread float64) string {
 }
 
 // runs returns the largest number of runs of any benchmark.
-func runs(res map[string]result) int {
+func runs(res map[string]results.Result) int {
 	n := 0
 	for _, r := range res {
 		n = max(n, len(r["ns/op"]))
