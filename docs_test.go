@@ -1,7 +1,11 @@
 package sesame_test
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sesame-go/sesame/internal/snippets"
@@ -68,3 +72,52 @@ var (
 	store    driver.Store
 )`
 )
+
+// TestSecurityCitesRealTests checks that every test SECURITY.md names
+// exists: a TestX is a test function of one of the repository's modules,
+// and a Suite/X a subtest of the conformance suite (sesametest), so that
+// CI runs each of them.
+func TestSecurityCitesRealTests(t *testing.T) {
+	doc, err := os.ReadFile("SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tests, suite strings.Builder
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			return err
+		case strings.HasSuffix(path, "_test.go"):
+			tests.Write(b)
+		case strings.HasPrefix(path, "sesametest"+string(filepath.Separator)):
+			suite.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cited := regexp.MustCompile("`(Suite/)?(Test)?([A-Z][A-Za-z0-9]+)`").FindAllStringSubmatch(string(doc), -1)
+	n := 0
+	for _, m := range cited {
+		switch {
+		case m[1] != "":
+			n++
+			if !strings.Contains(suite.String(), `"`+m[3]+`"`) {
+				t.Errorf("SECURITY.md cites %s: sesametest has no subtest %q", m[0], m[3])
+			}
+		case m[2] != "":
+			n++
+			if !strings.Contains(tests.String(), "func Test"+m[3]+"(t *testing.T)") {
+				t.Errorf("SECURITY.md cites %s: no test function Test%s", m[0], m[3])
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("found %d tests cited in SECURITY.md; want at least 30 (is the format still `TestX` and `Suite/X`?)", n)
+	}
+}
