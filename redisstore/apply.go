@@ -43,6 +43,9 @@ func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, er
 	}
 	s.use(ctx)
 	key := s.sessionKey(id)
+	if plainDelta(d) {
+		return false, s.applyPlain(ctx, key, d)
+	}
 	for range maxMoves {
 		now := time.Now()
 		args := []any{ms(now), "0", "0", ""}
@@ -130,7 +133,44 @@ func (s *Store) Apply(ctx context.Context, id string, d *driver.Delta) (bool, er
 	return false, fmt.Errorf("redisstore: apply: the session's user changed %d times during the call", maxMoves)
 }
 
-// applyResult parses applyScript's reply.
+// plainDelta reports whether setScript can apply d: it touches neither the
+// user nor the deadline, so the index stays as it is, and cannot empty the
+// record.
+func plainDelta(d *driver.Delta) bool {
+	return !d.Emptying() && d.User == nil && d.Deadline.IsZero()
+}
+
+// applyPlain applies a plain delta d with setScript, in one call.
+func (s *Store) applyPlain(ctx context.Context, key string, d *driver.Delta) error {
+	args, err := fieldArgs([]any{ms(time.Now())}, d)
+	if err != nil {
+		return wrap("apply", err)
+	}
+	if d.Persist != nil {
+		args = append(args, "p", "0")
+		if *d.Persist {
+			args[len(args)-1] = "1"
+		}
+	}
+	if !d.Created.IsZero() {
+		args = append(args, "c", ms(d.Created))
+	}
+	set := &call{script: setScript, keys: []string{key}, args: args}
+	if err := s.exec(ctx, []*call{set}); err != nil {
+		return wrap("apply", err)
+	}
+	switch code, _, err := applyResult(set.cmd); {
+	case err != nil:
+		return wrap("apply", err)
+	case code == applyRenewed:
+		return renewed("apply")
+	case code == applyNotFound:
+		return notFound("apply")
+	}
+	return nil
+}
+
+// applyResult parses the reply of applyScript and setScript.
 func applyResult(cmd *redis.Cmd) (code int64, prev string, err error) {
 	v, _ := cmd.Val().([]any)
 	if len(v) != 2 {

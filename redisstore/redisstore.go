@@ -350,6 +350,13 @@ func deltaArgs(args []any, d *driver.Delta) ([]any, error) {
 	for _, k := range d.Delete {
 		args = append(args, valuePrefix+k)
 	}
+	return fieldArgs(args, d)
+}
+
+// fieldArgs appends the fields d sets, as field and value pairs: l and e
+// (the last seen time and the expiry, always first), a, g and i if d sets
+// them, and the values.
+func fieldArgs(args []any, d *driver.Delta) ([]any, error) {
 	args = append(args, "l", ms(d.LastSeen), "e", ms(d.Expires))
 	if !d.AuthenticatedAt.IsZero() {
 		args = append(args, "a", ms(d.AuthenticatedAt))
