@@ -112,7 +112,6 @@ var (
 
 var (
 	_ driver.DeltaStore      = (*Store)(nil)
-	_ driver.Creator         = (*Store)(nil)
 	_ driver.Renewer         = (*Store)(nil)
 	_ driver.Updater         = (*Store)(nil)
 	_ driver.UserStore       = (*Store)(nil)
@@ -178,18 +177,6 @@ func (s *Store) Save(ctx context.Context, id string, rec *driver.Record) error {
 		prev = old.User
 	}
 	s.set(id, rec, prev, false) // handed over by the caller (see driver.Store.Save)
-	s.mu.Unlock()
-	return nil
-}
-
-// Create implements driver.Creator: a Save that skips looking up the
-// record it would replace, since none can hold id.
-func (s *Store) Create(ctx context.Context, id string, rec *driver.Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.set(id, rec, "", false) // handed over by the caller
 	s.mu.Unlock()
 	return nil
 }
